@@ -1,0 +1,1 @@
+"""bichat: a natural-language business-intelligence chatbot for online shops."""

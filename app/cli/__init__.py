@@ -1,0 +1,1 @@
+"""The ``bichat`` command line."""

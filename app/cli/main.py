@@ -1,0 +1,21 @@
+"""Entry point of the ``bichat`` command."""
+
+from __future__ import annotations
+
+import typer
+
+from app.cli import db, tenants, users
+
+app = typer.Typer(
+    name="bichat",
+    help="bichat: ask your shop's data questions in plain words.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(tenants.app, name="tenants")
+app.add_typer(users.app, name="users")
+
+
+def main() -> None:
+    app()

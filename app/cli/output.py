@@ -1,0 +1,39 @@
+"""How the CLI prints: rich tables for people, JSON for machines, one-line errors for both."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from app.errors import BichatError
+
+stdout = Console()
+stderr = Console(stderr=True)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, default=str, ensure_ascii=False) + "\n")
+
+
+def print_table(rows: Sequence[dict[str, Any]], *, title: str | None = None) -> None:
+    if not rows:
+        stderr.print(f"(no {title or 'rows'})")
+        return
+    table = Table(title=title)
+    for column in rows[0]:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(str(value) for value in row.values()))
+    stdout.print(table)
+
+
+def print_error(error: BichatError, *, as_json: bool) -> None:
+    if as_json:
+        print_json(error.to_dict())
+    else:
+        sys.stderr.write(f"error: {error.message}\n")

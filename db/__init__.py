@@ -1,0 +1,1 @@
+"""Database layer: engines, ORM models, migrations, roles and row-level security."""

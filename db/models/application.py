@@ -1,0 +1,140 @@
+"""Application tables: users, conversations and the verified-query library.
+
+Never readable by the SQL tool (no grants to the reader roles).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pgvector.sqlalchemy import Vector
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    SmallInteger,
+    Text,
+    Uuid,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.models.base import Base, TenantScoped, bigint_id, in_list, timestamp_now
+from db.models.business import EMBEDDING_DIMENSIONS
+
+USER_ROLES = ("admin", "analyst")
+MESSAGE_ROLES = ("user", "assistant", "tool")
+
+
+class AppUser(TenantScoped, Base):
+    __tablename__ = "app_users"
+    __table_args__ = (
+        CheckConstraint(in_list("role", USER_ROLES), name="role_known"),
+        CheckConstraint("username ~ '^[A-Za-z0-9][A-Za-z0-9._@-]{0,62}$'", name="username_format"),
+        Index(None, "tenant_id"),
+    )
+
+    id: Mapped[int] = bigint_id()
+    username: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
+    password_hash: Mapped[str] = mapped_column(Text, nullable=False)
+    role: Mapped[str] = mapped_column(Text, nullable=False, server_default="analyst")
+    is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
+    created_at: Mapped[datetime] = timestamp_now()
+
+
+class ChatSession(TenantScoped, Base):
+    __tablename__ = "chat_sessions"
+    __table_args__ = (
+        Index(None, "tenant_id", "updated_at"),
+        Index(None, "user_id", "updated_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, primary_key=True, server_default=func.gen_random_uuid()
+    )
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_users.id", ondelete="CASCADE"))
+    title: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = timestamp_now()
+    updated_at: Mapped[datetime] = timestamp_now()
+
+
+class ChatMessage(TenantScoped, Base):
+    __tablename__ = "chat_messages"
+    __table_args__ = (
+        CheckConstraint(in_list("role", MESSAGE_ROLES), name="role_known"),
+        CheckConstraint("feedback IS NULL OR feedback IN (-1, 1)", name="feedback_thumbs"),
+        CheckConstraint(
+            "coalesce(input_tokens, 0) >= 0 AND coalesce(output_tokens, 0) >= 0 "
+            "AND coalesce(cached_input_tokens, 0) >= 0",
+            name="tokens_not_negative",
+        ),
+        Index(None, "session_id", "created_at"),
+        Index(None, "tenant_id", "created_at"),
+    )
+
+    id: Mapped[int] = bigint_id()
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("chat_sessions.id", ondelete="CASCADE"), nullable=False
+    )
+    role: Mapped[str] = mapped_column(Text, nullable=False)
+    content: Mapped[str | None] = mapped_column(Text)
+    model: Mapped[str | None] = mapped_column(Text)
+    input_tokens: Mapped[int | None] = mapped_column(Integer)
+    output_tokens: Mapped[int | None] = mapped_column(Integer)
+    cached_input_tokens: Mapped[int | None] = mapped_column(Integer)
+    cost_usd: Mapped[Decimal | None] = mapped_column(Numeric(14, 8))
+    latency_ms: Mapped[int | None] = mapped_column(Integer)
+    tool_name: Mapped[str | None] = mapped_column(Text)
+    tool_input: Mapped[Any | None] = mapped_column(JSONB)
+    tool_output: Mapped[Any | None] = mapped_column(JSONB)
+    error: Mapped[str | None] = mapped_column(Text)
+    feedback: Mapped[int | None] = mapped_column(SmallInteger)
+    feedback_comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = timestamp_now()
+
+
+class VerifiedQuery(Base):
+    __tablename__ = "verified_queries"
+    __table_args__ = (Index(None, "tenant_id", "is_active"),)
+
+    id: Mapped[int] = bigint_id()
+    tenant_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), nullable=True
+    )
+    question: Mapped[str] = mapped_column(Text, nullable=False)
+    sql: Mapped[str] = mapped_column(Text, nullable=False)
+    embedding: Mapped[Any | None] = mapped_column(Vector(EMBEDDING_DIMENSIONS))
+    embedding_model: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text, nullable=False, server_default="examples")
+    verified_at: Mapped[datetime] = timestamp_now()
+    is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
+
+
+class TenantReader(Base):
+    """The login role through which the SQL tool reads one tenant's data (see db/roles.py)."""
+
+    __tablename__ = "tenant_readers"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    role_name: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
+    password: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = timestamp_now()
+
+
+APPLICATION_TABLES: tuple[str, ...] = (
+    "app_users",
+    "chat_sessions",
+    "chat_messages",
+    "verified_queries",
+    "tenant_readers",
+)

@@ -1,0 +1,102 @@
+"""Per-tenant reader login roles: the database side of tenant isolation for the SQL tool.
+
+Each tenant has one login role, ``bichat_t_<tenant uuid hex>``, a member of ``bichat_reader``
+(which holds the SELECT grants, see migration 0002). Row-level security maps the role a
+connection logged in as (``session_user``) to its tenant, so the tenant is fixed at login.
+Limits are role settings, so the server applies them even if our code forgets to.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import uuid
+
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.config import Settings
+
+READER_GROUP = "bichat_reader"
+READER_SEARCH_PATH = "bi, public"
+
+log = logging.getLogger(__name__)
+
+
+def reader_role_name(tenant_id: uuid.UUID) -> str:
+    return f"bichat_t_{tenant_id.hex}"
+
+
+def reader_role_settings(settings: Settings) -> dict[str, str]:
+    """Session settings every reader login gets from the server itself."""
+    return {
+        "default_transaction_read_only": "on",
+        "statement_timeout": f"{settings.statement_timeout_ms}ms",
+        "idle_in_transaction_session_timeout": f"{settings.reader_idle_in_transaction_timeout_ms}ms",
+        "work_mem": f"{settings.reader_work_mem_kb}kB",
+        "search_path": READER_SEARCH_PATH,
+    }
+
+
+async def server_version_num(connection: AsyncConnection) -> int:
+    return int(await connection.scalar(text("SELECT current_setting('server_version_num')")))
+
+
+async def apply_reader_settings(connection: AsyncConnection, role: str, settings: Settings) -> None:
+    """(Re)apply the role-level limits; ``bichat db init`` runs this for every tenant."""
+    for name, value in reader_role_settings(settings).items():
+        await connection.execute(text(f"ALTER ROLE \"{role}\" SET {name} = '{value}'"))
+    await connection.execute(
+        text(f'ALTER ROLE "{role}" CONNECTION LIMIT {settings.reader_connection_limit}')
+    )
+    await _apply_temp_file_limit(connection, role, settings.reader_temp_file_limit_kb)
+
+
+async def _apply_temp_file_limit(connection: AsyncConnection, role: str, limit_kb: int) -> None:
+    """temp_file_limit is superuser-only; a non-superuser owner skips it with a warning."""
+    savepoint = await connection.begin_nested()
+    try:
+        await connection.execute(
+            text(f"ALTER ROLE \"{role}\" SET temp_file_limit = '{limit_kb}kB'")
+        )
+        await savepoint.commit()
+    except DBAPIError:
+        await savepoint.rollback()
+        log.warning("cannot set temp_file_limit for %s: the owner role is not a superuser", role)
+
+
+async def create_reader_role(
+    connection: AsyncConnection, tenant_id: uuid.UUID, settings: Settings
+) -> str:
+    """Create the tenant's login role and record it; returns the role name."""
+    role = reader_role_name(tenant_id)
+    password = secrets.token_urlsafe(32)  # [A-Za-z0-9_-] only: safe inside a literal
+    await connection.execute(text(f"CREATE ROLE \"{role}\" LOGIN PASSWORD '{password}'"))
+    membership = (
+        " WITH INHERIT TRUE, SET FALSE" if await server_version_num(connection) >= 160000 else ""
+    )
+    await connection.execute(text(f'GRANT {READER_GROUP} TO "{role}"{membership}'))
+    await apply_reader_settings(connection, role, settings)
+    await connection.execute(
+        text("INSERT INTO tenant_readers (tenant_id, role_name, password) VALUES (:t, :r, :p)"),
+        {"t": tenant_id, "r": role, "p": password},
+    )
+    return role
+
+
+async def drop_reader_role(connection: AsyncConnection, role: str) -> None:
+    """End the role's sessions (best effort) and drop it."""
+    await connection.execute(
+        text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = :r"),
+        {"r": role},
+    )
+    await connection.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
+
+
+async def sync_reader_roles(connection: AsyncConnection, settings: Settings) -> int:
+    """Re-apply current limits to every tenant's reader role; returns how many."""
+    roles = (await connection.scalars(text("SELECT role_name FROM tenant_readers"))).all()
+    for role in roles:
+        await apply_reader_settings(connection, role, settings)
+    return len(roles)

@@ -1,0 +1,85 @@
+"""App users (people who log in to the chat and the admin pages)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.errors import AlreadyExists, InvalidInput
+from app.passwords import hash_password
+from db.tenants import get_tenant
+
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,62}$")
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    username: str
+    tenant: str
+    role: str
+    is_active: bool
+    created_at: datetime
+
+    def to_dict(self) -> dict[str, str | bool]:
+        return {
+            "username": self.username,
+            "tenant": self.tenant,
+            "role": self.role,
+            "is_active": self.is_active,
+            "created_at": self.created_at.isoformat(),
+        }
+
+
+def validate_username(username: str) -> str:
+    if not USERNAME_PATTERN.fullmatch(username):
+        raise InvalidInput(
+            f"invalid username {username!r}: use 1-63 letters, digits, '.', '_', '@' or '-', "
+            "starting with a letter or digit",
+            code="invalid_username",
+        )
+    return username
+
+
+async def create_user(
+    connection: AsyncConnection, *, username: str, tenant_slug: str, password: str, admin: bool
+) -> UserRecord:
+    """Create a user of ``tenant_slug`` with an argon2 password hash (inside a transaction)."""
+    validate_username(username)
+    password_hash = hash_password(password)
+    tenant = await get_tenant(connection, tenant_slug)
+    role = "admin" if admin else "analyst"
+    savepoint = await connection.begin_nested()
+    try:
+        created = await connection.scalar(
+            text(
+                "INSERT INTO app_users (tenant_id, username, password_hash, role) "
+                "VALUES (:t, :u, :h, :r) RETURNING created_at"
+            ),
+            {"t": tenant.id, "u": username, "h": password_hash, "r": role},
+        )
+        await savepoint.commit()
+    except IntegrityError:
+        await savepoint.rollback()
+        raise AlreadyExists(f"a user named {username!r} already exists") from None
+    return UserRecord(username, tenant.slug, role, True, created)
+
+
+async def list_users(
+    connection: AsyncConnection, *, tenant_slug: str | None = None
+) -> list[UserRecord]:
+    query = (
+        "SELECT u.username, t.slug, u.role, u.is_active, u.created_at FROM app_users u "
+        "JOIN tenants t ON t.id = u.tenant_id"
+    )
+    params = {}
+    if tenant_slug is not None:
+        tenant = await get_tenant(connection, tenant_slug)
+        query += " WHERE u.tenant_id = :t"
+        params["t"] = tenant.id
+    rows = await connection.execute(text(query + " ORDER BY t.slug, u.username"), params)
+    return [UserRecord(*row) for row in rows]
