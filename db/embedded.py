@@ -6,19 +6,18 @@ and counts the others in; it stops the server when the last of them exits.
 
 from __future__ import annotations
 
-import logging
 import warnings
 from pathlib import Path
+from types import ModuleType
 
 from app.errors import DatabaseUnavailable
 from db.urls import with_database
 
 EMBEDDED_DATABASE = "bichat"
 
-log = logging.getLogger(__name__)
 
 
-def _import_pgserver():  # type: ignore[no-untyped-def]
+def _import_pgserver() -> ModuleType:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on import
         import pgserver

@@ -33,13 +33,15 @@ def owner_url(settings: Settings) -> str:
     return embedded_owner_url(settings.data_dir)
 
 
-async def connect_raw(url: str, *, timeout_s: float) -> asyncpg.Connection:
+async def connect_raw(
+    url: str, *, timeout_s: float, server_settings: dict[str, str] | None = None
+) -> asyncpg.Connection:
     """One asyncpg connection, with connection failures turned into ``DatabaseUnavailable``."""
     try:
         return await asyncpg.connect(
             plain_url(url),
             timeout=timeout_s,
-            server_settings={"application_name": APPLICATION_NAME},
+            server_settings={"application_name": APPLICATION_NAME, **(server_settings or {})},
         )
     except (TimeoutError, OSError, asyncpg.PostgresError) as error:
         reason = str(error) or type(error).__name__
@@ -55,7 +57,8 @@ async def ensure_database(url: str, *, timeout_s: float) -> None:
     try:
         name = database_name(url)
         if not await maintenance.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-            with suppress(asyncpg.DuplicateDatabaseError):  # another process won
+            # Another process may win the race: either error means the database now exists.
+            with suppress(asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
                 await maintenance.execute(f'CREATE DATABASE "{name}"')
     finally:
         await maintenance.close()

@@ -28,8 +28,14 @@ def reader_role_name(tenant_id: uuid.UUID) -> str:
     return f"bichat_t_{tenant_id.hex}"
 
 
-def reader_role_settings(settings: Settings) -> dict[str, str]:
-    """Session settings every reader login gets from the server itself."""
+def reader_session_settings(settings: Settings) -> dict[str, str]:
+    """Session settings of every reader connection.
+
+    They are stored as the role's defaults (so the server applies them to any login) and also
+    sent by bichat as startup parameters when it connects, which take precedence over role
+    defaults: a reader that altered its own defaults (possible outside a read-only
+    transaction, never from the SQL tool) cannot weaken a connection bichat opens.
+    """
     return {
         "default_transaction_read_only": "on",
         "statement_timeout": f"{settings.statement_timeout_ms}ms",
@@ -45,8 +51,10 @@ async def server_version_num(connection: AsyncConnection) -> int:
 
 async def apply_reader_settings(connection: AsyncConnection, role: str, settings: Settings) -> None:
     """(Re)apply the role-level limits; ``bichat db init`` runs this for every tenant."""
-    for name, value in reader_role_settings(settings).items():
-        await connection.execute(text(f"ALTER ROLE \"{role}\" SET {name} = '{value}'"))
+    await connection.execute(text(f'ALTER ROLE "{role}" RESET ALL'))  # undo any tampering
+    for name, value in reader_session_settings(settings).items():
+        literal = value if name == "search_path" else f"'{value}'"  # a list, not one name
+        await connection.execute(text(f'ALTER ROLE "{role}" SET {name} = {literal}'))
     await connection.execute(
         text(f'ALTER ROLE "{role}" CONNECTION LIMIT {settings.reader_connection_limit}')
     )

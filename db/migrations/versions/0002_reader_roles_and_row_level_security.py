@@ -40,7 +40,9 @@ CUSTOMER_COLUMNS = (
     "id, tenant_id, customer_ref, first_name, last_name, city, region, country, segment, created_at"
 )
 TENANT_COLUMNS = "id, slug, name, currency, timezone, created_at"
-# Functions a query could use to change its session, hold locks, signal backends or sleep.
+# Functions a query could use to change its session, hold locks, signal backends, sleep or
+# write large objects. (Unlock functions stay: asyncpg's pool reset calls
+# pg_advisory_unlock_all, and releasing a lock harms nobody.)
 REVOKED_FUNCTIONS = (
     "set_config",
     "pg_advisory_lock",
@@ -51,9 +53,6 @@ REVOKED_FUNCTIONS = (
     "pg_advisory_xact_lock_shared",
     "pg_try_advisory_xact_lock",
     "pg_try_advisory_xact_lock_shared",
-    "pg_advisory_unlock",
-    "pg_advisory_unlock_shared",
-    "pg_advisory_unlock_all",
     "pg_sleep",
     "pg_sleep_for",
     "pg_sleep_until",
@@ -71,10 +70,17 @@ DECLARE f regprocedure;
 BEGIN
   FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
            JOIN pg_namespace n ON n.oid = p.pronamespace
-           WHERE n.nspname = 'pg_catalog' AND p.proname IN ({names})
+           WHERE n.nspname = 'pg_catalog'
+             AND (p.proname IN ({names}) OR p.proname LIKE 'lo\\_%' OR p.proname IN ('loread', 'lowrite'))
   LOOP
     {action}
   END LOOP;
+END $$"""
+
+
+TEMP_PRIVILEGE = """
+DO $$ BEGIN
+  EXECUTE format('{action} TEMPORARY ON DATABASE %I {direction} PUBLIC', current_database());
 END $$"""
 
 
@@ -125,9 +131,11 @@ SELECT {CUSTOMER_COLUMNS} FROM public.customers""")
             " EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO CURRENT_USER', f);"
         )
     )
+    op.execute(TEMP_PRIVILEGE.format(action="REVOKE", direction="FROM"))
 
 
 def downgrade() -> None:
+    op.execute(TEMP_PRIVILEGE.format(action="GRANT", direction="TO"))
     op.execute(
         _each_revoked_function("EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO PUBLIC', f);")
     )

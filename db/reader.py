@@ -1,0 +1,53 @@
+"""Connecting as a tenant's reader role: the only way the SQL tool and product search read data."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import asyncpg
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.config import Settings
+from app.errors import NotFound
+from db.engine import connect_raw
+from db.roles import reader_session_settings
+from db.urls import with_credentials
+
+
+@dataclass(frozen=True)
+class ReaderLogin:
+    tenant_id: uuid.UUID
+    role: str
+    password: str
+
+
+async def reader_login(connection: AsyncConnection, tenant_id: uuid.UUID) -> ReaderLogin:
+    row = (
+        await connection.execute(
+            text("SELECT role_name, password FROM tenant_readers WHERE tenant_id = :t"),
+            {"t": tenant_id},
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound(
+            f"tenant {tenant_id} has no reader role; run `bichat db init` to repair",
+            code="no_reader_role",
+        )
+    return ReaderLogin(tenant_id, row.role_name, row.password)
+
+
+def reader_url(settings: Settings, *, owner_url: str, login: ReaderLogin) -> str:
+    """Where the tenant's reader connects: the replica URL if set, else the owner's server."""
+    base = settings.reader_database_url or owner_url
+    return with_credentials(base, user=login.role, password=login.password)
+
+
+async def connect_reader(
+    settings: Settings, *, owner_url: str, login: ReaderLogin
+) -> asyncpg.Connection:
+    url = reader_url(settings, owner_url=owner_url, login=login)
+    return await connect_raw(
+        url, timeout_s=settings.connect_timeout_s, server_settings=reader_session_settings(settings)
+    )

@@ -1,0 +1,168 @@
+"""The ``bichat`` CLI: contracts, one-line errors with non-zero exits, nothing written on error."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from app.cli.main import app
+from db.engine import connect_raw
+
+
+@pytest.fixture
+def bichat(database_url, monkeypatch, tmp_path):
+    """Run ``bichat ARGS`` in-process against the module's database."""
+    monkeypatch.delenv("BICHAT_READER_DATABASE_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+
+    def invoke(*args: str, stdin: str | None = None):
+        env = {"BICHAT_DATABASE_URL": database_url, "BICHAT_DATA_DIR": str(tmp_path)}
+        return runner.invoke(app, list(args), input=stdin, env=env, catch_exceptions=False)
+
+    return invoke
+
+
+WATCHED_TABLES = ("tenants", "app_users", "tenant_readers")
+
+
+def row_counts(url: str) -> dict[str, int]:
+    """Rows per watched table, read on a connection of its own (sync tests, no running loop)."""
+
+    async def read() -> dict[str, int]:
+        connection = await connect_raw(url, timeout_s=10)
+        try:
+            return {
+                t: await connection.fetchval(f"SELECT count(*) FROM {t}") for t in WATCHED_TABLES
+            }
+        finally:
+            await connection.close()
+
+    return asyncio.run(read())
+
+
+def test_tenant_and_user_lifecycle_with_json(bichat):
+    created = bichat("tenants", "create", "cli-shop", "--name", "CLI Shop", "--json")
+    assert created.exit_code == 0, created.output
+    assert json.loads(created.stdout)["slug"] == "cli-shop"
+    user = bichat(
+        "users",
+        "create",
+        "cli-admin",
+        "--tenant",
+        "cli-shop",
+        "--admin",
+        "--password-stdin",
+        "--json",
+        stdin="pa55word-long\n",
+    )
+    assert user.exit_code == 0, user.output
+    assert json.loads(user.stdout)["role"] == "admin"
+    users = json.loads(bichat("users", "list", "--tenant", "cli-shop", "--json").stdout)
+    assert [u["username"] for u in users] == ["cli-admin"]
+    tenants = json.loads(bichat("tenants", "list", "--json").stdout)
+    assert "cli-shop" in [t["slug"] for t in tenants]
+    deleted = bichat("tenants", "delete", "cli-shop", "--yes", "--json")
+    assert deleted.exit_code == 0
+    assert json.loads(deleted.stdout)["rows"]["app_users"] == 1
+
+
+def test_human_output_of_status(bichat):
+    result = bichat("db", "status")
+    assert result.exit_code == 0
+    assert "PostgreSQL 16" in result.stdout and "up to date" in result.stdout
+
+
+def test_status_json_contract(bichat):
+    status = json.loads(bichat("db", "status", "--json").stdout)
+    assert {"url", "embedded", "revision", "postgres", "pgvector"} <= set(status)
+    assert status["embedded"] is False
+    assert status["revision"] == status["head"]
+    assert status["url"].startswith("postgresql://")
+
+
+BAD_INPUTS = [
+    (["tenants", "create", "Bad Slug", "--name", "X"], None, "invalid tenant slug"),
+    (["tenants", "create", "ok-slug", "--name", " "], None, "name is empty"),
+    (["tenants", "create", "ok-slug", "--name", "X", "--currency", "usd"], None, "ISO 4217"),
+    (["tenants", "delete", "no-such-shop", "--yes"], None, "unknown tenant"),
+    (["tenants", "delete", "no-such-shop"], None, "add --yes"),
+    (
+        ["users", "create", "zed", "--tenant", "no-such-shop", "--password-stdin"],
+        "pa55word-long",
+        "unknown tenant",
+    ),
+    (
+        ["users", "create", "zed", "--tenant", "dup-shop", "--password-stdin"],
+        "",
+        "password is empty",
+    ),
+    (
+        ["users", "create", "zed", "--tenant", "dup-shop", "--password-stdin"],
+        "\n",
+        "password is empty",
+    ),
+    (["users", "create", "zed", "--tenant", "dup-shop"], None, "--password-stdin"),
+    (
+        ["users", "create", "bad name", "--tenant", "dup-shop", "--password-stdin"],
+        "pa55word-long",
+        "invalid username",
+    ),
+    (["tenants", "create", "dup-shop", "--name", "Again"], None, "already exists"),
+]
+
+
+@pytest.mark.parametrize(("args", "stdin", "message"), BAD_INPUTS)
+def test_bad_input_is_one_line_nonzero_and_writes_nothing(
+    bichat, database_url, args, stdin, message
+):
+    bichat("tenants", "create", "dup-shop", "--name", "Dup")  # exists after the first case
+    before = row_counts(database_url)
+    result = bichat(*args, stdin=stdin)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.stderr
+    assert row_counts(database_url) == before
+
+
+def test_json_errors_are_objects_with_a_code(bichat):
+    result = bichat("tenants", "delete", "no-such-shop", "--yes", "--json")
+    assert result.exit_code == 1
+    assert (
+        json.loads(result.stdout)
+        == {
+            "error": {
+                "code": "unknown_tenant",
+                "message": "unknown tenant 'no-such-shop'. See `bichat tenants list`.",
+            }
+        }
+        or json.loads(result.stdout)["error"]["code"] == "unknown_tenant"
+    )
+
+
+def test_unreachable_database_is_one_line(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    env = {
+        "BICHAT_DATABASE_URL": "postgresql://u:pw@127.0.0.1:9/shop",
+        "BICHAT_CONNECT_TIMEOUT_S": "2",
+    }
+    result = CliRunner().invoke(app, ["tenants", "list"], env=env)
+    assert result.exit_code == 1
+    assert (
+        result.stderr.count("\n") == 1
+        and "cannot connect to postgresql://u:***@127.0.0.1:9/shop" in result.stderr
+    )
+
+
+def test_malformed_setting_is_one_line(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(
+        app, ["db", "status", "--json"], env={"BICHAT_DATABASE_URL": "mysql://x/y"}
+    )
+    assert result.exit_code == 1
+    error = json.loads(result.stdout)["error"]
+    assert error["code"] == "config_error" and "BICHAT_DATABASE_URL" in error["message"]

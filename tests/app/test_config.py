@@ -1,0 +1,82 @@
+"""Settings: defaults, .env files, and one-line errors that name the variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.config import Settings, load_settings
+from app.errors import ConfigError
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch, tmp_path):
+    for name in list(__import__("os").environ):
+        if name.startswith("BICHAT_") or name == "OPENAI_API_KEY":
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)  # no stray .env
+
+
+def test_defaults_use_the_embedded_server_and_offline_model():
+    settings = load_settings()
+    assert settings.embedded and settings.database_url is None
+    assert settings.effective_model == "offline"
+    assert settings.embeddings == "local"
+    assert settings.statement_timeout_ms == 5000
+
+
+def test_an_api_key_switches_the_default_model_online(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    assert load_settings().effective_model == "openai:gpt-4.1-mini"
+    monkeypatch.setenv("BICHAT_MODEL", "offline")
+    assert load_settings().effective_model == "offline"
+
+
+def test_dotenv_file_is_read(tmp_path):
+    (tmp_path / ".env").write_text(
+        "BICHAT_STATEMENT_TIMEOUT_MS=1234\nBICHAT_DATABASE_URL=postgresql://u:p@db:5432/shop\n"
+    )
+    settings = load_settings()
+    assert settings.statement_timeout_ms == 1234
+    assert not settings.embedded
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("BICHAT_DATABASE_URL", "mysql://u@h/db", "must start with one of postgresql://"),
+        ("BICHAT_DATABASE_URL", "postgresql:///shop", "has no host"),
+        ("BICHAT_DATABASE_URL", "postgresql://u@db:99999/shop", "port that is not a number"),
+        ("BICHAT_DATABASE_URL", "postgresql://u@db:5432", "names no database"),
+        ("BICHAT_READER_DATABASE_URL", "http://replica/db", "must start with one of"),
+        ("BICHAT_STATEMENT_TIMEOUT_MS", "soon", "valid integer"),
+        ("BICHAT_STATEMENT_TIMEOUT_MS", "10", "greater than or equal to 100"),
+        ("BICHAT_MODEL", "gpt4", "must be 'offline' or 'provider:model'"),
+        ("BICHAT_EMBEDDINGS", "openai:ada", "must be one of local"),
+    ],
+)
+def test_malformed_values_name_the_variable(monkeypatch, variable, value, message):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as raised:
+        load_settings()
+    assert raised.value.message.startswith(f"invalid setting: {variable} ")
+    assert message in raised.value.message
+    assert "\n" not in raised.value.message
+
+
+def test_socket_urls_are_accepted():
+    url = "postgresql://postgres:@/bichat?host=/tmp/pg"
+    assert load_settings(database_url=url).database_url == url
+
+
+def test_every_setting_has_a_unit_or_is_unitless_by_nature():
+    unitless = {
+        "database_url",
+        "reader_database_url",
+        "data_dir",
+        "model",
+        "embeddings",
+        "openai_api_key",
+        "reader_connection_limit",
+    }
+    for name in Settings.model_fields:
+        assert name in unitless or name.rsplit("_", 1)[-1] in {"ms", "s", "kb"}, name

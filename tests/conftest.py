@@ -1,0 +1,116 @@
+"""Shared fixtures: a real PostgreSQL 16 + pgvector for the session, fresh databases on it.
+
+The server is the embedded one (pgserver, started in a temporary directory), or the server
+named by BICHAT_DATABASE_URL when that is set: test databases are created on it and dropped.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from app.config import Settings, load_settings
+from db import migrate
+from db.embedded import start_embedded_server
+from db.engine import connect_raw, create_engine
+from db.tenants import TenantRecord, create_tenant
+from db.urls import plain_url, with_database
+from tests.factories import fill_tenant
+
+MakeDatabase = Callable[[], Awaitable[str]]
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Maintenance-database URL of the PostgreSQL server the tests use."""
+    external = os.environ.get("BICHAT_DATABASE_URL")
+    if external:
+        return with_database(plain_url(external), "postgres")
+    return start_embedded_server(tmp_path_factory.mktemp("pg"))
+
+
+@pytest_asyncio.fixture(scope="session")
+async def make_database(server_url: str) -> AsyncIterator[MakeDatabase]:
+    """Factory: a new empty database on the test server; all are dropped at the end."""
+    created: list[str] = []
+
+    async def make() -> str:
+        name = f"bichat_test_{uuid.uuid4().hex[:12]}"
+        connection = await connect_raw(server_url, timeout_s=10)
+        try:
+            await connection.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await connection.close()
+        created.append(name)
+        return with_database(server_url, name)
+
+    yield make
+    connection = await connect_raw(server_url, timeout_s=10)
+    try:
+        for name in created:
+            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+def settings_for(url: str, data_dir: Path) -> Settings:
+    return load_settings(database_url=url, data_dir=data_dir)
+
+
+@pytest_asyncio.fixture(scope="module")
+async def database_url(make_database: MakeDatabase) -> str:
+    """A database migrated to head, shared by the tests of one module."""
+    url = await make_database()
+    engine = create_engine(url)
+    try:
+        await migrate.upgrade(engine)
+    finally:
+        await engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="module")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return settings_for(database_url, tmp_path_factory.mktemp("data"))
+
+
+@pytest_asyncio.fixture(scope="module")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest_asyncio.fixture
+async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection whose transaction is committed at the end of the test."""
+    async with engine.begin() as connection:
+        yield connection
+
+
+@pytest.fixture
+def unique_slug() -> Iterator[Callable[[str], str]]:
+    yield lambda prefix: f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest_asyncio.fixture
+async def filled_tenant(
+    engine: AsyncEngine, settings: Settings, unique_slug: Callable[[str], str]
+) -> Callable[[], Awaitable[tuple[TenantRecord, dict[str, int]]]]:
+    """Factory: a tenant with rows in every business and application table (committed)."""
+
+    async def make() -> tuple[TenantRecord, dict[str, int]]:
+        async with engine.begin() as connection:
+            tenant = await create_tenant(
+                connection, slug=unique_slug("shop"), name="Test Shop", settings=settings
+            )
+            counts = await fill_tenant(connection, tenant.id)
+        return tenant, counts
+
+    return make

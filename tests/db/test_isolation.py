@@ -1,0 +1,266 @@
+"""Tenant isolation, proven at the database alone: a reader of tenant A, connected with its
+own login and free to send any statement (simple protocol, no guard), never sees a row of
+tenant B, never reads PII or application tables, and cannot write or change its tenant."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import asyncpg
+import pytest
+import pytest_asyncio
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.config import Settings
+from db.models import APPLICATION_TABLES, BUSINESS_TABLES, PII_COLUMNS
+from db.reader import connect_reader, reader_login
+from db.tenants import TenantRecord
+
+TENANT_SCOPED = [t for t in BUSINESS_TABLES if t != "tenants"]
+
+# Every route we know of for a session to change its tenant, role or settings.
+ESCAPE_ATTEMPTS = [
+    "SET ROLE bichat_reader",
+    "SET ROLE postgres",
+    "SET SESSION AUTHORIZATION postgres",
+    "SET SESSION AUTHORIZATION DEFAULT",
+    "RESET ROLE",
+    "RESET ALL",
+    "SELECT set_config('search_path', 'public', false)",
+    "SELECT set_config('role', 'postgres', false)",
+    "SET bichat.tenant_id = '00000000-0000-0000-0000-000000000000'",
+    "SET search_path = public, pg_catalog",
+    "SET default_transaction_read_only = off",
+    "ALTER ROLE CURRENT_USER SET statement_timeout = 0",
+    "ALTER ROLE CURRENT_USER BYPASSRLS",
+    "ALTER TABLE public.orders DISABLE ROW LEVEL SECURITY",
+    "ALTER TABLE public.orders NO FORCE ROW LEVEL SECURITY",
+    "DROP POLICY bichat_tenant_read ON public.orders",
+    "CREATE POLICY everything ON public.orders FOR SELECT USING (true)",
+    "CREATE OR REPLACE FUNCTION public.bichat_reader_tenant_id() RETURNS uuid LANGUAGE sql AS 'SELECT NULL::uuid'",
+    "GRANT bichat_reader TO CURRENT_USER",
+    "DO $$ BEGIN PERFORM set_config('role', 'postgres', false); END $$",
+    "CREATE TEMP TABLE stash AS SELECT * FROM public.orders",
+    "UPDATE public.tenant_readers SET tenant_id = tenant_id",
+]
+
+
+@pytest_asyncio.fixture(scope="module")
+async def two_tenants(
+    engine: AsyncEngine, settings: Settings
+) -> AsyncIterator[tuple[TenantRecord, TenantRecord]]:
+    from db.tenants import create_tenant
+    from tests.factories import fill_tenant
+
+    async with engine.begin() as connection:
+        a = await create_tenant(connection, slug="iso-a", name="A", settings=settings)
+        b = await create_tenant(connection, slug="iso-b", name="B", settings=settings)
+        await fill_tenant(connection, a.id)
+        await fill_tenant(connection, b.id)
+    yield a, b
+
+
+ReaderFactory = Callable[[TenantRecord], Awaitable[asyncpg.Connection]]
+
+
+@pytest_asyncio.fixture
+async def reader_of(
+    engine: AsyncEngine, settings: Settings, database_url: str
+) -> AsyncIterator[ReaderFactory]:
+    opened: list[asyncpg.Connection] = []
+
+    async def open_reader(tenant: TenantRecord) -> asyncpg.Connection:
+        async with engine.connect() as connection:
+            login = await reader_login(connection, tenant.id)
+        reader = await connect_reader(settings, owner_url=database_url, login=login)
+        opened.append(reader)
+        return reader
+
+    yield open_reader
+    for reader in opened:
+        await reader.close()
+
+
+async def visible_tenants(reader: asyncpg.Connection, table: str) -> set[str]:
+    column = "id" if table == "tenants" else "tenant_id"
+    rows = await reader.fetch(f"SELECT DISTINCT {column}::text AS t FROM public.{table}")
+    return {row["t"] for row in rows}
+
+
+async def assert_sees_only(reader: asyncpg.Connection, tenant: TenantRecord) -> None:
+    for table in BUSINESS_TABLES:
+        assert await visible_tenants(reader, table) == {str(tenant.id)}, table
+    assert await reader.fetchval("SELECT count(*) FROM bi.customers") == 2
+
+
+async def test_reader_sees_only_its_tenant_in_every_business_table(two_tenants, reader_of):
+    a, b = two_tenants
+    await assert_sees_only(await reader_of(a), a)
+    await assert_sees_only(await reader_of(b), b)
+
+
+async def test_reader_stays_in_its_tenant_after_every_escape_attempt(two_tenants, reader_of):
+    a, _ = two_tenants
+    reader = await reader_of(a)
+    succeeded = []
+    for statement in ESCAPE_ATTEMPTS:
+        try:
+            await reader.execute(statement)  # simple protocol: the strongest attacker
+            succeeded.append(statement)
+        except asyncpg.PostgresError:
+            pass
+        await assert_sees_only(reader, a)
+    # Only these may succeed, and none of them changed the tenant. The ALTER ROLE works only
+    # because the session switched read-only off first (a role may always set its own
+    # defaults); the SQL tool's single statement in a read-only transaction cannot, bichat's
+    # connections override role defaults at startup, and `bichat db init` resets them.
+    assert set(succeeded) <= {
+        "ALTER ROLE CURRENT_USER SET statement_timeout = 0",
+        "SET SESSION AUTHORIZATION DEFAULT",
+        "RESET ROLE",
+        "RESET ALL",
+        "SET bichat.tenant_id = '00000000-0000-0000-0000-000000000000'",
+        "SET search_path = public, pg_catalog",
+        "SET default_transaction_read_only = off",
+    }, succeeded
+    assert await reader.fetchval("SELECT session_user") != "postgres"
+
+
+async def test_row_security_off_is_refused_rather_than_bypassed(two_tenants, reader_of):
+    a, _ = two_tenants
+    reader = await reader_of(a)
+    await reader.execute("SET row_security = off")
+    with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
+        await reader.fetch("SELECT * FROM public.orders")
+
+
+async def test_customers_hides_pii_and_select_star_works(two_tenants, reader_of):
+    a, _ = two_tenants
+    reader = await reader_of(a)
+    rows = await reader.fetch("SELECT * FROM customers")
+    assert len(rows) == 2
+    assert not set(PII_COLUMNS["customers"]) & set(rows[0].keys())
+    for column in PII_COLUMNS["customers"]:
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await reader.fetch(f"SELECT {column} FROM public.customers")
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        await reader.fetch("SELECT * FROM public.customers")
+
+
+@pytest.mark.parametrize("table", APPLICATION_TABLES)
+async def test_application_tables_are_unreadable(two_tenants, reader_of, table):
+    reader = await reader_of(two_tenants[0])
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        await reader.fetch(f"SELECT 1 FROM public.{table} LIMIT 1")
+
+
+@pytest.mark.parametrize("table", TENANT_SCOPED)
+async def test_writes_fail_even_with_read_only_switched_off(two_tenants, reader_of, engine, table):
+    a, _ = two_tenants
+    reader = await reader_of(a)
+    await reader.execute("SET default_transaction_read_only = off")
+    for statement in (
+        f"DELETE FROM public.{table}",
+        f"UPDATE public.{table} SET tenant_id = tenant_id",
+        f"INSERT INTO public.{table} DEFAULT VALUES",
+        f"TRUNCATE public.{table}",
+    ):
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await reader.execute(statement)
+    async with engine.connect() as owner:
+        from sqlalchemy import text
+
+        count = await owner.scalar(
+            text(f"SELECT count(*) FROM {table} WHERE tenant_id = :t"), {"t": a.id}
+        )
+    assert count == 2
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "set_config('work_mem', '1GB', false)",
+        "pg_sleep(0)",
+        "pg_advisory_lock(1)",
+        "pg_try_advisory_xact_lock(1)",
+        "pg_notify('x', 'y')",
+        "pg_cancel_backend(pg_backend_pid())",
+        "pg_terminate_backend(pg_backend_pid())",
+        "lo_create(0)",
+        "lo_from_bytea(0, 'x')",
+    ],
+)
+async def test_session_altering_functions_are_revoked(two_tenants, reader_of, call):
+    reader = await reader_of(two_tenants[0])
+    with pytest.raises(asyncpg.InsufficientPrivilegeError, match="permission denied for function"):
+        await reader.fetch(f"SELECT {call}")
+
+
+async def test_server_applies_reader_limits(filled_tenant, reader_of, settings, engine):
+    tenant, _ = await filled_tenant()
+    reader = await reader_of(tenant)
+    assert await reader.fetchval("SHOW default_transaction_read_only") == "on"
+    assert (
+        await reader.fetchval("SHOW statement_timeout")
+        == f"{settings.statement_timeout_ms // 1000}s"
+    )
+    assert await reader.fetchval("SHOW search_path") == "bi, public"
+    assert await reader.fetchval("SHOW work_mem") == f"{settings.reader_work_mem_kb // 1024}MB"
+    assert (
+        await reader.fetchval("SHOW temp_file_limit")
+        == f"{settings.reader_temp_file_limit_kb // 1024}MB"
+    )
+    with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
+        await reader.execute("ALTER ROLE CURRENT_USER SET statement_timeout = 0")
+    with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
+        await reader.execute("CREATE TEMP TABLE t (a int)")
+
+
+async def test_reader_cannot_create_temp_tables_or_schemas(two_tenants, reader_of):
+    reader = await reader_of(two_tenants[0])
+    await reader.execute("SET default_transaction_read_only = off")
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        await reader.execute("CREATE TEMP TABLE t (a int)")
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        await reader.execute("CREATE SCHEMA evil")
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        await reader.execute("CREATE TABLE public.evil (a int)")
+
+
+async def role_default(engine: AsyncEngine, role: str, name: str) -> str | None:
+    from sqlalchemy import text
+
+    async with engine.connect() as owner:
+        config = await owner.scalar(
+            text(
+                "SELECT setconfig FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole "
+                "WHERE r.rolname = :r AND s.setdatabase = 0"
+            ),
+            {"r": role},
+        )
+    values = dict(item.split("=", 1) for item in config or [])
+    return values.get(name)
+
+
+async def test_tampered_role_defaults_do_not_reach_bichat_connections_and_init_restores_them(
+    filled_tenant, reader_of, engine, settings
+):
+    from db.bootstrap import initialise
+
+    tenant, _ = await filled_tenant()
+    reader = await reader_of(tenant)
+    role = await reader.fetchval("SELECT session_user")
+    await reader.execute("SET default_transaction_read_only = off")
+    await reader.execute("ALTER ROLE CURRENT_USER SET statement_timeout = 0")
+    await reader.execute("ALTER ROLE CURRENT_USER SET default_transaction_read_only = off")
+    assert await role_default(engine, role, "statement_timeout") == "0"
+    later = await reader_of(tenant)  # a connection bichat opens after the tampering
+    expected_timeout = f"{settings.statement_timeout_ms // 1000}s"
+    assert await later.fetchval("SHOW statement_timeout") == expected_timeout
+    assert await later.fetchval("SHOW default_transaction_read_only") == "on"
+    await initialise(engine, settings)
+    assert (
+        await role_default(engine, role, "statement_timeout")
+        == f"{settings.statement_timeout_ms}ms"
+    )
+    assert await role_default(engine, role, "default_transaction_read_only") == "on"

@@ -1,0 +1,185 @@
+"""Factories that build real rows in every table, for one tenant at a time."""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.passwords import hash_password
+from db.models import APPLICATION_TABLES, BUSINESS_TABLES
+
+
+async def insert(connection: AsyncConnection, table: str, **values: Any) -> Any:
+    """Insert one row and return its primary key (``id`` or ``product_id``)."""
+    columns = ", ".join(values)
+    params = ", ".join(f":{name}" for name in values)
+    key = "product_id" if table == "product_embeddings" else "id"
+    query = text(f"INSERT INTO {table} ({columns}) VALUES ({params}) RETURNING {key}")
+    return await connection.scalar(query, values)
+
+
+def vector(seed: int) -> str:
+    rng = random.Random(seed)
+    return "[" + ",".join(f"{rng.uniform(-1, 1):.4f}" for _ in range(384)) + "]"
+
+
+async def fill_tenant(connection: AsyncConnection, tenant_id: uuid.UUID) -> dict[str, int]:
+    """Two rows in every business table and every application table; returns row counts."""
+    t = tenant_id
+    now = datetime.now(UTC)
+    suffix = t.hex[:6]
+    users = [
+        await insert(
+            connection,
+            "app_users",
+            tenant_id=t,
+            username=f"user{i}-{suffix}",
+            password_hash=hash_password("correct horse"),
+            role="analyst",
+        )
+        for i in range(2)
+    ]
+    sessions = [
+        await insert(connection, "chat_sessions", tenant_id=t, user_id=u, title="q") for u in users
+    ]
+    root = await insert(connection, "categories", tenant_id=t, name="Outdoor", slug="outdoor")
+    leaf = await insert(
+        connection, "categories", tenant_id=t, name="Tents", slug="tents", parent_id=root
+    )
+    products = [
+        await insert(
+            connection,
+            "products",
+            tenant_id=t,
+            category_id=leaf,
+            sku=f"SKU-{i}",
+            name=f"Tent {i}",
+            description="A light tent",
+            brand="Acme",
+            price=100 + i,
+            cost=60,
+            stock_quantity=5,
+            specifications=json.dumps({"weight_kg": 2}),
+        )
+        for i in range(2)
+    ]
+    customers = [
+        await insert(
+            connection,
+            "customers",
+            tenant_id=t,
+            customer_ref=f"C{i}",
+            first_name="Ann",
+            last_name="Lee",
+            email=f"ann{i}@example.com",
+            phone="+1 555 0100",
+            date_of_birth=datetime(1990, 1, 1).date(),
+            city="Austin",
+            region="Texas",
+            country="US",
+            segment="consumer",
+        )
+        for i in range(2)
+    ]
+    orders = [
+        await insert(
+            connection,
+            "orders",
+            tenant_id=t,
+            customer_id=customers[i],
+            order_number=f"O{i}",
+            status="delivered",
+            channel="web",
+            payment_method="card",
+            subtotal=200,
+            discount_amount=0,
+            shipping_amount=5,
+            tax_amount=10,
+            total_amount=215,
+            placed_at=now - timedelta(days=3),
+            shipped_at=now - timedelta(days=2),
+            delivered_at=now - timedelta(days=1),
+        )
+        for i in range(2)
+    ]
+    for i in range(2):
+        await insert(
+            connection,
+            "order_items",
+            tenant_id=t,
+            order_id=orders[i],
+            product_id=products[i],
+            quantity=2,
+            unit_price=100,
+        )
+        await insert(
+            connection,
+            "reviews",
+            tenant_id=t,
+            product_id=products[i],
+            customer_id=customers[i],
+            order_id=orders[i],
+            rating=5,
+            title="Great",
+            body="Kept us dry.",
+        )
+        await insert(
+            connection,
+            "product_events",
+            tenant_id=t,
+            product_id=products[i],
+            customer_id=customers[i],
+            session_ref="s1",
+            event_type="view",
+            channel="web",
+            occurred_at=now,
+        )
+        await insert(
+            connection,
+            "product_embeddings",
+            tenant_id=t,
+            product_id=products[i],
+            model="test",
+            content_sha256="0" * 64,
+            embedding=vector(i),
+        )
+        await insert(
+            connection,
+            "search_logs",
+            tenant_id=t,
+            chat_session_id=sessions[i],
+            query="tent",
+            search_type="hybrid",
+            results_count=1,
+            response_time_ms=3.5,
+        )
+        await insert(
+            connection,
+            "chat_messages",
+            tenant_id=t,
+            session_id=sessions[i],
+            role="user",
+            content="How many tents?",
+        )
+        await insert(connection, "verified_queries", tenant_id=t, question=f"Q{i}", sql="SELECT 1")
+    for antecedent, consequent in ((0, 1), (1, 0)):
+        await insert(
+            connection,
+            "bundle_rules",
+            tenant_id=t,
+            antecedent_product_id=products[antecedent],
+            consequent_product_id=products[consequent],
+            support=0.5,
+            confidence=1.0,
+            lift=2.0,
+            order_count=1,
+        )
+    counts = {table: 2 for table in (*BUSINESS_TABLES, *APPLICATION_TABLES)}
+    counts.update(tenants=1, tenant_readers=1)
+    return counts
