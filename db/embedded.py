@@ -16,7 +16,6 @@ from db.urls import with_database
 EMBEDDED_DATABASE = "bichat"
 
 
-
 def _import_pgserver() -> ModuleType:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on import
