@@ -66,7 +66,7 @@ async def read_status(engine: AsyncEngine, settings: Settings) -> DatabaseStatus
         if revision is not None:
             tenants = int(await connection.scalar(text("SELECT count(*) FROM tenants")))
     return DatabaseStatus(
-        url=redact(str(engine.url.set(drivername="postgresql").render_as_string(False))),
+        url=redact(owner_url(settings)),
         embedded=settings.embedded,
         revision=revision,
         head=migrate.head_revision(),
@@ -86,6 +86,3 @@ async def init_and_status(settings: Settings) -> DatabaseStatus:
 async def status(settings: Settings) -> DatabaseStatus:
     async with open_engine(settings) as engine:
         return await read_status(engine, settings)
-
-
-__all__ = ["DatabaseStatus", "init_and_status", "initialise", "owner_url", "read_status", "status"]

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from app.errors import BichatError
 
-stdout = Console()
+stdout = Console(soft_wrap=True)  # lines stay whole when piped
 stderr = Console(stderr=True)
 
 
