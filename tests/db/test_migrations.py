@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import AsyncIterator
 
 import pytest
+import pytest_asyncio
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.config import Settings
 from db import migrate
 from db.bootstrap import initialise, read_status
 from db.engine import create_engine
@@ -44,105 +48,75 @@ async def user_tables(engine) -> set[str]:
         return {row[0] for row in rows}
 
 
-async def test_migrated_database_matches_the_orm(make_database):
-    engine = create_engine(await make_database())
-    try:
-        await migrate.upgrade(engine)
-        async with engine.connect() as connection:
-            assert await connection.run_sync(schema_diff) == []
-    finally:
-        await engine.dispose()
+@pytest_asyncio.fixture
+async def empty(make_database, tmp_path) -> AsyncIterator[tuple[AsyncEngine, Settings, str]]:
+    """An empty database: its engine, settings and URL."""
+    url = await make_database()
+    engine = create_engine(url)
+    yield engine, settings_for(url, tmp_path), url
+    await engine.dispose()
 
 
-async def test_drift_check_notices_a_missing_column(make_database):
+async def test_migrated_database_matches_the_orm(empty):
+    engine, _, _ = empty
+    await migrate.upgrade(engine)
+    async with engine.connect() as connection:
+        assert await connection.run_sync(schema_diff) == []
+
+
+async def test_drift_check_notices_a_missing_column(empty):
     """The drift test above can fail: drop a column and it reports it."""
-    engine = create_engine(await make_database())
-    try:
-        await migrate.upgrade(engine)
-        async with engine.begin() as connection:
-            await connection.execute(text("ALTER TABLE reviews DROP COLUMN title"))
-            diff = await connection.run_sync(schema_diff)
-        assert [d[0] for d in diff] == ["add_column"]  # type: ignore[index]
-    finally:
-        await engine.dispose()
+    engine, _, _ = empty
+    await migrate.upgrade(engine)
+    async with engine.begin() as connection:
+        await connection.execute(text("ALTER TABLE reviews DROP COLUMN title"))
+        diff = await connection.run_sync(schema_diff)
+    assert [d[0] for d in diff] == ["add_column"]  # type: ignore[index]
 
 
-async def test_downgrade_to_base_and_up_again(make_database, tmp_path):
-    url = await make_database()
-    engine = create_engine(url)
-    settings = settings_for(url, tmp_path)
-    try:
-        await migrate.upgrade(engine)
-        async with engine.begin() as connection:
-            await create_tenant(connection, slug="round-trip", name="R", settings=settings)
-        await migrate.downgrade(engine, "base")
-        assert await user_tables(engine) == {"alembic_version"}
-        assert await migrate.current_revision(engine) is None
-        async with engine.connect() as connection:
-            leftover = await connection.scalar(
-                text("SELECT count(*) FROM pg_roles WHERE rolname LIKE 'bichat_t_%'")
-            )
-            roles_of_other_dbs = leftover  # roles of other test databases may exist
-        await migrate.upgrade(engine)
-        assert await migrate.current_revision(engine) == migrate.head_revision()
-        async with engine.connect() as connection:
-            assert await connection.run_sync(schema_diff) == []
-            assert await connection.scalar(text("SELECT count(*) FROM tenants")) == 0
-            assert (
-                await connection.scalar(
-                    text("SELECT count(*) FROM pg_roles WHERE rolname LIKE 'bichat_t_%'")
-                )
-                == roles_of_other_dbs
-            )
-    finally:
-        await engine.dispose()
+async def reader_roles(engine: AsyncEngine) -> set[str]:
+    async with engine.connect() as connection:
+        rows = await connection.scalars(
+            text("SELECT rolname FROM pg_roles WHERE rolname LIKE 'bichat\\_t\\_%'")
+        )
+        return set(rows)
 
 
-async def test_downgrade_drops_the_tenant_reader_roles(make_database, tmp_path):
-    url = await make_database()
-    engine = create_engine(url)
-    try:
-        await migrate.upgrade(engine)
-        async with engine.begin() as connection:
-            tenant = await create_tenant(
-                connection, slug="gone", name="G", settings=settings_for(url, tmp_path)
-            )
-        await migrate.downgrade(engine, "base")
-        async with engine.connect() as connection:
-            exists = await connection.scalar(
-                text("SELECT count(*) FROM pg_roles WHERE rolname = :r"),
-                {"r": f"bichat_t_{tenant.id.hex}"},
-            )
-        assert exists == 0
-    finally:
-        await engine.dispose()
+async def test_downgrade_to_base_and_up_again(empty):
+    engine, settings, _ = empty
+    await migrate.upgrade(engine)
+    async with engine.begin() as connection:
+        tenant = await create_tenant(connection, slug="round-trip", name="R", settings=settings)
+    role = f"bichat_t_{tenant.id.hex}"
+    assert role in await reader_roles(engine)
+    await migrate.downgrade(engine, "base")
+    assert await user_tables(engine) == {"alembic_version"}
+    assert await migrate.current_revision(engine) is None
+    assert role not in await reader_roles(engine)
+    await migrate.upgrade(engine)
+    assert await migrate.current_revision(engine) == migrate.head_revision()
+    async with engine.connect() as connection:
+        assert await connection.run_sync(schema_diff) == []
+        assert await connection.scalar(text("SELECT count(*) FROM tenants")) == 0
 
 
-async def test_init_twice_changes_nothing(make_database, tmp_path):
-    url = await make_database()
-    engine = create_engine(url)
-    settings = settings_for(url, tmp_path)
-    try:
-        await initialise(engine, settings)
-        async with engine.begin() as connection:
-            await create_tenant(connection, slug="idem", name="I", settings=settings)
-        first = pg_dump_schema(url)
-        status = await read_status(engine, settings)
-        await initialise(engine, settings)
-        assert pg_dump_schema(url) == first
-        assert await read_status(engine, settings) == status
-        assert status.up_to_date and status.reader_hardened and status.tenants == 1
-    finally:
-        await engine.dispose()
+async def test_init_twice_changes_nothing(empty):
+    engine, settings, url = empty
+    await initialise(engine, settings)
+    async with engine.begin() as connection:
+        await create_tenant(connection, slug="idem", name="I", settings=settings)
+    first = pg_dump_schema(url)
+    status = await read_status(engine, settings)
+    await initialise(engine, settings)
+    assert pg_dump_schema(url) == first
+    assert await read_status(engine, settings) == status
+    assert status.up_to_date and status.reader_hardened and status.tenants == 1
 
 
 @pytest.mark.parametrize("revision", ["0001", "0002"])
-async def test_each_revision_upgrades_from_the_previous(make_database, revision):
-    engine = create_engine(await make_database())
-    try:
-        await migrate.upgrade(engine, revision)
-        assert await migrate.current_revision(engine) == revision
-        await migrate.upgrade(engine)
-        assert await migrate.current_revision(engine) == migrate.head_revision()
-    finally:
-        await engine.dispose()
+async def test_each_revision_upgrades_to_head(empty, revision):
+    engine, _, _ = empty
+    await migrate.upgrade(engine, revision)
+    assert await migrate.current_revision(engine) == revision
+    await migrate.upgrade(engine)
+    assert await migrate.current_revision(engine) == migrate.head_revision()
