@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import typer
 
 from app.cli.output import print_json, stderr, stdout
+from app.cli.progress import step_progress
 from app.cli.runner import run
-from db.bootstrap import DatabaseStatus, init_and_status, status
+from app.config import Settings
+from db.bootstrap import DatabaseStatus, init_and_status, initialise, status
+from db.engine import open_engine
+from db.rules import DEFAULT_MIN_CONFIDENCE, DEFAULT_MIN_SUPPORT, compute_rules
+from db.seed import DEFAULT_ORDERS, SeedReport, seed_tenant
+from db.tenants import get_tenant
 
 app = typer.Typer(help="Database: schema, status and data.", no_args_is_help=True)
 
@@ -39,3 +47,95 @@ def status_command(as_json: bool = typer.Option(False, "--json", help="Print JSO
         print_json(result.to_dict())
     else:
         stdout.print(describe(result))
+
+
+@app.command("seed")
+def seed_command(
+    tenant: str = typer.Option(..., "--tenant", help="Tenant slug (created if missing)."),
+    seed: int = typer.Option(1, "--seed", help="Random seed: the same seed gives the same shop."),
+    orders: int = typer.Option(DEFAULT_ORDERS, "--orders", min=1, help="Number of orders."),
+    end_date: str | None = typer.Option(
+        None, "--end-date", help="Last day of the three-year history (YYYY-MM-DD; default today)."
+    ),
+    replace: bool = typer.Option(False, "--replace", help="Replace the tenant's existing data."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Generate a realistic demo shop for a tenant (one transaction, COPY)."""
+    end = parse_date(end_date, as_json=as_json)
+
+    async def work(settings: Settings) -> SeedReport:
+        async with open_engine(settings) as engine:
+            await initialise(engine, settings)
+            with step_progress() as bars:
+                return await seed_tenant(
+                    engine,
+                    settings,
+                    slug=tenant,
+                    seed=seed,
+                    orders=orders,
+                    end=end,
+                    replace=replace,
+                    generation_progress=bars.generated,
+                    load_progress=bars.loaded,
+                )
+
+    report = run(work, as_json=as_json)
+    if as_json:
+        print_json(report.__dict__)
+    else:
+        rows = ", ".join(f"{n} {t}" for t, n in report.rows.items())
+        stdout.print(
+            f"seeded {report.tenant} ({report.shop_name}): {rows}; "
+            f"{report.bundle_rules} bundle rules"
+        )
+
+
+@app.command("rules")
+def rules_command(
+    tenant: str = typer.Option(..., "--tenant", help="Tenant slug."),
+    min_support: float = typer.Option(
+        DEFAULT_MIN_SUPPORT,
+        "--min-support",
+        help="Minimum share of orders containing both products.",
+    ),
+    min_confidence: float = typer.Option(
+        DEFAULT_MIN_CONFIDENCE,
+        "--min-confidence",
+        help="Minimum share of X's orders that also contain Y.",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Recompute the tenant's "bought together" rules, replacing the previous ones."""
+
+    async def work(settings: Settings) -> int:
+        async with open_engine(settings) as engine, engine.begin() as connection:
+            found = await get_tenant(connection, tenant)
+            return await compute_rules(
+                connection,
+                tenant_id=found.id,
+                min_support=min_support,
+                min_confidence=min_confidence,
+            )
+
+    with stderr.status("Computing bundle rules..."):
+        count = run(work, as_json=as_json)
+    if as_json:
+        print_json({"tenant": tenant, "bundle_rules": count})
+    else:
+        stdout.print(f"{count} bundle rules for {tenant}")
+
+
+def parse_date(value: str | None, *, as_json: bool) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        from app.cli.runner import fail
+        from app.errors import InvalidInput
+
+        fail(
+            InvalidInput(f"invalid --end-date {value!r}: use YYYY-MM-DD", code="invalid_date"),
+            as_json=as_json,
+        )
+        raise

@@ -1,0 +1,1 @@
+"""The demo shop: catalogue content and a deterministic generator of a shop's history."""
