@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import typer
 
@@ -11,6 +12,8 @@ from app.cli.progress import step_progress
 from app.cli.runner import run
 from app.config import Settings
 from db.bootstrap import DatabaseStatus, init_and_status, initialise, status
+from db.csv_export import export_tenant
+from db.csv_import import ImportReport, import_folder
 from db.engine import open_engine
 from db.rules import DEFAULT_MIN_CONFIDENCE, DEFAULT_MIN_SUPPORT, compute_rules
 from db.seed import DEFAULT_ORDERS, SeedReport, seed_tenant
@@ -123,6 +126,61 @@ def rules_command(
         print_json({"tenant": tenant, "bundle_rules": count})
     else:
         stdout.print(f"{count} bundle rules for {tenant}")
+
+
+@app.command("load-csv")
+def load_csv_command(
+    folder: Path = typer.Argument(..., help="Folder with categories.csv, products.csv, ..."),
+    tenant: str = typer.Option(..., "--tenant", help="Tenant slug."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Import the shop's own data from CSV files: all or nothing, upsert by natural key."""
+
+    async def work(settings: Settings) -> ImportReport:
+        async with open_engine(settings) as engine, engine.begin() as connection:
+            found = await get_tenant(connection, tenant)
+            with stderr.status(f"Validating and importing {folder}...") as status:
+                return await import_folder(
+                    connection,
+                    found,
+                    folder,
+                    advance=lambda step: status.update(f"Importing: {step}"),
+                )
+
+    report = run(work, as_json=as_json)
+    if as_json:
+        print_json(report.__dict__)
+    else:
+        read = ", ".join(f"{n} rows of {f}" for f, n in report.files.items())
+        written = ", ".join(f"{n} {t}" for t, n in report.written.items() if n)
+        stdout.print(
+            f"imported into {report.tenant}: read {read}; "
+            f"inserted or changed {written or 'nothing (already up to date)'}"
+        )
+
+
+@app.command("export-csv")
+def export_csv_command(
+    folder: Path = typer.Argument(..., help="Folder to write (created if missing)."),
+    tenant: str = typer.Option(..., "--tenant", help="Tenant slug."),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing CSV files."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Export the tenant's shop data as CSV files in the load-csv format."""
+
+    async def work(settings: Settings) -> dict[str, int]:
+        async with open_engine(settings) as engine, engine.connect() as connection:
+            found = await get_tenant(connection, tenant)
+            return await export_tenant(connection, found.id, folder, force=force)
+
+    counts = run(work, as_json=as_json)
+    if as_json:
+        print_json({"tenant": tenant, "folder": str(folder), "files": counts})
+    else:
+        stdout.print(
+            f"exported {tenant} to {folder}: "
+            + ", ".join(f"{n} rows in {f}" for f, n in counts.items())
+        )
 
 
 def parse_date(value: str | None, *, as_json: bool) -> date | None:
