@@ -60,14 +60,17 @@ async def run(orders: int, server: str) -> dict[str, object]:
         async with engine.begin() as connection:
             tenant = await create_tenant(connection, slug="bench", name="Bench", settings=settings)
             await lock_for_loading(connection, LOAD_ORDER)
-            offsets = {t: await reserve_ids(connection, t, len(shop.tables[t].rows))
-                       for t in NUMBERED_TABLES}
+            offsets = {
+                t: await reserve_ids(connection, t, len(shop.tables[t].rows))
+                for t in NUMBERED_TABLES
+            }
             load_total = 0.0
             for name in LOAD_ORDER:
                 table = shop.tables[name]
                 t1 = time.perf_counter()
-                rows = mapped_rows(name, table.columns, table.rows, tenant_id=tenant.id,
-                                   offsets=offsets)
+                rows = mapped_rows(
+                    name, table.columns, table.rows, tenant_id=tenant.id, offsets=offsets
+                )
                 await copy_rows(connection, name, table.columns, rows)
                 elapsed = time.perf_counter() - t1
                 load_total += elapsed
@@ -96,14 +99,19 @@ def main() -> None:
     items = 60_000 if args.quick else 1_000_000
     orders = args.orders or int(items / ITEMS_PER_ORDER)
     external = os.environ.get("BICHAT_DATABASE_URL")
-    server = (with_database(plain_url(external), "postgres") if external
-              else start_embedded_server(Path(tempfile.mkdtemp(prefix="bichat-bench-"))))
+    server = (
+        with_database(plain_url(external), "postgres")
+        if external
+        else start_embedded_server(Path(tempfile.mkdtemp(prefix="bichat-bench-")))
+    )
     figures = asyncio.run(run(orders, server))
-    print(f"generated {orders} orders in {figures['generation_s']} s; loaded "
-          f"{figures['order_items_rows']} order items in {figures['order_items_load_s']} s "
-          f"({figures['order_items_rows_per_s']} rows/s); all tables loaded in "
-          f"{figures['load_all_tables_s']} s; analyze {figures['analyze_s']} s, "
-          f"rules {figures['rules_s']} s; total {figures['total_s']} s")
+    print(
+        f"generated {orders} orders in {figures['generation_s']} s; loaded "
+        f"{figures['order_items_rows']} order items in {figures['order_items_load_s']} s "
+        f"({figures['order_items_rows_per_s']} rows/s); all tables loaded in "
+        f"{figures['load_all_tables_s']} s; analyze {figures['analyze_s']} s, "
+        f"rules {figures['rules_s']} s; total {figures['total_s']} s"
+    )
     print(json.dumps(figures))
 
 

@@ -13,7 +13,15 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from db.models.business import (
     CHANNELS,
@@ -26,7 +34,11 @@ from db.models.business import (
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
 Text = Annotated[str, StringConstraints(min_length=1)]
 Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
-CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$", to_upper=True)]
+CountryCode = Annotated[
+    str,
+    BeforeValidator(lambda v: v.strip().upper() if isinstance(v, str) else v),
+    StringConstraints(pattern=r"^[A-Z]{2}$"),
+]
 
 
 class CsvRow(BaseModel):
@@ -34,12 +46,13 @@ class CsvRow(BaseModel):
 
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
-    @field_validator("*", mode="before")
+    @model_validator(mode="before")
     @classmethod
-    def _empty_is_absent(cls, value: Any) -> Any:
-        if isinstance(value, str) and not value.strip():
-            return None
-        return value
+    def _empty_is_absent(cls, record: Any) -> Any:
+        """An empty cell is an absent value: the field's default applies."""
+        if isinstance(record, dict):
+            return {k: v for k, v in record.items() if not (isinstance(v, str) and not v.strip())}
+        return record
 
 
 def one_of(value: str | None, allowed: tuple[str, ...], name: str) -> str | None:
@@ -72,8 +85,6 @@ class ProductRow(CsvRow):
     @field_validator("specifications", mode="before")
     @classmethod
     def _json_object(cls, value: Any) -> Any:
-        if value is None:
-            return {}
         if isinstance(value, str):
             try:
                 value = json.loads(value)

@@ -577,11 +577,10 @@ async def import_folder(
 ) -> ImportReport:
     """Validate and import ``folder`` for ``tenant`` inside the caller's transaction."""
     parsed, problems = read_folder(folder)
+    existing = await existing_keys(connection, tenant.id)
+    problems += reference_problems(parsed, existing)  # of the rows that parsed, too
     if not problems:
-        existing = await existing_keys(connection, tenant.id)
-        problems = reference_problems(parsed, existing)
-        if not problems:
-            problems = derive_fields(parsed, existing, tenant.timezone)
+        problems = derive_fields(parsed, existing, tenant.timezone)
     if problems:
         raise CsvImportError(problems)
     await stage(connection, parsed)

@@ -12,7 +12,7 @@ import itertools
 import math
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -130,46 +130,24 @@ class ShopGenerator:
         return [f"{root} {self.rng.choice(BRAND_SUFFIXES)}".strip() for root in chosen]
 
     def categories(self) -> Table:
-        table = Table(
-            "categories", ("id", "parent_id", "name", "slug", "description", "created_at")
-        )
+        columns = ("id", "parent_id", "name", "slug", "description", "created_at", "updated_at")
+        table = Table("categories", columns)
         ids = itertools.count(1)
         created = self.start - timedelta(days=400)
-        for department in DEPARTMENTS:
-            dept_id = next(ids)
+
+        def add(parent: int | None, name: str, description: str) -> int:
+            local_id = next(ids)
             table.rows.append(
-                (
-                    dept_id,
-                    None,
-                    department.name,
-                    slugify(department.name),
-                    department.description,
-                    created,
-                )
+                (local_id, parent, name, slugify(name), description, created, created)
             )
+            return local_id
+
+        for department in DEPARTMENTS:
+            dept_id = add(None, department.name, department.description)
             for category in department.categories:
-                cat_id = next(ids)
-                table.rows.append(
-                    (
-                        cat_id,
-                        dept_id,
-                        category.name,
-                        slugify(category.name),
-                        f"{category.name} in {department.name}.",
-                        created,
-                    )
-                )
+                cat_id = add(dept_id, category.name, f"{category.name} in {department.name}.")
                 for leaf in category.leaves:
-                    table.rows.append(
-                        (
-                            next(ids),
-                            cat_id,
-                            leaf.name,
-                            slugify(leaf.name),
-                            f"{leaf.name}: {', '.join(leaf.nouns[:3])} and more.",
-                            created,
-                        )
-                    )
+                    add(cat_id, leaf.name, f"{leaf.name}: {', '.join(leaf.nouns[:3])} and more.")
         return table
 
     def product_table(self, categories: Table) -> Table:
@@ -374,12 +352,22 @@ class ShopGenerator:
                 by_leaf.setdefault(product.leaf.name, []).append(product)
         pairs: dict[int, int] = {}
         for antecedent_leaf, consequent_leaf in BUNDLE_LEAVES:
-            bestsellers = sorted(by_leaf[antecedent_leaf], key=lambda p: -p.popularity)[:3]
-            antecedent = self.rng.choice(bestsellers)  # shops bundle what already sells
+            # shops bundle what already sells: the leaf's bestseller
+            antecedent = max(by_leaf[antecedent_leaf], key=lambda p: p.popularity)
             consequent = self.rng.choice(by_leaf[consequent_leaf])
             if antecedent.local_id not in pairs and consequent.local_id not in pairs:
                 pairs[antecedent.local_id] = consequent.local_id
+        self.promote(list(pairs))
         return pairs
+
+    def promote(self, local_ids: list[int]) -> None:
+        """Featured bundles are promoted: their lead product sells at least like a top-10% one."""
+        floor = sorted(p.popularity for p in self.products)[int(len(self.products) * 0.9)]
+        for local_id in local_ids:
+            product = self.products[local_id - 1]
+            self.products[local_id - 1] = replace(
+                product, popularity=max(product.popularity, floor)
+            )
 
     def orders(self, customer_weights: list[float]) -> tuple[Table, Table, list[tuple[Any, ...]]]:
         orders = Table(
@@ -411,8 +399,8 @@ class ShopGenerator:
             tuple[Any, ...]
         ] = []  # (order id, customer id, placed, status, delivered, products)
         customer_cum = list(itertools.accumulate(customer_weights))
-        product_cum = list(itertools.accumulate(p.popularity for p in self.products))
         bundles = self.bundle_pairs()
+        product_cum = list(itertools.accumulate(p.popularity for p in self.products))
         self.planted = [(self.product_skus[a], self.product_skus[c]) for a, c in bundles.items()]
         prefix = initials(self.shop, 2)
         stamps = self.order_days()

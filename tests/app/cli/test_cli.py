@@ -166,3 +166,72 @@ def test_malformed_setting_is_one_line(monkeypatch, tmp_path):
     assert result.exit_code == 1
     error = json.loads(result.stdout)["error"]
     assert error["code"] == "config_error" and "BICHAT_DATABASE_URL" in error["message"]
+
+
+def test_seed_export_load_and_rules_through_the_cli(bichat, tmp_path):
+    seeded = bichat(
+        "db",
+        "seed",
+        "--tenant",
+        "cli-demo",
+        "--seed",
+        "3",
+        "--orders",
+        "400",
+        "--end-date",
+        "2026-11-22",
+        "--json",
+    )
+    assert seeded.exit_code == 0, seeded.output
+    report = json.loads(seeded.stdout)
+    assert report["rows"]["orders"] == 400 and report["end_date"] == "2026-11-22"
+    again = bichat("db", "seed", "--tenant", "cli-demo")
+    assert again.exit_code == 1 and "--replace" in again.stderr
+    exported = bichat("db", "export-csv", "--tenant", "cli-demo", str(tmp_path / "out"), "--json")
+    assert json.loads(exported.stdout)["files"]["orders.csv"] == 400
+    assert bichat("tenants", "create", "cli-copy", "--name", "Copy").exit_code == 0
+    loaded = bichat("db", "load-csv", "--tenant", "cli-copy", str(tmp_path / "out"), "--json")
+    assert loaded.exit_code == 0, loaded.output
+    assert json.loads(loaded.stdout)["written"]["orders"] == 400
+    rules = bichat("db", "rules", "--tenant", "cli-copy", "--min-support", "0.01", "--json")
+    assert rules.exit_code == 0 and json.loads(rules.stdout)["bundle_rules"] >= 0
+
+
+def test_load_csv_reports_every_bad_line_and_exits_nonzero(bichat, tmp_path, database_url):
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    (folder / "categories.csv").write_text(
+        "slug,name,parent_slug,description\nok,OK,,\nBad Slug,X,,\nchild,Child,missing,\n"
+    )
+    bichat("tenants", "create", "cli-bad", "--name", "Bad")
+    before = row_counts(database_url)
+    result = bichat("db", "load-csv", "--tenant", "cli-bad", str(folder))
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == "error: 2 problem(s), nothing was written:"
+    assert lines[1].startswith("categories.csv:3: slug")
+    assert lines[2] == "categories.csv:4: unknown category 'missing' in parent_slug"
+    as_json = json.loads(
+        bichat("db", "load-csv", "--tenant", "cli-bad", str(folder), "--json").stdout
+    )
+    assert as_json["error"]["code"] == "invalid_csv" and len(as_json["error"]["problems"]) == 2
+    assert row_counts(database_url) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["db", "seed", "--tenant", "x", "--end-date", "tomorrow"], "invalid --end-date"),
+        (["db", "rules", "--tenant", "nope"], "unknown tenant"),
+        (
+            ["db", "rules", "--tenant", "dup-shop", "--min-support", "2"],
+            "--min-support must be in (0, 1]",
+        ),
+        (["db", "load-csv", "--tenant", "dup-shop", "/no/such/folder"], "not a folder"),
+        (["db", "export-csv", "--tenant", "nope", "/tmp/x"], "unknown tenant"),
+    ],
+)
+def test_data_commands_refuse_bad_input(bichat, args, message):
+    bichat("tenants", "create", "dup-shop", "--name", "Dup")
+    result = bichat(*args)
+    assert result.exit_code == 1 and message in result.stderr, result.output

@@ -1,0 +1,705 @@
+"""The SQL guard: the first of bichat's three security layers for model-written SQL.
+
+``check_sql`` accepts exactly one read-only PostgreSQL query and returns the SQL to run, or
+raises ``UnsafeSQLError`` with a rule ``code`` and a one-line message a model can act on. It
+is pure Python (sqlglot, postgres dialect) and needs no database. The checks are layered,
+each an allowlist wherever one is possible:
+
+1. **Text**: a length cap; the token stream has no Unicode-escaped names (``U&"..."``) and
+   no ``<=>`` (which sqlglot would silently turn into ``IS NOT DISTINCT FROM``).
+2. **Statements**: the parse yields exactly one statement (empty ones are ignored), and it is
+   a query: ``SELECT``, a set operation, ``VALUES``, optionally under ``WITH``.
+3. **Tree**: every node of the parse tree must be a known, read-only construct.
+   Data-modifying or DDL nodes anywhere (also inside ``WITH``) are ``not_read_only``;
+   ``INTO`` and locking clauses are ``forbidden_clause``; every function call is looked up,
+   under the name PostgreSQL will see, in the function allowlist (a schema, if written,
+   must be ``pg_catalog``), and bare ``user``/``current_role`` count as calls; casts may
+   only name plain data types (no ``reg*`` types); relations may not be system catalogs
+   and, when a table allowlist is given, must be on it (or name a CTE in scope) with no
+   schema other than ``public`` or ``bi``; unquoted names must be names PostgreSQL reads
+   as names (not reserved words); any other node type is ``unsupported_syntax``.
+   Names are compared as PostgreSQL resolves them: quoted as written, unquoted with ASCII
+   letters lowercased.
+4. **Normalisation**: the SQL returned is generated from the checked tree, then parsed and
+   checked again; it must reproduce itself exactly, so the text that runs is a text that
+   passes every rule above.
+
+Anything sqlglot raises on odd input becomes ``parse_error``: ``check_sql`` raises nothing
+but ``UnsafeSQLError``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from itertools import pairwise
+from typing import NoReturn
+
+from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.errors import ErrorLevel, ParseError, TokenError
+from sqlglot.tokenizer_core import Token, TokenType
+
+from app.errors import BichatError
+
+__all__ = ["ALLOWED_FUNCTIONS", "MAX_SQL_LENGTH", "UnsafeSQLError", "check_sql"]
+
+MAX_SQL_LENGTH = 20_000
+
+_DIALECT = Dialect.get_or_raise("postgres")
+
+
+class UnsafeSQLError(BichatError):
+    """The SQL was refused by the guard; ``code`` names the rule it broke."""
+
+    code = "unsafe_sql"
+
+
+# --------------------------------------------------------------------------------------
+# Allowlists. Function names are PostgreSQL's (lowercase), as they appear in the SQL that
+# runs. Left out on purpose: anything that reads files, sleeps, locks, signals, notifies,
+# reads or changes settings, touches sequences or large objects, opens connections
+# (dblink), runs a string as SQL (query_to_xml, ts_stat, ts_rewrite ...), reads the
+# catalogs or the session (pg_*, has_*_privilege, to_reg*, version, current_user ...).
+# --------------------------------------------------------------------------------------
+
+AGGREGATE_FUNCTIONS = frozenset(
+    {
+        "any_value", "array_agg", "avg", "bit_and", "bit_or", "bit_xor", "bool_and",
+        "bool_or", "corr", "count", "covar_pop", "covar_samp", "every", "grouping",
+        "json_agg", "json_object_agg", "jsonb_agg", "jsonb_object_agg", "max", "min", "mode",
+        "percentile_cont", "percentile_disc", "regr_avgx", "regr_avgy", "regr_count",
+        "regr_intercept", "regr_r2", "regr_slope", "regr_sxx", "regr_sxy", "regr_syy",
+        "stddev", "stddev_pop", "stddev_samp", "string_agg", "sum", "var_pop", "var_samp",
+        "variance",
+    }
+)  # fmt: skip
+
+WINDOW_FUNCTIONS = frozenset(
+    {
+        "cume_dist", "dense_rank", "first_value", "lag", "last_value", "lead", "nth_value",
+        "ntile", "percent_rank", "rank", "row_number",
+    }
+)  # fmt: skip
+
+MATH_FUNCTIONS = frozenset(
+    {
+        "abs", "acos", "asin", "atan", "atan2", "cbrt", "ceil", "ceiling", "cos", "cot",
+        "degrees", "div", "exp", "factorial", "floor", "gcd", "lcm", "ln", "log", "log10",
+        "min_scale", "mod", "pi", "pow", "power", "radians", "random", "round", "scale",
+        "sign", "sin", "sqrt", "tan", "trim_scale", "trunc", "width_bucket",
+    }
+)  # fmt: skip
+
+STRING_FUNCTIONS = frozenset(
+    {
+        "ascii", "bit_length", "btrim", "char_length", "character_length", "chr", "concat",
+        "concat_ws", "decode", "encode", "format", "initcap", "left", "length", "lower",
+        "lpad", "ltrim", "md5", "normalize", "octet_length", "overlay", "position",
+        "regexp_count", "regexp_instr", "regexp_like", "regexp_match", "regexp_matches",
+        "regexp_replace", "regexp_split_to_array", "regexp_split_to_table", "regexp_substr",
+        "repeat", "replace", "reverse", "right", "rpad", "rtrim", "sha224", "sha256",
+        "sha384", "sha512", "split_part", "starts_with", "string_to_array",
+        "string_to_table", "strpos", "substr", "substring", "to_hex", "translate", "trim",
+        "upper",
+    }
+)  # fmt: skip
+
+DATE_TIME_FUNCTIONS = frozenset(
+    {
+        "age", "clock_timestamp", "date", "date_bin", "date_part", "date_trunc", "extract",
+        "isfinite", "justify_days", "justify_hours", "justify_interval", "make_date",
+        "make_interval", "make_time", "make_timestamp", "make_timestamptz", "now",
+        "statement_timestamp", "timezone", "to_char", "to_date", "to_number",
+        "to_timestamp", "transaction_timestamp",
+    }
+)  # fmt: skip
+
+JSON_FUNCTIONS = frozenset(
+    {
+        "array_to_json", "json_array_elements", "json_array_elements_text",
+        "json_array_length", "json_build_array", "json_build_object", "json_each",
+        "json_each_text", "json_extract_path", "json_extract_path_text", "json_object",
+        "json_object_keys", "json_strip_nulls", "json_to_record", "json_to_recordset",
+        "json_typeof", "jsonb_array_elements", "jsonb_array_elements_text",
+        "jsonb_array_length", "jsonb_build_array", "jsonb_build_object", "jsonb_each",
+        "jsonb_each_text", "jsonb_extract_path", "jsonb_extract_path_text", "jsonb_insert",
+        "jsonb_object", "jsonb_object_keys", "jsonb_path_exists", "jsonb_path_match",
+        "jsonb_path_query", "jsonb_path_query_array", "jsonb_path_query_first",
+        "jsonb_pretty", "jsonb_set", "jsonb_strip_nulls", "jsonb_to_record",
+        "jsonb_to_recordset", "jsonb_typeof", "row_to_json", "to_json", "to_jsonb",
+    }
+)  # fmt: skip
+
+ARRAY_FUNCTIONS = frozenset(
+    {
+        "array_append", "array_cat", "array_dims", "array_length", "array_lower",
+        "array_ndims", "array_position", "array_positions", "array_prepend", "array_remove",
+        "array_replace", "array_to_string", "array_upper", "cardinality", "trim_array",
+    }
+)  # fmt: skip
+
+CONDITIONAL_FUNCTIONS = frozenset(
+    {"coalesce", "greatest", "least", "nullif", "num_nonnulls", "num_nulls"}
+)
+
+TEXT_SEARCH_FUNCTIONS = frozenset(
+    {
+        "array_to_tsvector", "numnode", "phraseto_tsquery", "plainto_tsquery", "querytree",
+        "setweight", "strip", "to_tsquery", "to_tsvector", "ts_delete", "ts_filter",
+        "ts_headline", "ts_rank", "ts_rank_cd", "tsvector_to_array", "websearch_to_tsquery",
+    }
+)  # fmt: skip
+
+SET_RETURNING_FUNCTIONS = frozenset({"generate_series", "generate_subscripts", "unnest"})
+
+VECTOR_FUNCTIONS = frozenset(  # pgvector
+    {
+        "binary_quantize", "cosine_distance", "hamming_distance", "inner_product",
+        "jaccard_distance", "l1_distance", "l2_distance", "l2_norm", "l2_normalize",
+        "subvector", "vector_dims", "vector_norm",
+    }
+)  # fmt: skip
+
+SYNTAX_CALLS = frozenset({"all", "any", "row", "some"})  # x = ANY(...), ROW(1, 2)
+
+ALLOWED_FUNCTIONS = (
+    AGGREGATE_FUNCTIONS
+    | WINDOW_FUNCTIONS
+    | MATH_FUNCTIONS
+    | STRING_FUNCTIONS
+    | DATE_TIME_FUNCTIONS
+    | JSON_FUNCTIONS
+    | ARRAY_FUNCTIONS
+    | CONDITIONAL_FUNCTIONS
+    | TEXT_SEARCH_FUNCTIONS
+    | SET_RETURNING_FUNCTIONS
+    | VECTOR_FUNCTIONS
+    | SYNTAX_CALLS
+)
+
+# sqlglot models these as functions, but they are written (and run) as SQL syntax.
+SYNTAX_FUNCTION_NODES: frozenset[type[exp.Expr]] = frozenset(
+    {
+        # boolean logic, conditionals, predicates
+        exp.And, exp.Or, exp.Xor, exp.Case, exp.If, exp.Exists, exp.Any, exp.All,
+        exp.RegexpLike, exp.RegexpILike, exp.Collate,
+        # current date and time (CURRENT_DATE, LOCALTIMESTAMP ...)
+        exp.CurrentDate, exp.CurrentTime, exp.CurrentTimestamp, exp.Localtime,
+        exp.Localtimestamp,
+        # arrays (ARRAY[...], @>, <@, &&) and JSON operators (->, ->>, #>, #>>, ?, ?|, ?&, @>)
+        exp.Array, exp.ArrayContains, exp.ArrayContainsAll, exp.ArrayContainedBy,
+        exp.ArrayOverlaps, exp.JSONExtract, exp.JSONExtractScalar, exp.JSONBExtract,
+        exp.JSONBExtractScalar, exp.JSONBContains, exp.JSONBContainsTopKey,
+        exp.JSONBContainsAnyTopKeys, exp.JSONBContainsAllTopKeys,
+        # text search: tsvector @@ tsquery
+        exp.MatchAgainst,
+    }
+)  # fmt: skip
+
+# Every other node type a query may contain (relations and types have their own checks).
+SYNTAX_NODES: frozenset[type[exp.Expr]] = frozenset(
+    {
+        # query structure
+        exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery, exp.Values,
+        exp.With, exp.CTE, exp.From, exp.Join, exp.Lateral, exp.Where, exp.Group,
+        exp.Having, exp.Order, exp.Ordered, exp.Limit, exp.Offset, exp.Fetch,
+        exp.LimitOptions, exp.Distinct, exp.Window, exp.WindowSpec, exp.Filter,
+        exp.WithinGroup, exp.Cube, exp.Rollup, exp.GroupingSets, exp.TableSample,
+        exp.TableAlias, exp.Alias, exp.Aliases, exp.ColumnDef,
+        # names and values
+        exp.Identifier, exp.Column, exp.Star, exp.Dot, exp.Var, exp.Literal, exp.Null,
+        exp.Boolean, exp.Interval, exp.DataTypeParam, exp.Bracket, exp.Slice, exp.Tuple,
+        exp.Paren, exp.ByteString, exp.RawString, exp.BitString, exp.HexString,
+        exp.UnicodeString, exp.AtTimeZone, exp.JSONPath, exp.JSONPathKey, exp.JSONPathRoot,
+        exp.JSONPathSubscript,
+        # operators and predicates
+        exp.Add, exp.Sub, exp.Mul, exp.Div, exp.IntDiv, exp.Mod, exp.Pow, exp.Neg, exp.Not,
+        exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Is, exp.Like, exp.ILike,
+        exp.SimilarTo, exp.In, exp.Between, exp.NullSafeEQ, exp.NullSafeNEQ, exp.DPipe,
+        exp.BitwiseAnd, exp.BitwiseOr, exp.BitwiseXor, exp.BitwiseNot,
+        exp.BitwiseLeftShift, exp.BitwiseRightShift, exp.Distance, exp.Overlaps,
+        exp.Escape, exp.Cast, exp.Extract,
+    }
+)  # fmt: skip
+
+ALLOWED_DATA_TYPES = frozenset(
+    {
+        "ARRAY", "BIGINT", "BIT", "BOOLEAN", "BPCHAR", "CHAR", "DATE", "DATEMULTIRANGE",
+        "DATERANGE", "DECIMAL", "DOUBLE", "FLOAT", "INET", "INT", "INT4MULTIRANGE",
+        "INT4RANGE", "INT8MULTIRANGE", "INT8RANGE", "INTERVAL", "JSON", "JSONB", "MONEY",
+        "NCHAR", "NUMMULTIRANGE", "NUMRANGE", "NVARCHAR", "SMALLINT", "TEXT", "TIME",
+        "TIMESTAMP", "TIMESTAMPTZ", "TIMETZ", "TSMULTIRANGE", "TSRANGE", "TSTZMULTIRANGE",
+        "TSTZRANGE", "UUID", "VARBINARY", "VARCHAR", "VECTOR",
+    }
+)  # fmt: skip
+ALLOWED_NAMED_TYPES = frozenset({"cidr", "halfvec", "macaddr", "sparsevec", "tsquery", "tsvector"})
+ALLOWED_OBJECT_IDENTIFIER_TYPES = frozenset({"regconfig"})  # text-search configuration names
+
+# Bare words PostgreSQL evaluates as session functions (sqlglot parses some as columns).
+SESSION_KEYWORDS = frozenset(
+    {
+        "current_catalog", "current_role", "current_schema", "current_user", "session_user",
+        "system_user", "user",
+    }
+)  # fmt: skip
+
+# PostgreSQL's reserved key words: never a table or column name unless double-quoted.
+RESERVED_WORDS = frozenset(
+    {
+        "all", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric", "both",
+        "case", "cast", "check", "collate", "column", "constraint", "create",
+        "current_catalog", "current_date", "current_role", "current_time",
+        "current_timestamp", "current_user", "default", "deferrable", "desc", "distinct",
+        "do", "else", "end", "except", "false", "fetch", "for", "foreign", "from", "grant",
+        "group", "having", "in", "initially", "intersect", "into", "lateral", "leading",
+        "limit", "localtime", "localtimestamp", "not", "null", "offset", "on", "only", "or",
+        "order", "placing", "primary", "references", "returning", "select", "session_user",
+        "some", "symmetric", "system_user", "table", "then", "to", "trailing", "true",
+        "union", "unique", "user", "using", "variadic", "when", "where", "window", "with",
+    }
+)  # fmt: skip
+
+SYSTEM_SCHEMAS = frozenset({"pg_catalog", "information_schema"})
+TABLE_SCHEMAS = frozenset({"public", "bi"})
+FUNCTION_SCHEMAS = frozenset({"pg_catalog"})
+
+# First words of PostgreSQL statements that are not queries (for statements sqlglot can't parse).
+STATEMENT_KEYWORDS = frozenset(
+    {
+        "ABORT", "ALTER", "ANALYSE", "ANALYZE", "BEGIN", "CALL", "CHECKPOINT", "CLOSE",
+        "CLUSTER", "COMMENT", "COMMIT", "COPY", "CREATE", "DEALLOCATE", "DECLARE", "DELETE",
+        "DISCARD", "DO", "DROP", "END", "EXECUTE", "EXPLAIN", "FETCH", "GRANT", "IMPORT",
+        "INSERT", "LISTEN", "LOAD", "LOCK", "MERGE", "MOVE", "NOTIFY", "PREPARE", "REASSIGN",
+        "REFRESH", "REINDEX", "RELEASE", "RESET", "REVOKE", "ROLLBACK", "SAVEPOINT",
+        "SECURITY", "SET", "SHOW", "START", "TRUNCATE", "UNLISTEN", "UPDATE", "VACUUM",
+    }
+)  # fmt: skip
+
+STATEMENT_NODES: tuple[type[exp.Expr], ...] = (
+    exp.DML, exp.DDL, exp.Command, exp.Set, exp.Transaction, exp.Commit, exp.Rollback,
+    exp.Use, exp.Pragma, exp.Describe, exp.Show, exp.Analyze, exp.Grant, exp.Revoke,
+    exp.Declare,
+)  # fmt: skip
+
+_FUNCTION_HINT = (
+    "use only aggregates, math, string, date/time, JSON, array, window, conditional, "
+    "text-search and pgvector functions"
+)
+_READ_ONLY_HINT = (
+    "send one read-only query: SELECT, WITH ... SELECT, UNION/INTERSECT/EXCEPT or VALUES"
+)
+_IDENTIFIER = re.compile(r"[A-Za-z_\u0080-\U0010ffff][A-Za-z0-9_$\u0080-\U0010ffff]*")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def check_sql(sql: str, allowed_tables: set[str] | None = None) -> str:
+    """Return the normalised SQL to run, or raise ``UnsafeSQLError``.
+
+    ``allowed_tables``: the relations the query may read (lowercase, as PostgreSQL stores
+    them); ``None`` allows any relation except the system catalogs.
+    """
+    try:
+        return _check_and_normalise(sql, allowed_tables)
+    except UnsafeSQLError:
+        raise
+    except RecursionError as error:
+        raise UnsafeSQLError(
+            "the query is nested too deeply: simplify it", code="too_complex"
+        ) from error
+    except Exception as error:  # sqlglot raises many exception types on odd input
+        raise UnsafeSQLError(_parse_error_message(error), code="parse_error") from error
+
+
+def _check_and_normalise(sql: str, allowed_tables: set[str] | None) -> str:
+    if not isinstance(sql, str):
+        _reject("parse_error", "the query must be a string of SQL text")
+    if len(sql) > MAX_SQL_LENGTH:
+        _reject("too_long", f"the query is longer than {MAX_SQL_LENGTH} characters: shorten it")
+    normalised = _generate(_checked_statement(sql, allowed_tables))
+    regenerated = _generate(_checked_statement(normalised, allowed_tables))
+    if regenerated != normalised:
+        _reject(
+            "unsupported_syntax",
+            "the query uses syntax the guard cannot reproduce exactly: "
+            "rewrite it with plainer SELECT syntax",
+        )
+    return normalised
+
+
+def _checked_statement(sql: str, allowed_tables: set[str] | None) -> exp.Expr:
+    statement = _parse_single_statement(sql)
+    for node in statement.walk():
+        _check_node(node, allowed_tables)
+    return statement
+
+
+def _generate(statement: exp.Expr) -> str:
+    return statement.sql(dialect=_DIALECT, unsupported_level=ErrorLevel.RAISE, comments=False)
+
+
+def _reject(code: str, message: str) -> NoReturn:
+    raise UnsafeSQLError(message, code=code)
+
+
+# --- layers 1 and 2: text, tokens, statements ---------------------------------------------
+
+
+def _parse_single_statement(sql: str) -> exp.Expr:
+    tokens = _DIALECT.tokenize(sql)
+    _check_tokens(tokens)
+    statements = _parse_statements(tokens, sql)
+    if not statements:
+        _reject("empty_query", f"the query is empty: {_READ_ONLY_HINT}")
+    if len(statements) > 1:
+        _reject(
+            "multiple_statements",
+            f"found {len(statements)} statements: {_READ_ONLY_HINT}, "
+            "with no second statement after a semicolon",
+        )
+    if not _is_query(statements[0]):
+        _reject_statement(tokens)
+    return statements[0]
+
+
+def _parse_statements(tokens: list[Token], sql: str) -> list[exp.Expr]:
+    try:
+        parsed = _DIALECT.parser(error_level=ErrorLevel.IMMEDIATE).parse(tokens, sql)
+    except ParseError:
+        if _statement_kind(tokens) in STATEMENT_KEYWORDS:
+            _reject_statement(tokens)  # say "not read-only" even when sqlglot cannot parse it
+        raise
+    return [s for s in parsed if s is not None and not isinstance(s, exp.Semicolon)]
+
+
+def _reject_statement(tokens: list[Token]) -> NoReturn:
+    kind = _statement_kind(tokens)
+    shown = kind if _WORD.fullmatch(kind) else "these"
+    _reject("not_read_only", f"{shown} statements are not allowed: {_READ_ONLY_HINT}")
+
+
+def _check_tokens(tokens: list[Token]) -> None:
+    for previous, token in pairwise(tokens):
+        if _is_unicode_escape_prefix(previous, token):
+            _reject(
+                "parse_error",
+                'Unicode-escaped names and strings (U&"...") are not '
+                "supported: write names plainly (and put spaces around the & operator)",
+            )
+        if token.token_type == TokenType.NULLSAFE_EQ:
+            _reject(
+                "unsupported_syntax",
+                "the <=> operator is not supported: use "
+                "cosine_distance(a, b) for pgvector, IS NOT DISTINCT FROM for comparisons",
+            )
+
+
+def _is_unicode_escape_prefix(previous: Token, token: Token) -> bool:
+    return (
+        previous.text.upper() == "U"
+        and token.token_type == TokenType.AMP
+        and token.start == previous.end + 1
+    )
+
+
+def _is_query(statement: exp.Expr) -> bool:
+    while isinstance(statement, exp.Subquery):
+        statement = statement.this
+    return isinstance(statement, exp.Select | exp.SetOperation | exp.Values)
+
+
+def _statement_kind(tokens: list[Token]) -> str:
+    words = [token.text.upper() for token in tokens if token.token_type != TokenType.SEMICOLON]
+    return words[0] if words else ""
+
+
+def _parse_error_message(error: Exception) -> str:
+    detail = str(error)
+    if isinstance(error, ParseError) and error.errors:
+        first = error.errors[0]
+        detail = (
+            f"{first.get('description')} at line {first.get('line')}, column {first.get('col')}"
+        )
+    elif not isinstance(error, ParseError | TokenError):
+        detail = type(error).__name__
+    return _one_line(f"could not parse the query ({detail}): {_READ_ONLY_HINT} in valid PostgreSQL")
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", text)
+    line = " ".join(plain.split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+# --- layer 3: every node of the tree ------------------------------------------------------
+
+
+def _check_node(node: exp.Expr, allowed_tables: set[str] | None) -> None:
+    _check_clauses(node)
+    if isinstance(node, exp.Table):
+        _check_table(node, allowed_tables)
+    elif isinstance(node, exp.Column):
+        _check_column(node)
+    elif isinstance(node, exp.Identifier):
+        _check_identifier(node)
+    elif isinstance(node, exp.DataType | exp.ObjectIdentifier):
+        _check_type(node)
+    elif type(node) in SYNTAX_NODES or type(node) in SYNTAX_FUNCTION_NODES:
+        return
+    elif isinstance(node, exp.Func):
+        _check_function(node)
+    else:
+        _reject(
+            "unsupported_syntax",
+            f"unsupported SQL construct ({node.key}): rewrite the "
+            "query with standard PostgreSQL SELECT syntax",
+        )
+
+
+def _check_clauses(node: exp.Expr) -> None:
+    """No INTO, no locking, no statement nested in the query, no SELECT without columns."""
+    if isinstance(node, exp.Into):
+        _reject(
+            "forbidden_clause",
+            "SELECT ... INTO is not allowed: remove the INTO clause; "
+            "query results are returned to you directly",
+        )
+    if isinstance(node, exp.Lock):
+        _reject(
+            "forbidden_clause",
+            "locking clauses (FOR UPDATE/NO KEY UPDATE/SHARE/KEY SHARE) "
+            "are not allowed: remove them, a read-only query needs no locks",
+        )
+    if isinstance(node, STATEMENT_NODES):
+        _reject(
+            "not_read_only",
+            f"{node.key.upper()} is not allowed anywhere in the query, "
+            f"also not inside WITH: {_READ_ONLY_HINT}",
+        )
+    if isinstance(node, exp.Select) and not node.expressions:
+        _reject(
+            "parse_error",
+            "a SELECT without a column list is not supported: "
+            "name the columns to return (or use SELECT *)",
+        )
+
+
+# identifiers and columns
+
+
+def _check_identifier(identifier: exp.Identifier) -> None:
+    """Unquoted names must be names PostgreSQL would read as names (sqlglot is lenient)."""
+    if _is_quoted(identifier):
+        return
+    text = str(identifier.this)
+    reserved = _is_leading_name_part(identifier) and text.lower() in RESERVED_WORDS
+    if reserved or not _IDENTIFIER.fullmatch(text):
+        _reject(
+            "parse_error",
+            f"{text!r} is not a valid name here: double-quote names that are "
+            "reserved words or contain special characters",
+        )
+
+
+def _is_leading_name_part(identifier: exp.Identifier) -> bool:
+    """The first part of a table or column name (``a`` in ``a.b.c``): never a reserved word."""
+    parent = identifier.parent
+    if not isinstance(parent, exp.Table | exp.Column):
+        return False
+    parts = (parent.args.get(key) for key in ("catalog", "db", "table", "this"))
+    return next((part for part in parts if part is not None), None) is identifier
+
+
+def _check_column(column: exp.Column) -> None:
+    """Unqualified ``user``, ``current_role`` ...: PostgreSQL reads these as session functions."""
+    name = column.this
+    bare = column.args.get("table") is None and not _is_quoted(name)
+    if bare and isinstance(name, exp.Identifier) and _normalised_name(name) in SESSION_KEYWORDS:
+        _reject(
+            "forbidden_function",
+            f"{_normalised_name(name)} is not allowed: "
+            "session and role information is not available to queries",
+        )
+
+
+def _check_function(node: exp.Func) -> None:
+    if isinstance(node, exp.Anonymous) and _is_quoted(node.this):
+        _reject(
+            "forbidden_function",
+            f'quoted function name "{node.name}" is not allowed: '
+            f"write function names without double quotes; {_FUNCTION_HINT}",
+        )
+    name = _called_name(node)
+    if name not in ALLOWED_FUNCTIONS:
+        shown = name or _one_line(_generate(node), limit=60)
+        _reject("forbidden_function", f"function {shown} is not allowed: {_FUNCTION_HINT}")
+    schema = _function_schema(node)
+    if schema is not None and schema not in FUNCTION_SCHEMAS:
+        _reject(
+            "forbidden_function",
+            f"function {schema}.{name} is not allowed: call built-in "
+            "functions without a schema prefix",
+        )
+
+
+def _called_name(node: exp.Func) -> str | None:
+    """The function name PostgreSQL will see, if sqlglot renders the node as ``name(...)``."""
+    if node.args.get("alias") is not None or node.args.get("offset") is not None:
+        node = node.copy()  # UNNEST(...) AS u(x) WITH ORDINALITY: drop what follows the call
+        node.set("alias", None)
+        node.set("offset", None)
+    tokens = _DIALECT.tokenize(_generate(node))
+    if len(tokens) < 3 or tokens[1].token_type != TokenType.L_PAREN:
+        return None
+    if tokens[0].token_type == TokenType.IDENTIFIER or not _WORD.fullmatch(tokens[0].text):
+        return None
+    if _closing_paren(tokens, 1) != len(tokens) - 1:
+        return None
+    return tokens[0].text.translate(_ASCII_LOWER)
+
+
+def _closing_paren(tokens: list[Token], opening: int) -> int:
+    depth = 0
+    for index in range(opening, len(tokens)):
+        kind = tokens[index].token_type
+        depth += (kind == TokenType.L_PAREN) - (kind == TokenType.R_PAREN)
+        if depth == 0:
+            return index
+    return -1
+
+
+def _function_schema(node: exp.Func) -> str | None:
+    """The schema written before a function name (``"?"`` when it is not a plain name)."""
+    parent = node.parent
+    if isinstance(parent, exp.Dot) and parent.expression is node:
+        return _normalised_name(parent.this)
+    if isinstance(parent, exp.Table) and parent.this is node:
+        if parent.args.get("catalog") is not None:
+            return "?"
+        db = parent.args.get("db")
+        return None if db is None else _normalised_name(db)
+    if isinstance(parent, exp.Column):
+        return "?"
+    return None
+
+
+# relations
+
+
+def _check_table(table: exp.Table, allowed_tables: set[str] | None) -> None:
+    if isinstance(table.this, exp.Func) or (table.this is None and table.args.get("rows_from")):
+        return  # a table function: its call is checked as a function
+    if not isinstance(table.this, exp.Identifier):
+        _reject(
+            "unsupported_syntax",
+            "unsupported FROM item: select from tables, subqueries, "
+            "VALUES or allowed set-returning functions",
+        )
+    name = _normalised_name(table.this)
+    schema = _optional_name(table.args.get("db"))
+    if _is_system_relation(schema, name):
+        _reject(
+            "system_catalog",
+            f"system catalog {_qualified(schema, name)} is not allowed: "
+            "query only the business tables",
+        )
+    if allowed_tables is not None:
+        _check_allowed_relation(table, schema, name, allowed_tables)
+
+
+def _is_system_relation(schema: str | None, name: str) -> bool:
+    if schema is None:
+        return name.startswith("pg_")
+    return schema in SYSTEM_SCHEMAS or schema.startswith("pg_")
+
+
+def _check_allowed_relation(
+    table: exp.Table, schema: str | None, name: str, allowed_tables: set[str]
+) -> None:
+    if schema is None and table.args.get("catalog") is None and name in _ctes_in_scope(table):
+        return
+    in_allowed_schema = table.args.get("catalog") is None and (
+        schema is None or schema in TABLE_SCHEMAS
+    )
+    if in_allowed_schema and name in allowed_tables:
+        return
+    listed = ", ".join(sorted(allowed_tables)) or "(none)"
+    _reject(
+        "forbidden_relation",
+        f"relation {_qualified(schema, name)} is not allowed: query "
+        f"only these tables (unqualified, or in schema public or bi): {listed}",
+    )
+
+
+def _ctes_in_scope(table: exp.Table) -> set[str]:
+    """CTE names a relation at this position resolves to, by PostgreSQL's scoping rules."""
+    names: set[str] = set()
+    child: exp.Expr = table
+    parent = table.parent
+    while parent is not None:
+        if isinstance(parent, exp.With):
+            names |= _ctes_visible_inside(parent, child)
+        elif isinstance(parent.args.get("with_"), exp.With) and parent.args["with_"] is not child:
+            names |= _cte_names(parent.args["with_"].expressions)
+        child, parent = parent, parent.parent
+    return names
+
+
+def _ctes_visible_inside(with_: exp.With, cte: exp.Expr) -> set[str]:
+    """A CTE body sees the CTEs before it; with RECURSIVE, every CTE of its WITH."""
+    ctes = list(with_.expressions)
+    if with_.args.get("recursive"):
+        return _cte_names(ctes)
+    position = next((index for index, item in enumerate(ctes) if item is cte), 0)
+    return _cte_names(ctes[:position])
+
+
+def _cte_names(ctes: Iterable[exp.Expr]) -> set[str]:
+    return {_normalised_name(cte.args["alias"].this) for cte in ctes if cte.args.get("alias")}
+
+
+# types
+
+
+def _check_type(node: exp.DataType | exp.ObjectIdentifier) -> None:
+    if isinstance(node, exp.ObjectIdentifier):
+        allowed, shown = node.name.lower() in ALLOWED_OBJECT_IDENTIFIER_TYPES, node.name.lower()
+    elif node.this == exp.DataType.Type.USERDEFINED:
+        kind = node.args.get("kind")
+        shown = kind.sql(dialect=_DIALECT) if isinstance(kind, exp.Expr) else "?"
+        allowed = isinstance(kind, exp.Identifier) and _normalised_name(kind) in (
+            ALLOWED_NAMED_TYPES
+        )
+    else:
+        allowed, shown = node.this.name in ALLOWED_DATA_TYPES, node.this.name.lower()
+    if not allowed:
+        _reject(
+            "forbidden_type",
+            f"type {shown} is not allowed: cast only to plain data types "
+            "(numbers, text, dates and times, boolean, JSON, arrays, vectors); never to "
+            "reg*/oid catalog types",
+        )
+
+
+# identifiers
+
+
+def _is_quoted(node: object) -> bool:
+    return isinstance(node, exp.Identifier) and bool(node.args.get("quoted"))
+
+
+def _normalised_name(node: object) -> str:
+    """A name as PostgreSQL resolves it: quoted as written, unquoted with ASCII lowercased."""
+    if not isinstance(node, exp.Identifier):
+        return "?"
+    text = str(node.this)
+    return text if node.args.get("quoted") else text.translate(_ASCII_LOWER)
+
+
+def _optional_name(node: object) -> str | None:
+    return None if node is None else _normalised_name(node)
+
+
+def _qualified(schema: str | None, name: str) -> str:
+    return name if schema is None else f"{schema}.{name}"
