@@ -42,6 +42,8 @@ def reader_session_settings(settings: Settings) -> dict[str, str]:
         "idle_in_transaction_session_timeout": f"{settings.reader_idle_in_transaction_timeout_ms}ms",
         "work_mem": f"{settings.reader_work_mem_kb}kB",
         "search_path": READER_SEARCH_PATH,
+        # The guard regenerates string literals assuming backslashes are ordinary characters.
+        "standard_conforming_strings": "on",
     }
 
 

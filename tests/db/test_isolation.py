@@ -205,6 +205,7 @@ async def test_server_applies_reader_limits(filled_tenant, reader_of, settings, 
         == f"{settings.statement_timeout_ms // 1000}s"
     )
     assert await reader.fetchval("SHOW search_path") == "bi, public"
+    assert await reader.fetchval("SHOW standard_conforming_strings") == "on"
     assert await reader.fetchval("SHOW work_mem") == f"{settings.reader_work_mem_kb // 1024}MB"
     assert (
         await reader.fetchval("SHOW temp_file_limit")
