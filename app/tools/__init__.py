@@ -1,0 +1,1 @@
+"""Tools the agent calls: guarded SQL, product search, charts."""

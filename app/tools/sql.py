@@ -1,0 +1,273 @@
+"""The SQL tool: run model-written SQL through the guard and a tenant's reader role.
+
+Layers (each holds on its own; see README "Security model"):
+1. ``app.sqlguard.check_sql``: one read-only query over the reader's tables.
+2. The database: a pool per tenant logged in as that tenant's reader role (row-level security
+   by ``session_user``, SELECT-only grants, no PII columns, revoked session functions), every
+   run inside ``BEGIN READ ONLY`` with ``SET LOCAL statement_timeout``, the SQL wrapped as
+   ``SELECT * FROM (<sql>) AS bichat_result`` so that only a query expression can execute,
+   read through a server-side cursor, and always rolled back.
+3. The result: at most ``max_rows`` rows (one more is read to set ``truncated``), at most
+   ``max_result_bytes`` of JSON, every value JSON-safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.audit import record_sql
+from app.config import Settings
+from app.errors import BichatError
+from app.sqlguard import UnsafeSQLError, check_sql
+from app.tools.json_values import JsonValue, decode_json_column, encoded_size, json_value
+from db.models import BUSINESS_TABLES
+from db.reader import ReaderLogin, reader_login, reader_url
+from db.roles import reader_session_settings
+from db.urls import plain_url
+
+READER_TABLES = frozenset(BUSINESS_TABLES)
+FETCH_CHUNK_ROWS = 100
+CLIENT_GRACE_S = 1.0  # the client gives up this long after the server should have cancelled
+WRAP_PREFIX = "SELECT * FROM (\n"
+WRAP_SUFFIX = "\n) AS bichat_result"
+JSON_TYPES = {"json", "jsonb"}
+
+
+class SqlExecutionError(BichatError):
+    """The server refused or failed the query; carries what a model needs to fix it."""
+
+    code = "sql_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        sqlstate: str | None = None,
+        detail: str | None = None,
+        hint: str | None = None,
+        position: int | None = None,
+    ) -> None:
+        super().__init__(message, code=code)
+        self.sqlstate, self.detail, self.hint, self.position = sqlstate, detail, hint, position
+
+    def to_dict(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        for name in ("sqlstate", "detail", "hint", "position"):
+            if getattr(self, name) is not None:
+                error[name] = getattr(self, name)
+        return {"error": error}
+
+
+class QueryTimeout(SqlExecutionError):
+    code = "query_timeout"
+
+
+@dataclass
+class SqlResult:
+    sql: str
+    columns: list[str]
+    rows: list[list[JsonValue]]
+    row_count: int
+    truncated: bool
+    elapsed_ms: float
+    truncated_by: str | None = None  # "rows" or "bytes"
+    column_types: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def wrap(sql: str) -> str:
+    """The SQL as a subquery: anything but a query expression becomes a syntax error."""
+    return WRAP_PREFIX + sql.strip().rstrip(";").rstrip() + WRAP_SUFFIX
+
+
+def server_error(error: asyncpg.PostgresError, *, timeout_ms: int) -> SqlExecutionError:
+    if isinstance(error, asyncpg.QueryCanceledError):
+        return QueryTimeout(
+            f"the query ran longer than {timeout_ms} ms and the server cancelled it: filter, "
+            "aggregate or limit more, or avoid cross joins and unbounded recursion",
+            sqlstate=error.sqlstate,
+        )
+    position = getattr(error, "position", None)
+    if position is not None:
+        position = max(int(position) - len(WRAP_PREFIX), 1)
+    code = type(error).__name__.removesuffix("Error")
+    return SqlExecutionError(
+        str(getattr(error, "message", None) or error),
+        code=snake_case(code) or "sql_error",
+        sqlstate=error.sqlstate,
+        detail=getattr(error, "detail", None),
+        hint=getattr(error, "hint", None),
+        position=position,
+    )
+
+
+async def reset_reader(connection: asyncpg.Connection) -> None:
+    """Before a pooled connection is reused: back to its startup settings. (asyncpg's default
+    reset also calls pg_advisory_unlock_all, which readers are not granted.)"""
+    await connection.execute("RESET ALL")
+
+
+def snake_case(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+
+
+class SqlExecutor:
+    """Runs SQL for tenants. One instance per process; ``close()`` releases its pools."""
+
+    def __init__(
+        self,
+        *,
+        engine: AsyncEngine,
+        settings: Settings,
+        owner_url: str,
+        guard: bool = True,
+        pool_size: int = 4,
+        max_rows: int = 500,
+        max_result_bytes: int = 1_000_000,
+    ) -> None:
+        self.engine, self.settings, self.owner_url = engine, settings, plain_url(owner_url)
+        self.guard, self.pool_size = guard, pool_size
+        self.max_rows, self.max_result_bytes = max_rows, max_result_bytes
+        self._pools: dict[uuid.UUID, asyncpg.Pool] = {}
+        self._lock = asyncio.Lock()
+
+    async def close(self) -> None:
+        pools, self._pools = list(self._pools.values()), {}
+        await asyncio.gather(*(pool.close() for pool in pools))
+
+    async def pool(self, tenant_id: uuid.UUID) -> asyncpg.Pool:
+        if tenant_id not in self._pools:
+            async with self._lock:
+                if tenant_id not in self._pools:
+                    self._pools[tenant_id] = await self.create_pool(tenant_id)
+        return self._pools[tenant_id]
+
+    async def create_pool(self, tenant_id: uuid.UUID) -> asyncpg.Pool:
+        async with self.engine.connect() as connection:
+            login: ReaderLogin = await reader_login(connection, tenant_id)
+        return await asyncpg.create_pool(
+            reader_url(self.settings, owner_url=self.owner_url, login=login),
+            min_size=0,
+            max_size=self.pool_size,
+            timeout=self.settings.connect_timeout_s,
+            server_settings={
+                "application_name": "bichat-reader",
+                **reader_session_settings(self.settings),
+            },
+        )
+
+    def checked(self, sql: str) -> str:
+        return check_sql(sql, set(READER_TABLES)) if self.guard else sql
+
+    async def run(
+        self,
+        *,
+        tenant_id: uuid.UUID,
+        sql: str,
+        max_rows: int | None = None,
+        timeout_ms: int | None = None,
+        context: str = "cli",
+    ) -> SqlResult:
+        """Check and run ``sql`` for the tenant; every outcome is audited."""
+        audit = functools.partial(record_sql, tenant=str(tenant_id), context=context, sql=sql)
+        try:
+            to_run = self.checked(sql)
+        except UnsafeSQLError as error:
+            audit(verdict="rejected", error=error.to_dict()["error"])
+            raise
+        try:
+            result = await self.execute(
+                tenant_id,
+                to_run,
+                max_rows=max_rows or self.max_rows,
+                timeout_ms=timeout_ms or self.settings.statement_timeout_ms,
+            )
+        except SqlExecutionError as error:
+            audit(verdict="failed", error=error.to_dict()["error"])
+            raise
+        audit(verdict="ok", rows=result.row_count, elapsed_ms=result.elapsed_ms)
+        return result
+
+    async def execute(
+        self, tenant_id: uuid.UUID, sql: str, *, max_rows: int, timeout_ms: int
+    ) -> SqlResult:
+        pool = await self.pool(tenant_id)
+        started = time.perf_counter()
+        async with pool.acquire() as connection:
+            try:
+                async with asyncio.timeout(timeout_ms / 1000 + CLIENT_GRACE_S):
+                    result = await self.read(
+                        connection, sql, max_rows=max_rows, timeout_ms=timeout_ms
+                    )
+            except TimeoutError:
+                connection.terminate()  # the server missed its own timeout: drop the session
+                # (asyncpg replaces a terminated connection in the pool)
+                raise QueryTimeout(
+                    f"no answer within {timeout_ms} ms; the session was ended"
+                ) from None
+            except asyncpg.PostgresError as error:
+                raise server_error(error, timeout_ms=timeout_ms) from None
+        result.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+        return result
+
+    async def read(
+        self, connection: asyncpg.Connection, sql: str, *, max_rows: int, timeout_ms: int
+    ) -> SqlResult:
+        await connection.execute(
+            f"BEGIN READ ONLY; SET LOCAL statement_timeout = {int(timeout_ms)}"
+        )
+        try:
+            statement = await connection.prepare(wrap(sql))
+            attributes = statement.get_attributes()
+            columns = [a.name for a in attributes]
+            types = [a.type.name for a in attributes]
+            rows, truncated_by = await self.fetch_capped(statement, types, max_rows)
+        finally:
+            await connection.execute("ROLLBACK")
+        return SqlResult(
+            sql=sql,
+            columns=columns,
+            rows=rows,
+            row_count=len(rows),
+            truncated=truncated_by is not None,
+            elapsed_ms=0.0,
+            truncated_by=truncated_by,
+            column_types=types,
+        )
+
+    async def fetch_capped(
+        self, statement: asyncpg.prepared_stmt.PreparedStatement, types: list[str], max_rows: int
+    ) -> tuple[list[list[JsonValue]], str | None]:
+        cursor = await statement.cursor()
+        converters = [decode_json_column if t in JSON_TYPES else json_value for t in types]
+        rows: list[list[JsonValue]] = []
+        size = 0
+        while True:
+            chunk = await cursor.fetch(min(FETCH_CHUNK_ROWS, max_rows + 1 - len(rows)))
+            for record in chunk:
+                if len(rows) == max_rows:
+                    return rows, "rows"
+                row = [convert(value) for convert, value in zip(converters, record, strict=True)]
+                size += encoded_size(row)
+                if size > self.max_result_bytes:
+                    return rows, "bytes"
+                rows.append(row)
+            if not chunk or len(rows) > max_rows:
+                return rows, None
+
+
+def result_for_model(result: SqlResult) -> str:
+    """The JSON a model reads back from ``run_sql``."""
+    return json.dumps(result.to_dict(), ensure_ascii=False, default=str)
