@@ -31,7 +31,8 @@ but ``UnsafeSQLError``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from itertools import pairwise
 from typing import NoReturn
 
@@ -294,14 +295,31 @@ _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
-def check_sql(sql: str, allowed_tables: set[str] | None = None) -> str:
+@dataclass(frozen=True)
+class _Policy:
+    allowed_tables: set[str] | None
+    private_columns: frozenset[str] = frozenset()
+    table_schemas: Mapping[str, str] | None = None
+
+
+def check_sql(
+    sql: str,
+    allowed_tables: set[str] | None = None,
+    *,
+    private_columns: Iterable[str] = (),
+    table_schemas: Mapping[str, str] | None = None,
+) -> str:
     """Return the normalised SQL to run, or raise ``UnsafeSQLError``.
 
     ``allowed_tables``: the relations the query may read (lowercase, as PostgreSQL stores
     them); ``None`` allows any relation except the system catalogs.
+    ``private_columns``: column names no query may mention (``private_column``).
+    ``table_schemas``: the schema each table is read from; the SQL returned names every such
+    table with its schema (``customers`` -> ``bi.customers``), whatever schema was written.
     """
+    policy = _Policy(allowed_tables, frozenset(private_columns), table_schemas)
     try:
-        return _check_and_normalise(sql, allowed_tables)
+        return _check_and_normalise(sql, policy)
     except UnsafeSQLError:
         raise
     except RecursionError as error:
@@ -312,13 +330,13 @@ def check_sql(sql: str, allowed_tables: set[str] | None = None) -> str:
         raise UnsafeSQLError(_parse_error_message(error), code="parse_error") from error
 
 
-def _check_and_normalise(sql: str, allowed_tables: set[str] | None) -> str:
+def _check_and_normalise(sql: str, policy: _Policy) -> str:
     if not isinstance(sql, str):
         _reject("parse_error", "the query must be a string of SQL text")
     if len(sql) > MAX_SQL_LENGTH:
         _reject("too_long", f"the query is longer than {MAX_SQL_LENGTH} characters: shorten it")
-    normalised = _generate(_checked_statement(sql, allowed_tables))
-    regenerated = _generate(_checked_statement(normalised, allowed_tables))
+    normalised = _generate(_checked_statement(sql, policy))
+    regenerated = _generate(_checked_statement(normalised, policy))
     if regenerated != normalised:
         _reject(
             "unsupported_syntax",
@@ -328,11 +346,41 @@ def _check_and_normalise(sql: str, allowed_tables: set[str] | None) -> str:
     return normalised
 
 
-def _checked_statement(sql: str, allowed_tables: set[str] | None) -> exp.Expr:
+def _checked_statement(sql: str, policy: _Policy) -> exp.Expr:
     statement = _parse_single_statement(sql)
     for node in statement.walk():
-        _check_node(node, allowed_tables)
+        _check_node(node, policy.allowed_tables)
+        if isinstance(node, exp.Column):
+            _check_private_column(node, policy.private_columns)
+    if policy.table_schemas:
+        _qualify_tables(statement, policy.table_schemas)
     return statement
+
+
+def _check_private_column(column: exp.Column, private: frozenset[str]) -> None:
+    if isinstance(column.this, exp.Identifier) and _normalised_name(column.this) in private:
+        _reject(
+            "private_column",
+            f"column {_normalised_name(column.this)} is private and cannot be queried: "
+            f"leave out {', '.join(sorted(private))}",
+        )
+
+
+def _qualify_tables(statement: exp.Expr, table_schemas: Mapping[str, str]) -> None:
+    """Name each known table with the schema it must be read from (CTE names are left alone)."""
+    for table in list(statement.find_all(exp.Table)):
+        if not isinstance(table.this, exp.Identifier):
+            continue
+        name = _normalised_name(table.this)
+        if name not in table_schemas or name in _ctes_in_scope(table):
+            continue
+        written = _optional_name(table.args.get("db"))
+        if written is not None and written != table_schemas[name]:
+            _reject(
+                "forbidden_relation",
+                f"relation {written}.{name} is not allowed: write {name} without a schema",
+            )
+        table.set("db", exp.to_identifier(table_schemas[name]))
 
 
 def _generate(statement: exp.Expr) -> str:

@@ -44,10 +44,19 @@ def reader_url(settings: Settings, *, owner_url: str, login: ReaderLogin) -> str
     return with_credentials(base, user=login.role, password=login.password)
 
 
+def prepare_reader_connection(connection: asyncpg.Connection) -> None:
+    """Readers run with jit off and may not call set_config; asyncpg's type introspection
+    (on the first array or vector result) would call set_config('jit', ...) unless told
+    that there is no JIT to switch off."""
+    connection._server_caps = connection._server_caps._replace(jit=False)
+
+
 async def connect_reader(
     settings: Settings, *, owner_url: str, login: ReaderLogin
 ) -> asyncpg.Connection:
     url = reader_url(settings, owner_url=owner_url, login=login)
-    return await connect_raw(
+    connection = await connect_raw(
         url, timeout_s=settings.connect_timeout_s, server_settings=reader_session_settings(settings)
     )
+    prepare_reader_connection(connection)
+    return connection

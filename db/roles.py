@@ -44,6 +44,8 @@ def reader_session_settings(settings: Settings) -> dict[str, str]:
         "search_path": READER_SEARCH_PATH,
         # The guard regenerates string literals assuming backslashes are ordinary characters.
         "standard_conforming_strings": "on",
+        # No JIT: predictable latency, and no need for asyncpg to toggle it (see db/reader.py).
+        "jit": "off",
     }
 
 

@@ -29,12 +29,15 @@ from app.config import Settings
 from app.errors import BichatError
 from app.sqlguard import UnsafeSQLError, check_sql
 from app.tools.json_values import JsonValue, decode_json_column, encoded_size, json_value
-from db.models import BUSINESS_TABLES
-from db.reader import ReaderLogin, reader_login, reader_url
+from db.models import BUSINESS_TABLES, PII_COLUMNS
+from db.reader import ReaderLogin, prepare_reader_connection, reader_login, reader_url
 from db.roles import reader_session_settings
 from db.urls import plain_url
 
 READER_TABLES = frozenset(BUSINESS_TABLES)
+PRIVATE_COLUMNS = frozenset(c for columns in PII_COLUMNS.values() for c in columns)
+# customers is read through the view without PII; everything else from public.
+READER_SCHEMAS = {t: ("bi" if t in PII_COLUMNS else "public") for t in READER_TABLES}
 FETCH_CHUNK_ROWS = 100
 CLIENT_GRACE_S = 1.0  # the client gives up this long after the server should have cancelled
 WRAP_PREFIX = "SELECT * FROM (\n"
@@ -72,6 +75,10 @@ class QueryTimeout(SqlExecutionError):
     code = "query_timeout"
 
 
+class ResourceLimit(SqlExecutionError):
+    code = "resource_limit"
+
+
 @dataclass
 class SqlResult:
     sql: str
@@ -99,6 +106,12 @@ def server_error(error: asyncpg.PostgresError, *, timeout_ms: int) -> SqlExecuti
             "aggregate or limit more, or avoid cross joins and unbounded recursion",
             sqlstate=error.sqlstate,
         )
+    if error.sqlstate == "53400":  # configuration_limit_exceeded: temp_file_limit, work_mem...
+        return ResourceLimit(
+            f"the query needed more server resources than allowed ({error}): filter or "
+            "aggregate earlier, and avoid huge series, sorts and cross joins",
+            sqlstate=error.sqlstate,
+        )
     position = getattr(error, "position", None)
     if position is not None:
         position = max(int(position) - len(WRAP_PREFIX), 1)
@@ -111,6 +124,10 @@ def server_error(error: asyncpg.PostgresError, *, timeout_ms: int) -> SqlExecuti
         hint=getattr(error, "hint", None),
         position=position,
     )
+
+
+async def init_reader(connection: asyncpg.Connection) -> None:
+    prepare_reader_connection(connection)
 
 
 async def reset_reader(connection: asyncpg.Connection) -> None:
@@ -166,10 +183,16 @@ class SqlExecutor:
                 "application_name": "bichat-reader",
                 **reader_session_settings(self.settings),
             },
+            init=init_reader,
+            reset=reset_reader,
         )
 
     def checked(self, sql: str) -> str:
-        return check_sql(sql, set(READER_TABLES)) if self.guard else sql
+        if not self.guard:
+            return sql
+        return check_sql(
+            sql, set(READER_TABLES), private_columns=PRIVATE_COLUMNS, table_schemas=READER_SCHEMAS
+        )
 
     async def run(
         self,

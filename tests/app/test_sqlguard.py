@@ -472,3 +472,55 @@ def test_sql_token_soup_never_raises_anything_but_unsafe_sql_error(sql):
 def test_legit_queries_with_an_inserted_token_never_crash(query, token, position):
     cut = position % (len(query) + 1)
     check_never_crashes(f"{query[:cut]} {token} {query[cut:]}")
+
+
+# ----- policy options used by the SQL tool: private columns and table schemas ----------------
+
+POLICY = {
+    "private_columns": {"email", "phone", "date_of_birth"},
+    "table_schemas": {"customers": "bi", "orders": "public"},
+}
+POLICY_TABLES = {"customers", "orders"}
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT email FROM customers",
+        "SELECT c.phone FROM customers AS c",
+        'SELECT "date_of_birth" FROM customers',
+        "SELECT count(*) FROM customers WHERE email LIKE '%@example.com'",
+        "SELECT o.id FROM orders AS o JOIN customers AS c ON c.email = 'x'",
+    ],
+)
+def test_private_columns_are_refused_wherever_they_appear(sql):
+    with pytest.raises(UnsafeSQLError) as raised:
+        check_sql(sql, POLICY_TABLES, **POLICY)
+    assert raised.value.code == "private_column"
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("SELECT * FROM customers", "SELECT * FROM bi.customers"),
+        (
+            "SELECT row_to_json(c) FROM customers AS c",
+            "SELECT ROW_TO_JSON(c) FROM bi.customers AS c",
+        ),
+        ("SELECT id FROM orders", "SELECT id FROM public.orders"),
+        (
+            "WITH customers AS (SELECT 1 AS x) SELECT * FROM customers",
+            "WITH customers AS (SELECT 1 AS x) SELECT * FROM customers",
+        ),
+    ],
+)
+def test_tables_are_read_from_their_schema(sql, expected):
+    assert check_sql(sql, POLICY_TABLES, **POLICY) == expected
+    assert check_sql(expected, POLICY_TABLES, **POLICY) == expected  # idempotent
+
+
+@pytest.mark.parametrize("sql", ["SELECT * FROM public.customers", "SELECT id FROM bi.orders"])
+def test_a_schema_other_than_the_policys_is_refused(sql):
+    with pytest.raises(UnsafeSQLError) as raised:
+        check_sql(sql, POLICY_TABLES, **POLICY)
+    assert raised.value.code == "forbidden_relation"
