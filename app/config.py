@@ -54,8 +54,8 @@ class Settings(BaseSettings):
     embeddings: str = "local"
     statement_timeout_ms: int = Field(default=5000, ge=100, le=600_000)
     reader_work_mem_kb: int = Field(default=16_384, ge=64, le=4_194_304)
-    reader_temp_file_limit_kb: int = Field(default=262_144, ge=0)
-    reader_idle_in_transaction_timeout_ms: int = Field(default=10_000, ge=100)
+    reader_temp_file_limit_kb: int = Field(default=262_144, ge=0, le=2_147_483_647)
+    reader_idle_in_transaction_timeout_ms: int = Field(default=10_000, ge=100, le=2_147_483_647)
     reader_connection_limit: int = Field(default=20, ge=1, le=1000)
     connect_timeout_s: float = Field(default=5.0, gt=0, le=120)
     openai_api_key: SecretStr | None = Field(

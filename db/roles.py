@@ -46,6 +46,11 @@ def reader_session_settings(settings: Settings) -> dict[str, str]:
         "standard_conforming_strings": "on",
         # No JIT: predictable latency, and no need for asyncpg to toggle it (see db/reader.py).
         "jit": "off",
+        # Pinned too, so that role defaults a reader might set on itself cannot reach
+        # bichat's connections (startup parameters outrank role settings).
+        "row_security": "on",
+        "hash_mem_multiplier": "2",
+        "max_parallel_workers_per_gather": "2",
     }
 
 
@@ -55,7 +60,10 @@ async def server_version_num(connection: AsyncConnection) -> int:
 
 async def apply_reader_settings(connection: AsyncConnection, role: str, settings: Settings) -> None:
     """(Re)apply the role-level limits; ``bichat db init`` runs this for every tenant."""
-    await connection.execute(text(f'ALTER ROLE "{role}" RESET ALL'))  # undo any tampering
+    # Undo any tampering: role-wide and this database's role settings.
+    await connection.execute(text(f'ALTER ROLE "{role}" RESET ALL'))
+    database = await connection.scalar(text("SELECT current_database()"))
+    await connection.execute(text(f'ALTER ROLE "{role}" IN DATABASE "{database}" RESET ALL'))
     for name, value in reader_session_settings(settings).items():
         literal = value if name == "search_path" else f"'{value}'"  # a list, not one name
         await connection.execute(text(f'ALTER ROLE "{role}" SET {name} = {literal}'))
@@ -97,13 +105,30 @@ async def create_reader_role(
     return role
 
 
-async def drop_reader_role(connection: AsyncConnection, role: str) -> None:
-    """End the role's sessions (best effort) and drop it."""
-    await connection.execute(
-        text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = :r"),
+async def drop_reader_role(connection: AsyncConnection, role: str) -> bool:
+    """End the role's sessions and drop it. If it owns objects in another database (a reader
+    may connect to other databases of the server), it is disabled instead: returns False."""
+    await _best_effort(
+        connection,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = :r",
         {"r": role},
     )
-    await connection.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
+    if await _best_effort(connection, f'DROP ROLE IF EXISTS "{role}"', {}):
+        return True
+    await connection.execute(text(f'ALTER ROLE "{role}" NOLOGIN'))
+    log.warning("reader role %s owns objects in another database: disabled, not dropped", role)
+    return False
+
+
+async def _best_effort(connection: AsyncConnection, sql: str, params: dict[str, str]) -> bool:
+    savepoint = await connection.begin_nested()
+    try:
+        await connection.execute(text(sql), params)
+        await savepoint.commit()
+        return True
+    except DBAPIError:
+        await savepoint.rollback()
+        return False
 
 
 async def sync_reader_roles(connection: AsyncConnection, settings: Settings) -> int:

@@ -91,7 +91,6 @@ async def tenant_for_seed(
 async def load_shop(
     connection: AsyncConnection, shop: DemoShop, tenant_id: uuid.UUID, progress: LoadProgress
 ) -> dict[str, int]:
-    await lock_for_loading(connection, LOAD_ORDER)
     offsets = {
         table: await reserve_ids(connection, table, len(shop.tables[table].rows))
         for table in NUMBERED_TABLES
@@ -124,6 +123,9 @@ async def seed_tenant(
         seed=seed, orders=orders, end=end, progress=generation_progress or (lambda step, n: None)
     )
     async with engine.begin() as connection:
+        # Lock before reading or deleting anything: taking the stronger lock later, after a
+        # delete, let two concurrent seeds wait on each other (deadlock).
+        await lock_for_loading(connection, LOAD_ORDER)
         tenant = await tenant_for_seed(connection, slug=slug, shop=shop, settings=settings)
         if await business_row_count(connection, tenant.id):
             if not replace:

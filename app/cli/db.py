@@ -169,7 +169,11 @@ def export_csv_command(
     """Export the tenant's shop data as CSV files in the load-csv format."""
 
     async def work(settings: Settings) -> dict[str, int]:
-        async with open_engine(settings) as engine, engine.connect() as connection:
+        async with open_engine(settings) as engine, engine.connect() as plain:
+            # One snapshot for all six files, so they agree with each other.
+            connection = await plain.execution_options(
+                isolation_level="REPEATABLE READ", postgresql_readonly=True
+            )
             found = await get_tenant(connection, tenant)
             return await export_tenant(connection, found.id, folder, force=force)
 

@@ -52,6 +52,8 @@ def test_dotenv_file_is_read(tmp_path):
         ("BICHAT_STATEMENT_TIMEOUT_MS", "10", "greater than or equal to 100"),
         ("BICHAT_MODEL", "gpt4", "must be 'offline' or 'provider:model'"),
         ("BICHAT_EMBEDDINGS", "openai:ada", "must be one of local"),
+        ("BICHAT_READER_TEMP_FILE_LIMIT_KB", "3000000000", "less than or equal to 2147483647"),
+        ("BICHAT_READER_IDLE_IN_TRANSACTION_TIMEOUT_MS", "3000000000", "less than or equal to"),
     ],
 )
 def test_malformed_values_name_the_variable(monkeypatch, variable, value, message):

@@ -267,3 +267,67 @@ async def test_tampered_role_defaults_do_not_reach_bichat_connections_and_init_r
         == f"{settings.statement_timeout_ms}ms"
     )
     assert await role_default(engine, role, "default_transaction_read_only") == "on"
+
+
+async def test_per_database_role_settings_are_reset_and_never_reach_bichat(
+    filled_tenant, reader_of, engine, settings, database_url
+):
+    """Regression: ALTER ROLE ... IN DATABASE settings survived db init, and unpinned ones
+    (row_security, hash_mem_multiplier) applied to bichat's own reader connections."""
+    from db.bootstrap import initialise
+    from db.urls import database_name
+
+    tenant, _ = await filled_tenant()
+    reader = await reader_of(tenant)
+    database = database_name(database_url)
+    await reader.execute("SET default_transaction_read_only = off")
+    for setting in ("row_security = off", "hash_mem_multiplier = 1000", "statement_timeout = 0"):
+        await reader.execute(f'ALTER ROLE CURRENT_USER IN DATABASE "{database}" SET {setting}')
+    later = await reader_of(tenant)
+    assert await later.fetchval("SHOW row_security") == "on"
+    assert await later.fetchval("SHOW hash_mem_multiplier") == "2"
+    await initialise(engine, settings)
+    role = await later.fetchval("SELECT session_user")
+    async with engine.connect() as owner:
+        from sqlalchemy import text
+
+        left = await owner.scalar(
+            text(
+                "SELECT count(*) FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole "
+                "WHERE r.rolname = :r AND s.setdatabase <> 0"
+            ),
+            {"r": role},
+        )
+    assert left == 0
+
+
+async def test_a_reader_cannot_make_its_tenant_undeletable(
+    filled_tenant, reader_of, engine, settings, server_url
+):
+    """Regression: a reader that created a large object in another database blocked DROP ROLE."""
+    import asyncpg
+    from sqlalchemy import text
+
+    from db.reader import reader_login, reader_url
+    from db.tenants import delete_tenant
+    from db.urls import with_database
+
+    tenant, _ = await filled_tenant()
+    async with engine.connect() as owner:
+        login = await reader_login(owner, tenant.id)
+    other = await asyncpg.connect(
+        with_database(reader_url(settings, owner_url=server_url, login=login), "postgres")
+    )
+    await other.execute("SET default_transaction_read_only = off")
+    await other.execute("SELECT lo_create(0)")
+    await other.close()
+    async with engine.begin() as connection:
+        await delete_tenant(connection, slug=tenant.slug)
+    async with engine.connect() as owner:
+        can_login = await owner.scalar(
+            text("SELECT rolcanlogin FROM pg_roles WHERE rolname = :r"), {"r": login.role}
+        )
+        rows = await owner.scalar(
+            text("SELECT count(*) FROM tenants WHERE id = :t"), {"t": tenant.id}
+        )
+    assert rows == 0 and can_login is False  # data gone, role can no longer log in

@@ -395,3 +395,18 @@ async def test_a_failed_seed_writes_nothing(engine, settings, monkeypatch):
         )
         == 0
     )
+
+
+async def test_concurrent_replace_seeds_do_not_deadlock(engine, settings):
+    """Regression: both seeds deleted first and then asked for the load lock: deadlock."""
+    import asyncio
+
+    for slug in ("race-a", "race-b"):
+        await seed_tenant(engine, settings, slug=slug, seed=8, orders=200, end=END)
+    reports = await asyncio.gather(
+        *(
+            seed_tenant(engine, settings, slug=slug, seed=9, orders=300, end=END, replace=True)
+            for slug in ("race-a", "race-b")
+        )
+    )
+    assert [r.rows["orders"] for r in reports] == [300, 300]
