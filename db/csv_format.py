@@ -31,6 +31,13 @@ from db.models.business import (
     SLUG_PATTERN,
 )
 
+INT4_MAX = 2_147_483_647
+
+
+def _no_constants(name: str) -> Any:
+    raise json.JSONDecodeError(f"{name} is not allowed in JSON", name, 0)
+
+
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
 Text = Annotated[str, StringConstraints(min_length=1)]
 Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
@@ -51,6 +58,9 @@ class CsvRow(BaseModel):
     def _empty_is_absent(cls, record: Any) -> Any:
         """An empty cell is an absent value: the field's default applies."""
         if isinstance(record, dict):
+            for name, value in record.items():
+                if isinstance(value, str) and "\x00" in value:
+                    raise ValueError(f"{name} contains a NUL character")
             return {k: v for k, v in record.items() if not (isinstance(v, str) and not v.strip())}
         return record
 
@@ -77,7 +87,7 @@ class ProductRow(CsvRow):
     brand: str | None = None
     price: Money
     cost: Money | None = None
-    stock_quantity: Annotated[int, Field(ge=0)] = 0
+    stock_quantity: Annotated[int, Field(ge=0, le=INT4_MAX)] = 0
     specifications: dict[str, Any] = Field(default_factory=dict)
     is_active: bool = True
     image_url: str | None = None
@@ -87,11 +97,13 @@ class ProductRow(CsvRow):
     def _json_object(cls, value: Any) -> Any:
         if isinstance(value, str):
             try:
-                value = json.loads(value)
+                value = json.loads(value, parse_constant=_no_constants)
             except json.JSONDecodeError as error:
                 raise ValueError(
                     f"is not valid JSON ({error.msg} at column {error.colno})"
                 ) from None
+            if "\\u0000" in json.dumps(value):
+                raise ValueError("contains a NUL character, which PostgreSQL cannot store")
         if not isinstance(value, dict):
             raise ValueError('must be a JSON object such as {"weight_kg": 1.2}')
         return value
@@ -153,7 +165,7 @@ class OrderRow(CsvRow):
 class OrderItemRow(CsvRow):
     order_number: Text
     sku: Text
-    quantity: Annotated[int, Field(gt=0)]
+    quantity: Annotated[int, Field(gt=0, le=INT4_MAX)]
     unit_price: Money | None = None
     discount_amount: Money = Decimal(0)
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import asyncpg
 from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -70,17 +71,29 @@ Parsed = dict[str, ParsedFile]
 # ----- reading ---------------------------------------------------------------------------------
 
 
+class UnreadableFile(Exception):
+    """A file that is not UTF-8 CSV; the message is a ``file:line: reason`` problem."""
+
+
 def read_records(path: Path) -> tuple[list[str] | None, list[tuple[int, list[str]]]]:
     """The header and each non-blank record with the line it starts on."""
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        found = []
-        start = reader.line_num + 1
-        for values in reader:
-            if any(v.strip() for v in values):
-                found.append((start, values))
+    found: list[tuple[int, list[str]]] = []
+    start = 1
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, None)
             start = reader.line_num + 1
+            for values in reader:
+                if any(v.strip() for v in values):
+                    found.append((start, values))
+                start = reader.line_num + 1
+    except UnicodeDecodeError as error:
+        raise UnreadableFile(
+            f"{path.name}: is not UTF-8 text (byte {error.start}): save it as UTF-8"
+        ) from None
+    except csv.Error as error:
+        raise UnreadableFile(f"{path.name}:{start}: {error}") from None
     return header, found
 
 
@@ -115,9 +128,13 @@ def validation_reasons(error: ValidationError) -> list[str]:
     return reasons
 
 
-def parse_file(path: Path, spec: CsvFile, problems: list[str]) -> ParsedFile:
+def parse_file(path: Path, spec: CsvFile, problems: list[str], zone: ZoneInfo) -> ParsedFile:
     parsed = ParsedFile(spec)
-    header, found = read_records(path)
+    try:
+        header, found = read_records(path)
+    except UnreadableFile as error:
+        problems.append(str(error))
+        return parsed
     header_issues = header_problems(spec, header)
     if header_issues or header is None:
         problems.extend(header_issues)
@@ -130,7 +147,8 @@ def parse_file(path: Path, spec: CsvFile, problems: list[str]) -> ParsedFile:
                 f"{spec.name}:{line}: has {len(values)} cells, the header has {len(names)}"
             )
             continue
-        row = validate_record(spec, line, dict(zip(names, values, strict=True)), problems)
+        record = dict(zip(names, values, strict=True))
+        row = validate_record(spec, line, record, problems, zone)
         if row is not None and not duplicate(spec, row, line, seen, problems):
             parsed.rows.append(row)
             parsed.lines.append(line)
@@ -138,13 +156,14 @@ def parse_file(path: Path, spec: CsvFile, problems: list[str]) -> ParsedFile:
 
 
 def validate_record(
-    spec: CsvFile, line: int, record: dict[str, str], problems: list[str]
+    spec: CsvFile, line: int, record: dict[str, str], problems: list[str], zone: ZoneInfo
 ) -> CsvRow | None:
     try:
         row = spec.model.model_validate(record)
     except ValidationError as error:
         problems.extend(f"{spec.name}:{line}: {reason}" for reason in validation_reasons(error))
         return None
+    localise_times(row, zone)  # before comparing times or keys
     for reason in row_rule_violations(row):
         problems.append(f"{spec.name}:{line}: {reason}")
         return None
@@ -176,7 +195,7 @@ def row_rule_violations(row: CsvRow) -> list[str]:
     return problems
 
 
-def read_folder(folder: Path) -> tuple[Parsed, list[str]]:
+def read_folder(folder: Path, zone: ZoneInfo) -> tuple[Parsed, list[str]]:
     if not folder.is_dir():
         raise CsvImportError([f"{folder}: not a folder"])
     problems: list[str] = []
@@ -185,7 +204,7 @@ def read_folder(folder: Path) -> tuple[Parsed, list[str]]:
         f"{name}: unknown file (expected any of {', '.join(FILES_BY_NAME)})" for name in unknown
     )
     parsed = {
-        spec.name: parse_file(folder / spec.name, spec, problems)
+        spec.name: parse_file(folder / spec.name, spec, problems, zone)
         for spec in FILES
         if (folder / spec.name).exists()
     }
@@ -200,6 +219,7 @@ def read_folder(folder: Path) -> tuple[Parsed, list[str]]:
 @dataclass
 class ExistingKeys:
     categories: set[str]
+    category_parents: dict[str, str | None]
     product_prices: dict[str, Decimal]
     customers: set[str]
     orders: set[str]
@@ -212,8 +232,13 @@ async def existing_keys(connection: AsyncConnection, tenant_id: uuid.UUID) -> Ex
     async def column(query: str) -> list[Any]:
         return list((await connection.execute(text(query), t)).all())
 
+    parents = await column(
+        "SELECT c.slug, p.slug FROM categories c LEFT JOIN categories p ON p.id = c.parent_id "
+        "WHERE c.tenant_id = :t"
+    )
     return ExistingKeys(
-        {r[0] for r in await column("SELECT slug FROM categories WHERE tenant_id = :t")},
+        {r[0] for r in parents},
+        {r[0]: r[1] for r in parents},
         {r[0]: r[1] for r in await column("SELECT sku, price FROM products WHERE tenant_id = :t")},
         {r[0] for r in await column("SELECT customer_ref FROM customers WHERE tenant_id = :t")},
         {r[0] for r in await column("SELECT order_number FROM orders WHERE tenant_id = :t")},
@@ -254,7 +279,7 @@ def reference_problems(parsed: Parsed, existing: ExistingKeys) -> list[str]:
             value = getattr(row, column)
             if value is not None and value not in known[kind]:
                 problems.append(f"{file}:{line}: unknown {kind} {value!r} in {column}")
-    return problems + category_cycle_problems(parsed)
+    return problems + category_cycle_problems(parsed, existing)
 
 
 def rows_with_lines(parsed: Parsed, file: str) -> Iterator[tuple[Any, int]]:
@@ -262,12 +287,10 @@ def rows_with_lines(parsed: Parsed, file: str) -> Iterator[tuple[Any, int]]:
         yield from zip(parsed[file].rows, parsed[file].lines, strict=True)
 
 
-def category_cycle_problems(parsed: Parsed) -> list[str]:
-    parents = (
-        {r.slug: r.parent_slug for r in parsed["categories.csv"].rows}
-        if ("categories.csv" in parsed)
-        else {}
-    )
+def category_cycle_problems(parsed: Parsed, existing: ExistingKeys) -> list[str]:
+    """Cycles in the tree the import would leave: the file's parents over the database's."""
+    parents = dict(existing.category_parents)
+    parents.update({r.slug: r.parent_slug for r, _ in rows_with_lines(parsed, "categories.csv")})
     problems = []
     for row, line in rows_with_lines(parsed, "categories.csv"):
         seen, slug = {row.slug}, row.parent_slug
@@ -282,8 +305,8 @@ def category_cycle_problems(parsed: Parsed) -> list[str]:
     return problems
 
 
-def derive_fields(parsed: Parsed, existing: ExistingKeys, timezone: str) -> list[str]:
-    """Fill unit prices, subtotals and totals; localise naive times. Returns problems."""
+def derive_fields(parsed: Parsed, existing: ExistingKeys) -> list[str]:
+    """Fill unit prices, subtotals and totals. Returns problems."""
     prices = dict(existing.product_prices) | {
         r.sku: r.price for r in (parsed["products.csv"].rows if "products.csv" in parsed else [])
     }
@@ -301,7 +324,6 @@ def derive_fields(parsed: Parsed, existing: ExistingKeys, timezone: str) -> list
     ]
     for order, line in rows_with_lines(parsed, "orders.csv"):
         problems.extend(f"orders.csv:{line}: {p}" for p in derive_order(order, subtotals, existing))
-    localise_times(parsed, ZoneInfo(timezone))
     return problems
 
 
@@ -325,13 +347,11 @@ def derive_order(
     return []
 
 
-def localise_times(parsed: Parsed, zone: ZoneInfo) -> None:
+def localise_times(row: CsvRow, zone: ZoneInfo) -> None:
     """Times without an offset are in the tenant's timezone."""
-    for file in parsed.values():
-        for row in file.rows:
-            for name, value in row:
-                if isinstance(value, datetime) and value.tzinfo is None:
-                    setattr(row, name, value.replace(tzinfo=zone))
+    for name, value in row:
+        if isinstance(value, datetime) and value.tzinfo is None:
+            setattr(row, name, value.replace(tzinfo=zone))
 
 
 # ----- loading ---------------------------------------------------------------------------------
@@ -516,6 +536,18 @@ SELECT :t, order_id, product_id, quantity, unit_price, discount_amount FROM stag
 WHERE order_id IN (SELECT order_id FROM changed_orders)""",
     ),
     (
+        "order totals",
+        """
+UPDATE orders o SET subtotal = s.subtotal,
+  total_amount = s.subtotal - o.discount_amount + o.shipping_amount + o.tax_amount
+FROM (SELECT order_id, sum(line_total) AS subtotal FROM order_items
+      WHERE tenant_id = :t AND order_id IN (SELECT order_id FROM changed_orders)
+      GROUP BY order_id) s
+WHERE o.id = s.order_id AND o.tenant_id = :t
+  AND o.order_number NOT IN (SELECT order_number FROM stage_orders)
+  AND o.subtotal IS DISTINCT FROM s.subtotal""",
+    ),
+    (
         "reviews updated",
         """
 UPDATE reviews r SET rating = s.rating, title = s.title, body = s.body
@@ -540,6 +572,8 @@ WHERE NOT EXISTS (SELECT 1 FROM reviews r WHERE r.tenant_id = :t AND r.product_i
 )
 REPORTED_STEPS = {
     "categories",
+    "category parents",
+    "order totals",
     "products",
     "customers",
     "orders",
@@ -576,17 +610,17 @@ async def import_folder(
     advance: Callable[[str], None] = lambda step: None,
 ) -> ImportReport:
     """Validate and import ``folder`` for ``tenant`` inside the caller's transaction."""
-    parsed, problems = read_folder(folder)
+    parsed, problems = read_folder(folder, ZoneInfo(tenant.timezone))
     existing = await existing_keys(connection, tenant.id)
     problems += reference_problems(parsed, existing)  # of the rows that parsed, too
     if not problems:
-        problems = derive_fields(parsed, existing, tenant.timezone)
+        problems = derive_fields(parsed, existing)
     if problems:
         raise CsvImportError(problems)
-    await stage(connection, parsed)
     try:
+        await stage(connection, parsed)
         written = await apply_upserts(connection, tenant.id, advance)
-    except DBAPIError as error:
+    except (DBAPIError, asyncpg.PostgresError) as error:
         reason = str(error.orig).splitlines()[0] if error.orig else str(error)
         raise CsvImportError([f"{folder}: the database refused the data: {reason}"]) from None
     await analyze(connection, ANALYZED_TABLES)

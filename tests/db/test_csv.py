@@ -356,3 +356,119 @@ async def test_export_refuses_to_overwrite_without_force(engine, new_tenant, tmp
         assert (await export_tenant(connection, tenant.id, tmp_path / "out", force=True))[
             "orders.csv"
         ] == 0
+
+
+# ----- regressions from review ------------------------------------------------------------------
+
+
+async def test_a_cycle_through_existing_categories_is_refused(engine, new_tenant, folder, tmp_path):
+    tenant = await new_tenant()
+    await load(engine, tenant, folder())  # gear <- tents
+    cyc = tmp_path / "cycle"
+    cyc.mkdir()
+    (cyc / "categories.csv").write_text(HEADERS["categories.csv"] + "\ngear,Gear,tents,\n")
+    with pytest.raises(CsvImportError) as raised:
+        await load(engine, tenant, cyc)
+    assert raised.value.problems == ["categories.csv:2: parent_slug makes a cycle through 'gear'"]
+
+
+async def test_replacing_items_of_an_order_not_in_the_file_recomputes_its_totals(
+    engine, new_tenant, folder, tmp_path
+):
+    tenant = await new_tenant()
+    await load(engine, tenant, folder())
+    items = tmp_path / "items"
+    items.mkdir()
+    (items / "order_items.csv").write_text(HEADERS["order_items.csv"] + "\nO-2,T-1,5,,\n")
+    report = await load(engine, tenant, items)
+    assert report.written["order totals"] == 1
+    async with engine.connect() as connection:
+        subtotal, total, lines = (
+            await connection.execute(
+                text(
+                    "SELECT o.subtotal, o.total_amount, (SELECT sum(line_total) FROM order_items i WHERE i.order_id = o.id) "
+                    "FROM orders o WHERE o.tenant_id = :t AND o.order_number = 'O-2'"
+                ),
+                {"t": tenant.id},
+            )
+        ).one()
+    assert subtotal == lines == 995 and total == 995  # 5 x 199.00, no shipping or tax on O-2
+
+
+UNREADABLE = [
+    (
+        "latin-1 file",
+        "products.csv",
+        (HEADERS["products.csv"] + "\nT-3,Café,,tents,Acme,5,,0,,true\n").encode("latin-1"),
+        "products.csv: is not UTF-8 text",
+    ),
+    (
+        "huge cell",
+        "products.csv",
+        (
+            HEADERS["products.csv"] + '\nT-3,Big,"' + "x" * 200_000 + '",tents,Acme,5,,0,,true\n'
+        ).encode(),
+        "products.csv:2: field larger than field limit",
+    ),
+    (
+        "int overflow",
+        "products.csv",
+        (HEADERS["products.csv"] + "\nT-3,Big,,tents,Acme,5,,99999999999,,true\n").encode(),
+        "products.csv:2: stock_quantity",
+    ),
+    (
+        "NUL character",
+        "products.csv",
+        (HEADERS["products.csv"] + "\nT-3,Bad\x00Name,,tents,Acme,5,,0,,true\n").encode(),
+        "products.csv:2: name contains a NUL character",
+    ),
+    (
+        "NaN in JSON",
+        "products.csv",
+        (HEADERS["products.csv"] + '\nT-3,Bad,,tents,Acme,5,,0,"{""a"": NaN}",true\n').encode(),
+        "products.csv:2: specifications: is not valid JSON (NaN is not allowed",
+    ),
+    (
+        "escaped NUL in JSON",
+        "products.csv",
+        (
+            HEADERS["products.csv"] + '\nT-3,Bad,,tents,Acme,5,,0,"{""a"": ""\\u0000""}",true\n'
+        ).encode(),
+        "products.csv:2: specifications: contains a NUL character",
+    ),
+    (
+        "naive and aware times",
+        "orders.csv",
+        (
+            HEADERS["orders.csv"]
+            + ",shipped_at\nO-9,,paid,web,card,2024-05-01T12:00:00,,,,,,,,,2024-05-01T08:00:00+00:00\n"
+        ).encode(),
+        "orders.csv:2: shipped_at is before placed_at",
+    ),  # 12:00 in Chicago is 17:00 UTC
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "name", "content", "expected"), UNREADABLE, ids=[c[0] for c in UNREADABLE]
+)
+async def test_malformed_files_are_problems_not_crashes(
+    engine, new_tenant, tmp_path, case, name, content, expected
+):
+    tenant = await new_tenant()
+    path = tmp_path / "bad"
+    path.mkdir()
+    (path / name).write_bytes(content)
+    if name == "products.csv":
+        (path / "categories.csv").write_text(HEADERS["categories.csv"] + "\ntents,Tents,,\n")
+    with pytest.raises(CsvImportError) as raised:
+        await load(engine, tenant, path)
+    assert any(p.startswith(expected) for p in raised.value.problems), raised.value.problems
+    assert set((await counts(engine, tenant)).values()) == {0}
+
+
+async def test_the_same_time_written_two_ways_is_a_duplicate(engine, new_tenant, folder):
+    tenant = await new_tenant()
+    extra = {"reviews.csv": ["T-1,C-1,4,Again,,2024-02-10T02:00:00"]}  # 02:00 Chicago = 08:00 UTC
+    with pytest.raises(CsvImportError) as raised:
+        await load(engine, tenant, folder(add=extra))
+    assert raised.value.problems[0].startswith("reviews.csv:3: duplicate sku=T-1, customer_ref=C-1")
