@@ -31,8 +31,9 @@ but ``UnsafeSQLError``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import pairwise
 from typing import NoReturn
 
@@ -297,9 +298,9 @@ _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrst
 
 @dataclass(frozen=True)
 class _Policy:
-    allowed_tables: set[str] | None
+    allowed_tables: frozenset[str] | None
     private_columns: frozenset[str] = frozenset()
-    table_schemas: Mapping[str, str] | None = None
+    table_schemas: tuple[tuple[str, str], ...] | None = None
 
 
 def check_sql(
@@ -317,9 +318,13 @@ def check_sql(
     ``table_schemas``: the schema each table is read from; the SQL returned names every such
     table with its schema (``customers`` -> ``bi.customers``), whatever schema was written.
     """
-    policy = _Policy(allowed_tables, frozenset(private_columns), table_schemas)
+    policy = _Policy(
+        frozenset(allowed_tables) if allowed_tables is not None else None,
+        frozenset(private_columns),
+        tuple(sorted(table_schemas.items())) if table_schemas else None,
+    )
     try:
-        return _check_and_normalise(sql, policy)
+        return _cached_check(sql, policy)
     except UnsafeSQLError:
         raise
     except RecursionError as error:
@@ -328,6 +333,13 @@ def check_sql(
         ) from error
     except Exception as error:  # sqlglot raises many exception types on odd input
         raise UnsafeSQLError(_parse_error_message(error), code="parse_error") from error
+
+
+@lru_cache(maxsize=4096)
+def _cached_check(sql: str, policy: _Policy) -> str:
+    """The guard is a pure function of its inputs: identical SQL is checked once (refusals
+    are not cached; they raise every time)."""
+    return _check_and_normalise(sql, policy)
 
 
 def _check_and_normalise(sql: str, policy: _Policy) -> str:
@@ -353,7 +365,7 @@ def _checked_statement(sql: str, policy: _Policy) -> exp.Expr:
         if isinstance(node, exp.Column):
             _check_private_column(node, policy.private_columns)
     if policy.table_schemas:
-        _qualify_tables(statement, policy.table_schemas)
+        _qualify_tables(statement, dict(policy.table_schemas))
     return statement
 
 
@@ -483,7 +495,7 @@ def _one_line(text: str, limit: int = 300) -> str:
 # --- layer 3: every node of the tree ------------------------------------------------------
 
 
-def _check_node(node: exp.Expr, allowed_tables: set[str] | None) -> None:
+def _check_node(node: exp.Expr, allowed_tables: Set[str] | None) -> None:
     _check_clauses(node)
     if isinstance(node, exp.Table):
         _check_table(node, allowed_tables)
@@ -635,7 +647,7 @@ def _function_schema(node: exp.Func) -> str | None:
 # relations
 
 
-def _check_table(table: exp.Table, allowed_tables: set[str] | None) -> None:
+def _check_table(table: exp.Table, allowed_tables: Set[str] | None) -> None:
     if isinstance(table.this, exp.Func) or (table.this is None and table.args.get("rows_from")):
         return  # a table function: its call is checked as a function
     if not isinstance(table.this, exp.Identifier):
@@ -663,7 +675,7 @@ def _is_system_relation(schema: str | None, name: str) -> bool:
 
 
 def _check_allowed_relation(
-    table: exp.Table, schema: str | None, name: str, allowed_tables: set[str]
+    table: exp.Table, schema: str | None, name: str, allowed_tables: Set[str]
 ) -> None:
     if schema is None and table.args.get("catalog") is None and name in _ctes_in_scope(table):
         return

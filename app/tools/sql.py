@@ -18,7 +18,7 @@ import functools
 import json
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import asyncpg
@@ -28,7 +28,7 @@ from app.audit import record_sql
 from app.config import Settings
 from app.errors import BichatError
 from app.sqlguard import UnsafeSQLError, check_sql
-from app.tools.json_values import JsonValue, decode_json_column, encoded_size, json_value
+from app.tools.json_values import JsonValue, encoded_size, json_value
 from db.models import BUSINESS_TABLES, PII_COLUMNS
 from db.reader import ReaderLogin, prepare_reader_connection, reader_login, reader_url
 from db.roles import reader_session_settings
@@ -88,15 +88,15 @@ class SqlResult:
     truncated: bool
     elapsed_ms: float
     truncated_by: str | None = None  # "rows" or "bytes"
-    column_types: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def wrap(sql: str) -> str:
-    """The SQL as a subquery: anything but a query expression becomes a syntax error."""
-    return WRAP_PREFIX + sql.strip().rstrip(";").rstrip() + WRAP_SUFFIX
+def wrap(sql: str, *, limit: int) -> str:
+    """The SQL as a subquery: anything but a query expression becomes a syntax error; the
+    server stops after ``limit`` rows."""
+    return WRAP_PREFIX + sql.strip().rstrip(";").rstrip() + WRAP_SUFFIX + f" LIMIT {int(limit)}"
 
 
 def server_error(error: asyncpg.PostgresError, *, timeout_ms: int) -> SqlExecutionError:
@@ -128,6 +128,10 @@ def server_error(error: asyncpg.PostgresError, *, timeout_ms: int) -> SqlExecuti
 
 async def init_reader(connection: asyncpg.Connection) -> None:
     prepare_reader_connection(connection)
+    for name in ("json", "jsonb"):  # nested values in results, not JSON text
+        await connection.set_type_codec(
+            name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+        )
 
 
 async def reset_reader(connection: asyncpg.Connection) -> None:
@@ -248,17 +252,18 @@ class SqlExecutor:
     async def read(
         self, connection: asyncpg.Connection, sql: str, *, max_rows: int, timeout_ms: int
     ) -> SqlResult:
-        await connection.execute(
-            f"BEGIN READ ONLY; SET LOCAL statement_timeout = {int(timeout_ms)}"
-        )
-        try:
-            statement = await connection.prepare(wrap(sql))
-            attributes = statement.get_attributes()
-            columns = [a.name for a in attributes]
-            types = [a.type.name for a in attributes]
-            rows, truncated_by = await self.fetch_capped(statement, types, max_rows)
-        finally:
-            await connection.execute("ROLLBACK")
+        query = wrap(sql, limit=max_rows + 1)
+        if timeout_ms == self.settings.statement_timeout_ms:
+            # One round trip. The implicit transaction is READ ONLY and has the statement
+            # timeout: both are startup parameters of the reader connection, which the
+            # wrapped query (a query expression) cannot change.
+            records = await connection.fetch(query)
+        else:
+            async with connection.transaction(readonly=True):
+                await connection.execute(f"SET LOCAL statement_timeout = {int(timeout_ms)}")
+                records = await connection.fetch(query)
+        columns = list(records[0].keys()) if records else await self.columns_of(connection, query)
+        rows, truncated_by = self.capped(records, max_rows)
         return SqlResult(
             sql=sql,
             columns=columns,
@@ -267,28 +272,25 @@ class SqlExecutor:
             truncated=truncated_by is not None,
             elapsed_ms=0.0,
             truncated_by=truncated_by,
-            column_types=types,
         )
 
-    async def fetch_capped(
-        self, statement: asyncpg.prepared_stmt.PreparedStatement, types: list[str], max_rows: int
+    async def columns_of(self, connection: asyncpg.Connection, query: str) -> list[str]:
+        """Column names of a result with no rows (only then is a separate describe needed)."""
+        statement = await connection.prepare(query)
+        return [attribute.name for attribute in statement.get_attributes()]
+
+    def capped(
+        self, records: list[asyncpg.Record], max_rows: int
     ) -> tuple[list[list[JsonValue]], str | None]:
-        cursor = await statement.cursor()
-        converters = [decode_json_column if t in JSON_TYPES else json_value for t in types]
         rows: list[list[JsonValue]] = []
         size = 0
-        while True:
-            chunk = await cursor.fetch(min(FETCH_CHUNK_ROWS, max_rows + 1 - len(rows)))
-            for record in chunk:
-                if len(rows) == max_rows:
-                    return rows, "rows"
-                row = [convert(value) for convert, value in zip(converters, record, strict=True)]
-                size += encoded_size(row)
-                if size > self.max_result_bytes:
-                    return rows, "bytes"
-                rows.append(row)
-            if not chunk or len(rows) > max_rows:
-                return rows, None
+        for record in records[:max_rows]:
+            row = [json_value(value) for value in record.values()]
+            size += encoded_size(row)
+            if size > self.max_result_bytes:
+                return rows, "bytes"
+            rows.append(row)
+        return rows, ("rows" if len(records) > max_rows else None)
 
 
 def result_for_model(result: SqlResult) -> str:
