@@ -347,8 +347,13 @@ def _check_and_normalise(sql: str, policy: _Policy) -> str:
         _reject("parse_error", "the query must be a string of SQL text")
     if len(sql) > MAX_SQL_LENGTH:
         _reject("too_long", f"the query is longer than {MAX_SQL_LENGTH} characters: shorten it")
-    normalised = _generate(_checked_statement(sql, policy))
-    regenerated = _generate(_checked_statement(normalised, policy))
+    checked = _checked_statement(sql, policy)
+    normalised = _generate(checked)  # from a copy: ``checked`` stays as it was checked
+    if _parse_single_statement(normalised) == checked:
+        return normalised  # the text that runs parses to exactly the tree that passed
+    # Otherwise prove it the long way: the text's own parse must pass every rule and
+    # render back to itself.
+    regenerated = _generate(_checked_statement(normalised, policy), copy=False)
     if regenerated != normalised:
         _reject(
             "unsupported_syntax",
@@ -395,8 +400,10 @@ def _qualify_tables(statement: exp.Expr, table_schemas: Mapping[str, str]) -> No
         table.set("db", exp.to_identifier(table_schemas[name]))
 
 
-def _generate(statement: exp.Expr) -> str:
-    return statement.sql(dialect=_DIALECT, unsupported_level=ErrorLevel.RAISE, comments=False)
+def _generate(statement: exp.Expr, *, copy: bool = True) -> str:
+    return statement.sql(
+        dialect=_DIALECT, unsupported_level=ErrorLevel.RAISE, comments=False, copy=copy
+    )
 
 
 def _reject(code: str, message: str) -> NoReturn:

@@ -79,24 +79,24 @@ async def prepare(server: str, orders: int) -> tuple[str, uuid.UUID]:
     return url, tenant_id
 
 
-async def time_async(call, runs: int) -> float:
-    await call()  # warm: prepared statements, pools, type codecs
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        await call()
-        samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples)
+async def timed(call) -> float:
+    started = time.perf_counter()
+    result = call()
+    if asyncio.iscoroutine(result):
+        await result
+    return (time.perf_counter() - started) * 1000
 
 
-def time_sync(call, runs: int) -> float:
-    call()
-    samples = []
+async def interleaved(calls: dict[str, object], runs: int) -> dict[str, float]:
+    """Median ms of each call; the calls take turns within every run, so drift on the server
+    (caches, the other core) affects them all alike."""
+    for call in calls.values():  # warm: prepared statements, pools, type codecs
+        await timed(call)
+    samples: dict[str, list[float]] = {name: [] for name in calls}
     for _ in range(runs):
-        started = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples)
+        for name, call in calls.items():
+            samples[name].append(await timed(call))
+    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 def langchain_tool(url: str):
@@ -124,17 +124,17 @@ async def measure(url: str, tenant_id: uuid.UUID, runs: int) -> dict[str, dict[s
     figures: dict[str, dict[str, float]] = {}
     try:
         for name, sql in QUERIES.items():
-            figures[name] = {
-                "raw_ms": await time_async(lambda sql=sql: raw.fetch(sql), runs),
-                "run_sql_ms": await time_async(
-                    lambda sql=sql: executor.run(tenant_id=tenant_id, sql=sql, context="bench"),
-                    runs,
-                ),
-                "run_sql_new_sql_ms": await time_async(
-                    lambda sql=sql: cold(executor, tenant_id, sql), runs
-                ),
-                "langchain_ms": time_sync(lambda sql=sql: tool.invoke(sql), runs),
-            }
+            figures[name] = await interleaved(
+                {
+                    "raw_ms": lambda sql=sql: raw.fetch(sql),
+                    "run_sql_ms": lambda sql=sql: executor.run(
+                        tenant_id=tenant_id, sql=sql, context="bench"
+                    ),
+                    "run_sql_new_sql_ms": lambda sql=sql: cold(executor, tenant_id, sql),
+                    "langchain_ms": lambda sql=sql: tool.invoke(sql),
+                },
+                runs,
+            )
     finally:
         await raw.close()
         await executor.close()
