@@ -12,46 +12,30 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import tempfile
 import time
-import uuid
 from datetime import date
 from pathlib import Path
+
+from scratch import create_database, drop_database, scratch_server
 
 from app.config import load_settings
 from db import migrate
 from db.bulk import NUMBERED_TABLES, analyze, copy_rows, lock_for_loading, mapped_rows, reserve_ids
 from db.demo.generator import generate_shop
-from db.embedded import start_embedded_server
-from db.engine import connect_raw, create_engine
+from db.engine import create_engine
 from db.rules import compute_rules
 from db.seed import LOAD_ORDER
 from db.tenants import create_tenant
-from db.urls import database_name, plain_url, with_database
 
 ITEMS_PER_ORDER = 1.7  # measured average basket size of the generator
-
-
-async def fresh_database(server: str) -> str:
-    name = f"bichat_bench_{uuid.uuid4().hex[:8]}"
-    connection = await connect_raw(server, timeout_s=10)
-    await connection.execute(f'CREATE DATABASE "{name}"')
-    await connection.close()
-    return with_database(server, name)
-
-
-async def drop_database(server: str, url: str) -> None:
-    connection = await connect_raw(server, timeout_s=10)
-    await connection.execute(f'DROP DATABASE "{database_name(url)}" WITH (FORCE)')
-    await connection.close()
 
 
 async def run(orders: int, server: str) -> dict[str, object]:
     t0 = time.perf_counter()
     shop = generate_shop(seed=7, orders=orders, end=date(2026, 11, 22))
     generation_s = time.perf_counter() - t0
-    url = await fresh_database(server)
+    url = await create_database(server)
     engine = create_engine(url)
     figures: dict[str, object] = {"orders": orders, "generation_s": round(generation_s, 2)}
     try:
@@ -98,12 +82,7 @@ def main() -> None:
     args = parser.parse_args()
     items = 60_000 if args.quick else 1_000_000
     orders = args.orders or int(items / ITEMS_PER_ORDER)
-    external = os.environ.get("BICHAT_DATABASE_URL")
-    server = (
-        with_database(plain_url(external), "postgres")
-        if external
-        else start_embedded_server(Path(tempfile.mkdtemp(prefix="bichat-bench-")))
-    )
+    server = scratch_server()
     figures = asyncio.run(run(orders, server))
     print(
         f"generated {orders} orders in {figures['generation_s']} s; loaded "

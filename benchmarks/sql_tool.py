@@ -26,15 +26,15 @@ import uuid
 from datetime import date
 from pathlib import Path
 
+from scratch import create_database, drop_database, scratch_server
+
 from app.config import load_settings
 from app.sqlguard import _cached_check
 from app.tools.sql import SqlExecutor
 from db import migrate
-from db.embedded import start_embedded_server
-from db.engine import connect_raw, create_engine
+from db.engine import create_engine
 from db.reader import connect_reader, reader_login
 from db.seed import seed_tenant
-from db.urls import database_name, with_database
 
 QUERIES = {
     "revenue by month": """
@@ -60,11 +60,7 @@ QUERIES = {
 
 
 async def prepare(server: str, orders: int) -> tuple[str, uuid.UUID]:
-    name = f"bichat_bench_{uuid.uuid4().hex[:8]}"
-    maintenance = await connect_raw(server, timeout_s=10)
-    await maintenance.execute(f'CREATE DATABASE "{name}"')
-    await maintenance.close()
-    url = with_database(server, name)
+    url = await create_database(server)
     engine = create_engine(url)
     await migrate.upgrade(engine)
     settings = load_settings(database_url=url, data_dir=Path(tempfile.gettempdir()))
@@ -142,12 +138,6 @@ async def measure(url: str, tenant_id: uuid.UUID, runs: int) -> dict[str, dict[s
     return figures
 
 
-async def drop(server: str, url: str) -> None:
-    maintenance = await connect_raw(server, timeout_s=10)
-    await maintenance.execute(f'DROP DATABASE "{database_name(url)}" WITH (FORCE)')
-    await maintenance.close()
-
-
 def summarise(figures: dict[str, dict[str, float]], orders: int, runs: int) -> dict[str, object]:
     overheads = [f["run_sql_ms"] - f["raw_ms"] for f in figures.values()]
     versus_langchain = [f["langchain_ms"] / f["run_sql_ms"] for f in figures.values()]
@@ -171,12 +161,12 @@ def main() -> None:
     args = parser.parse_args()
     orders, runs = (5_000, 15) if args.quick else (20_000, 50)
     logging.getLogger("bichat.audit").setLevel(logging.WARNING)
-    server = start_embedded_server(Path(tempfile.mkdtemp(prefix="bichat-bench-")))
+    server = scratch_server()
     url, tenant_id = asyncio.run(prepare(server, orders))
     try:
         figures = asyncio.run(measure(url, tenant_id, runs))
     finally:
-        asyncio.run(drop(server, url))
+        asyncio.run(drop_database(server, url))
     summary = summarise(figures, orders, runs)
     print(f"{'query':<20} {'raw ms':>8} {'run_sql ms':>11} {'new SQL ms':>11} {'LangChain ms':>13}")
     for name, f in figures.items():

@@ -1,0 +1,39 @@
+"""Scratch databases for benchmarks: the server named by BICHAT_DATABASE_URL, or an embedded
+one in a temporary directory; each benchmark creates its own database and drops it."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from pathlib import Path
+
+from db.embedded import start_embedded_server
+from db.engine import connect_raw
+from db.urls import database_name, plain_url, with_database
+
+
+def scratch_server() -> str:
+    """Maintenance-database URL of the server to benchmark on."""
+    external = os.environ.get("BICHAT_DATABASE_URL")
+    if external:
+        return with_database(plain_url(external), "postgres")
+    return start_embedded_server(Path(tempfile.mkdtemp(prefix="bichat-bench-")))
+
+
+async def create_database(server: str) -> str:
+    name = f"bichat_bench_{uuid.uuid4().hex[:8]}"
+    connection = await connect_raw(server, timeout_s=10)
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return with_database(server, name)
+
+
+async def drop_database(server: str, url: str) -> None:
+    connection = await connect_raw(server, timeout_s=10)
+    try:
+        await connection.execute(f'DROP DATABASE "{database_name(url)}" WITH (FORCE)')
+    finally:
+        await connection.close()
