@@ -369,7 +369,7 @@ STAGING_TYPES = {
     "shipping_amount numeric, tax_amount numeric, total_amount numeric, shipping_city text, "
     "shipping_region text, shipping_country text, shipped_at timestamptz, delivered_at timestamptz",
     "order_items.csv": "order_number text, sku text, quantity int, unit_price numeric, "
-    "discount_amount numeric",
+    "discount_amount numeric, line int",
     "reviews.csv": "sku text, customer_ref text, rating int, title text, body text, "
     "created_at timestamptz",
 }
@@ -397,11 +397,12 @@ async def stage(connection: AsyncConnection, parsed: Parsed) -> None:
             text(f"CREATE TEMP TABLE {staging_name(file)} ({STAGING_TYPES[file]}) ON COMMIT DROP")
         )
         if file in parsed:
-            await driver.copy_records_to_table(
-                staging_name(file),
-                records=staging_records(parsed[file]),
-                columns=list(spec.columns),
-            )
+            records = staging_records(parsed[file])
+            columns = list(spec.columns)
+            if file == "order_items.csv":  # items keep the file's order (their ids follow it)
+                records = [(*r, line) for r, line in zip(records, parsed[file].lines, strict=True)]
+                columns.append("line")
+            await driver.copy_records_to_table(staging_name(file), records=records, columns=columns)
 
 
 UPSERTS: tuple[tuple[str, str], ...] = (
@@ -500,7 +501,8 @@ WHERE (orders.customer_id, orders.status, orders.channel, orders.payment_method,
         "staged items",
         """
 CREATE TEMP TABLE staged_items ON COMMIT DROP AS
-SELECT o.id AS order_id, p.id AS product_id, s.quantity, s.unit_price, s.discount_amount
+SELECT o.id AS order_id, p.id AS product_id, s.quantity, s.unit_price, s.discount_amount,
+       s.line
 FROM stage_order_items s
 JOIN orders o ON o.tenant_id = :t AND o.order_number = s.order_number
 JOIN products p ON p.tenant_id = :t AND p.sku = s.sku""",
@@ -533,7 +535,8 @@ DELETE FROM order_items WHERE tenant_id = :t AND order_id IN (SELECT order_id FR
         """
 INSERT INTO order_items (tenant_id, order_id, product_id, quantity, unit_price, discount_amount)
 SELECT :t, order_id, product_id, quantity, unit_price, discount_amount FROM staged_items
-WHERE order_id IN (SELECT order_id FROM changed_orders)""",
+WHERE order_id IN (SELECT order_id FROM changed_orders)
+ORDER BY line""",
     ),
     (
         "order totals",

@@ -65,6 +65,11 @@ async def compute_rules(
 ) -> int:
     """Replace the tenant's bundle rules; returns how many were found."""
     validate_thresholds(min_support=min_support, min_confidence=min_confidence)
+    # One computation per tenant at a time (two would both insert the same pairs).
+    await connection.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext('bichat-rules'), hashtext(:t))"),
+        {"t": str(tenant_id)},
+    )
     await connection.execute(
         text("DELETE FROM bundle_rules WHERE tenant_id = :t"), {"t": tenant_id}
     )

@@ -472,3 +472,21 @@ async def test_the_same_time_written_two_ways_is_a_duplicate(engine, new_tenant,
     with pytest.raises(CsvImportError) as raised:
         await load(engine, tenant, folder(add=extra))
     assert raised.value.problems[0].startswith("reviews.csv:3: duplicate sku=T-1, customer_ref=C-1")
+
+
+async def test_imported_items_keep_the_files_order(engine, new_tenant, folder):
+    tenant = await new_tenant()
+    extra = {"order_items.csv": ["O-2,T-2,1,,", "O-2,T-1,3,,"]}  # O-2 now: T-1, T-2, T-1
+    await load(engine, tenant, folder(add=extra))
+    async with engine.connect() as connection:
+        skus = (
+            await connection.scalars(
+                text(
+                    "SELECT p.sku FROM order_items i JOIN orders o ON o.id = i.order_id "
+                    "JOIN products p ON p.id = i.product_id WHERE o.tenant_id = :t AND o.order_number = 'O-2' "
+                    "ORDER BY i.id"
+                ),
+                {"t": tenant.id},
+            )
+        ).all()
+    assert skus == ["T-1", "T-2", "T-1"]

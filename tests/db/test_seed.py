@@ -410,3 +410,18 @@ async def test_concurrent_replace_seeds_do_not_deadlock(engine, settings):
         )
     )
     assert [r.rows["orders"] for r in reports] == [300, 300]
+
+
+async def test_concurrent_rule_computations_for_one_tenant_do_not_collide(engine, shop):
+    """Regression (review): two runs for one tenant both inserted the same pairs."""
+    import asyncio
+
+    from db.rules import compute_rules
+
+    async def compute() -> int:
+        async with engine.begin() as connection:
+            tenant = await connection.scalar(text("SELECT id FROM tenants WHERE slug = 'demo'"))
+            return await compute_rules(connection, tenant_id=tenant)
+
+    first, second = await asyncio.gather(compute(), compute())
+    assert first == second == shop.bundle_rules
