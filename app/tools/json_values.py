@@ -44,10 +44,5 @@ def _decimal(value: Decimal) -> JsonValue:
     return int(value) if isinstance(exponent, int) and exponent >= 0 else float(value)
 
 
-def decode_json_column(value: Any) -> JsonValue:
-    """asyncpg returns json/jsonb as text; parse it so results nest naturally."""
-    return json_value(json.loads(value)) if isinstance(value, str) else json_value(value)
-
-
 def encoded_size(row: list[JsonValue]) -> int:
     return len(json.dumps(row, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))

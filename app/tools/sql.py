@@ -38,11 +38,9 @@ READER_TABLES = frozenset(BUSINESS_TABLES)
 PRIVATE_COLUMNS = frozenset(c for columns in PII_COLUMNS.values() for c in columns)
 # customers is read through the view without PII; everything else from public.
 READER_SCHEMAS = {t: ("bi" if t in PII_COLUMNS else "public") for t in READER_TABLES}
-FETCH_CHUNK_ROWS = 100
 CLIENT_GRACE_S = 1.0  # the client gives up this long after the server should have cancelled
 WRAP_PREFIX = "SELECT * FROM (\n"
 WRAP_SUFFIX = "\n) AS bichat_result"
-JSON_TYPES = {"json", "jsonb"}
 
 
 class SqlExecutionError(BichatError):
