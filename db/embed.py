@@ -114,4 +114,6 @@ async def embed_tenant(
             ],
         )
         advance(start + len(batch), len(pending))
+    if pending:
+        await connection.execute(text("ANALYZE product_embeddings"))
     return EmbedReport(slug, model, len(pending), len(rows) - len(pending), max(removed, 0))

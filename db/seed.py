@@ -116,11 +116,16 @@ async def seed_tenant(
     replace: bool = False,
     generation_progress: Progress | None = None,
     load_progress: LoadProgress | None = None,
+    products: int | None = None,
 ) -> SeedReport:
     """Generate and load a demo shop for ``slug`` (created if missing); all or nothing."""
     end = end or date.today()
     shop = generate_shop(
-        seed=seed, orders=orders, end=end, progress=generation_progress or (lambda step, n: None)
+        seed=seed,
+        orders=orders,
+        end=end,
+        progress=generation_progress or (lambda step, n: None),
+        products=products,
     )
     async with engine.begin() as connection:
         # Lock before reading or deleting anything: taking the stronger lock later, after a

@@ -37,7 +37,10 @@ VECTOR_WEIGHT = 1.0
 # Above the vector weight: every query word must match, so a keyword hit is strong evidence
 # (an exact SKU or brand); paraphrases produce no keyword hits at all.
 KEYWORD_WEIGHT = 1.5
-EF_SEARCH = 200  # HNSW candidates before row-level security and filters thin them out
+# Nearest neighbours taken from the HNSW index before row-level security and the filters
+# thin them out (hnsw.ef_search is set to match): more when filters are set.
+NEIGHBOURS = 200
+NEIGHBOURS_FILTERED = 1000
 MAX_LIMIT = 50
 
 SEARCH_SQL = f"""
@@ -52,13 +55,17 @@ WITH RECURSIVE scope AS (
       AND ($3::numeric IS NULL OR p.price >= $3)
       AND ($4::numeric IS NULL OR p.price <= $4)
       AND (NOT $5::bool OR p.stock_quantity > 0)
-), vec AS (
-    SELECT e.product_id AS id,
-           row_number() OVER (ORDER BY e.embedding <=> $6::vector) AS rank,
-           1 - (e.embedding <=> $6::vector) AS similarity
+), nearest AS (
+    -- the HNSW index walks first; tenant scope and filters then apply to its candidates
+    SELECT e.product_id AS id, e.embedding <=> $6::vector AS distance
     FROM product_embeddings e
-    WHERE e.model = $7 AND e.product_id IN (SELECT id FROM filtered)
+    WHERE e.model = $7
     ORDER BY e.embedding <=> $6::vector
+    LIMIT $11
+), vec AS (
+    SELECT id, row_number() OVER (ORDER BY distance, id) AS rank, 1 - distance AS similarity
+    FROM nearest WHERE id IN (SELECT id FROM filtered)
+    ORDER BY distance, id
     LIMIT {CANDIDATES}
 ), kw AS (
     SELECT p.id, row_number() OVER (ORDER BY ts_rank_cd(p.search_document, q) DESC, p.id) AS rank
@@ -218,7 +225,9 @@ class ProductSearch:
         pool = await self.executor.pool(tenant_id)
         literal = "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
         async with pool.acquire() as connection, connection.transaction(readonly=True):
-            await connection.execute(f"SET LOCAL hnsw.ef_search = {EF_SEARCH}")
+            filtered = category is not None or min_price is not None or max_price is not None
+            neighbours = NEIGHBOURS_FILTERED if filtered or in_stock else NEIGHBOURS
+            await connection.execute(f"SET LOCAL hnsw.ef_search = {neighbours}")
             return list(
                 await connection.fetch(
                     SEARCH_SQL,
@@ -231,6 +240,7 @@ class ProductSearch:
                     self.model,
                     limit,
                     *weights,
+                    neighbours,
                 )
             )
 

@@ -103,9 +103,16 @@ class ShopGenerator:
     """Builds one shop. Call ``generate()`` once."""
 
     def __init__(
-        self, *, seed: int, orders: int, end: date, progress: Progress = _no_progress
+        self,
+        *,
+        seed: int,
+        orders: int,
+        end: date,
+        progress: Progress = _no_progress,
+        products: int | None = None,
     ) -> None:
         self.rng = random.Random(seed)
+        self.product_count = products  # None: 18-26 per leaf category (about 750)
         self.seed = seed
         self.order_count = orders
         self.end = datetime(end.year, end.month, end.day, 23, 59, tzinfo=UTC)
@@ -175,7 +182,7 @@ class ShopGenerator:
             brands = self.brands(department.brand_roots)
             for category in department.categories:
                 for leaf in category.leaves:
-                    for _ in range(self.rng.randint(18, 26)):
+                    for _ in range(self.per_leaf()):
                         row, info = self.product(
                             next(local_ids),
                             leaf,
@@ -188,6 +195,12 @@ class ShopGenerator:
                         self.products.append(info)
         dedupe_names(table.rows)
         return table
+
+    def per_leaf(self) -> int:
+        if self.product_count is None:
+            return self.rng.randint(18, 26)
+        leaves = sum(len(c.leaves) for d in DEPARTMENTS for c in d.categories)
+        return max(1, self.product_count // leaves)
 
     def product(
         self,
@@ -639,9 +652,17 @@ class ShopGenerator:
 
 
 def generate_shop(
-    *, seed: int, orders: int, end: date, progress: Progress = _no_progress
+    *,
+    seed: int,
+    orders: int,
+    end: date,
+    progress: Progress = _no_progress,
+    products: int | None = None,
 ) -> DemoShop:
-    return ShopGenerator(seed=seed, orders=orders, end=end, progress=progress).generate()
+    """``products``: catalogue size (spread evenly over the leaf categories); None: ~750."""
+    return ShopGenerator(
+        seed=seed, orders=orders, end=end, progress=progress, products=products
+    ).generate()
 
 
 # ----- small pure helpers ----------------------------------------------------------------------
