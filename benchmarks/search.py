@@ -32,7 +32,7 @@ from sqlalchemy import text
 
 from app.config import load_settings
 from app.embeddings import LocalEmbeddings
-from app.tools.search import ProductSearch
+from app.tools.search import SEARCH_SQL, ProductSearch
 from app.tools.sql import SqlExecutor
 from db import migrate
 from db.embed import embed_tenant
@@ -58,7 +58,9 @@ def vector_literal(vector: list[float]) -> str:
 async def nearest(
     connection, query: str, *, exact: bool, ef_search: int
 ) -> tuple[list[int], float]:
+    # exact: no index at all; approximate: the HNSW index, even where a scan looks cheaper
     await connection.execute(text(f"SET LOCAL enable_indexscan = {'off' if exact else 'on'}"))
+    await connection.execute(text(f"SET LOCAL enable_seqscan = {'on' if exact else 'off'}"))
     await connection.execute(text(f"SET LOCAL hnsw.ef_search = {ef_search}"))
     started = time.perf_counter()
     ids = list((await connection.execute(NEAREST, {"q": query})).scalars())
@@ -93,6 +95,29 @@ async def index_figures(engine, queries: list[str], m: int, ef_construction: int
             "p95_ms": round(percentile(latencies, 0.95), 2),
         }
     return figures
+
+
+async def search_uses_index(search: ProductSearch, tenant_id: uuid.UUID) -> bool:
+    """Whether the shipped search query's plan walks the HNSW index."""
+    pool = await search.executor.pool(tenant_id)
+    vector = vector_literal(search.embeddings.embed_query("warm jacket"))
+    async with pool.acquire() as connection, connection.transaction(readonly=True):
+        await connection.execute("SET LOCAL hnsw.ef_search = 200")
+        plan = await connection.fetch(
+            "EXPLAIN " + SEARCH_SQL,
+            "warm jacket",
+            None,
+            None,
+            None,
+            False,
+            vector,
+            search.model,
+            10,
+            1.0,
+            1.5,
+            200,
+        )
+    return any(INDEX in row[0] for row in plan)
 
 
 async def search_figures(search: ProductSearch, tenant_id: uuid.UUID) -> dict:
@@ -155,6 +180,7 @@ async def measure(server: str, size: int, configs: list[tuple[int, int]]) -> dic
         try:
             search = ProductSearch(executor=executor, engine=engine, embeddings=embeddings)
             figures.update(await search_figures(search, tenant_id))
+            figures["search_uses_hnsw_index"] = await search_uses_index(search, tenant_id)
         finally:
             await executor.close()
     finally:

@@ -48,13 +48,6 @@ WITH RECURSIVE scope AS (
     SELECT id FROM categories WHERE slug = $2
     UNION ALL
     SELECT c.id FROM categories c JOIN scope s ON c.parent_id = s.id
-), filtered AS (
-    SELECT p.id FROM products p
-    WHERE p.is_active
-      AND ($2::text IS NULL OR p.category_id IN (SELECT id FROM scope))
-      AND ($3::numeric IS NULL OR p.price >= $3)
-      AND ($4::numeric IS NULL OR p.price <= $4)
-      AND (NOT $5::bool OR p.stock_quantity > 0)
 ), nearest AS (
     -- the HNSW index walks first; tenant scope and filters then apply to its candidates
     SELECT e.product_id AS id, e.embedding <=> $6::vector AS distance
@@ -63,14 +56,15 @@ WITH RECURSIVE scope AS (
     ORDER BY e.embedding <=> $6::vector
     LIMIT $11
 ), vec AS (
-    SELECT id, row_number() OVER (ORDER BY distance, id) AS rank, 1 - distance AS similarity
-    FROM nearest WHERE id IN (SELECT id FROM filtered)
-    ORDER BY distance, id
+    SELECT n.id, row_number() OVER (ORDER BY n.distance, n.id) AS rank
+    FROM nearest n JOIN products p ON p.id = n.id
+    WHERE {{filters}}
+    ORDER BY n.distance, n.id
     LIMIT {CANDIDATES}
 ), kw AS (
     SELECT p.id, row_number() OVER (ORDER BY ts_rank_cd(p.search_document, q) DESC, p.id) AS rank
     FROM products p, websearch_to_tsquery('english', $1) AS q
-    WHERE p.search_document @@ q AND p.id IN (SELECT id FROM filtered)
+    WHERE p.search_document @@ q AND {{filters}}
     ORDER BY ts_rank_cd(p.search_document, q) DESC, p.id
     LIMIT {CANDIDATES}
 ), paths AS (
@@ -81,16 +75,21 @@ WITH RECURSIVE scope AS (
     SELECT coalesce(vec.id, kw.id) AS id,
            coalesce($9::float8 / ({RRF_K} + vec.rank), 0)
              + coalesce($10::float8 / ({RRF_K} + kw.rank), 0) AS score,
-           vec.rank AS vector_rank, kw.rank AS keyword_rank, vec.similarity
+           vec.rank AS vector_rank, kw.rank AS keyword_rank
     FROM vec FULL JOIN kw ON kw.id = vec.id
 )
 SELECT p.sku, p.name, p.brand, p.price, p.stock_quantity, paths.path AS category_path,
-       f.score, f.vector_rank, f.keyword_rank, f.similarity
+       f.score, f.vector_rank, f.keyword_rank
 FROM fused f JOIN products p ON p.id = f.id LEFT JOIN paths ON paths.id = p.category_id
 WHERE f.score > 0
 ORDER BY f.score DESC, p.sku
 LIMIT $8
-"""
+""".replace(
+    "{filters}",
+    "p.is_active AND ($2::text IS NULL OR p.category_id IN (SELECT id FROM scope))"
+    " AND ($3::numeric IS NULL OR p.price >= $3) AND ($4::numeric IS NULL OR p.price <= $4)"
+    " AND (NOT $5::bool OR p.stock_quantity > 0)",
+)
 
 
 @dataclass
