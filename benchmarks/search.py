@@ -62,6 +62,8 @@ async def nearest(
     await connection.execute(text(f"SET LOCAL enable_indexscan = {'off' if exact else 'on'}"))
     await connection.execute(text(f"SET LOCAL enable_seqscan = {'on' if exact else 'off'}"))
     await connection.execute(text(f"SET LOCAL hnsw.ef_search = {ef_search}"))
+    # A cached generic plan would ignore the settings above (and keep the exact scan).
+    await connection.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     started = time.perf_counter()
     ids = list((await connection.execute(NEAREST, {"q": query})).scalars())
     return ids, (time.perf_counter() - started) * 1000
@@ -104,7 +106,7 @@ async def search_uses_index(search: ProductSearch, tenant_id: uuid.UUID) -> bool
     async with pool.acquire() as connection, connection.transaction(readonly=True):
         await connection.execute("SET LOCAL hnsw.ef_search = 200")
         plan = await connection.fetch(
-            "EXPLAIN " + SEARCH_SQL,
+            "EXPLAIN " + SEARCH_SQL[200],
             "warm jacket",
             None,
             None,
@@ -115,7 +117,6 @@ async def search_uses_index(search: ProductSearch, tenant_id: uuid.UUID) -> bool
             10,
             1.0,
             1.5,
-            200,
         )
     return any(INDEX in row[0] for row in plan)
 

@@ -43,7 +43,7 @@ NEIGHBOURS = 200
 NEIGHBOURS_FILTERED = 1000
 MAX_LIMIT = 50
 
-SEARCH_SQL = f"""
+SEARCH_SQL_TEMPLATE = f"""
 WITH RECURSIVE scope AS (
     SELECT id FROM categories WHERE slug = $2
     UNION ALL
@@ -54,7 +54,7 @@ WITH RECURSIVE scope AS (
     FROM product_embeddings e
     WHERE e.model = $7
     ORDER BY e.embedding <=> $6::vector
-    LIMIT $11
+    LIMIT {{neighbours}}
 ), vec AS (
     SELECT n.id, row_number() OVER (ORDER BY n.distance, n.id) AS rank
     FROM nearest n JOIN products p ON p.id = n.id
@@ -90,6 +90,12 @@ LIMIT $8
     " AND ($3::numeric IS NULL OR p.price >= $3) AND ($4::numeric IS NULL OR p.price <= $4)"
     " AND (NOT $5::bool OR p.stock_quantity > 0)",
 )
+# The neighbour count is written into the SQL, not passed as a parameter: a cached generic
+# plan cannot see a parameter's value and may then prefer a full scan to the HNSW index.
+SEARCH_SQL = {
+    count: SEARCH_SQL_TEMPLATE.replace("{neighbours}", str(count))
+    for count in (NEIGHBOURS, NEIGHBOURS_FILTERED)
+}
 
 
 @dataclass
@@ -229,7 +235,7 @@ class ProductSearch:
             await connection.execute(f"SET LOCAL hnsw.ef_search = {neighbours}")
             return list(
                 await connection.fetch(
-                    SEARCH_SQL,
+                    SEARCH_SQL[neighbours],
                     query,
                     category,
                     None if min_price is None else Decimal(str(min_price)),
@@ -239,7 +245,6 @@ class ProductSearch:
                     self.model,
                     limit,
                     *weights,
-                    neighbours,
                 )
             )
 
