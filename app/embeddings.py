@@ -59,8 +59,13 @@ class OpenAIEmbeddings384(Embeddings):
         from langchain_openai import OpenAIEmbeddings
 
         self.model_name = f"openai:{model}"
+        # check_embedding_ctx_length would tokenise with tiktoken, which downloads its
+        # encodings on first use; product texts are far below the model's context anyway.
         self._inner = OpenAIEmbeddings(
-            model=model, dimensions=EMBEDDING_DIMENSIONS, openai_api_key=api_key
+            model=model,
+            dimensions=EMBEDDING_DIMENSIONS,
+            openai_api_key=api_key,
+            check_embedding_ctx_length=False,
         )
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
