@@ -193,9 +193,10 @@ async def measure(server: str, size: int, configs: list[tuple[int, int]]) -> dic
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3,000 products, about a minute")
+    parser.add_argument("--sizes", type=int, nargs="+", help="catalogue sizes to measure")
     args = parser.parse_args()
     logging.getLogger("bichat.audit").setLevel(logging.WARNING)
-    sizes = [3_000] if args.quick else [10_000, 100_000]
+    sizes = args.sizes or ([3_000] if args.quick else [10_000, 100_000])
     configs = [(16, 64)] if args.quick else [(16, 64), (24, 128)]
     server = scratch_server()
     results = []

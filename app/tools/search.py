@@ -41,6 +41,7 @@ KEYWORD_WEIGHT = 1.5
 # thin them out (hnsw.ef_search is set to match): more when filters are set.
 NEIGHBOURS = 200
 NEIGHBOURS_FILTERED = 1000
+EXACT_BELOW_SHARE = 0.5  # a tenant with less than half of all vectors is searched exactly
 MAX_LIMIT = 50
 
 SEARCH_SQL_TEMPLATE = f"""
@@ -49,11 +50,11 @@ WITH RECURSIVE scope AS (
     UNION ALL
     SELECT c.id FROM categories c JOIN scope s ON c.parent_id = s.id
 ), nearest AS (
-    -- the HNSW index walks first; tenant scope and filters then apply to its candidates
+    -- {{how}}: tenant scope and filters then apply to these candidates
     SELECT e.product_id AS id, e.embedding <=> $6::vector AS distance
     FROM product_embeddings e
     WHERE e.model = $7
-    ORDER BY e.embedding <=> $6::vector
+    ORDER BY {{order}}
     LIMIT {{neighbours}}
 ), vec AS (
     SELECT n.id, row_number() OVER (ORDER BY n.distance, n.id) AS rank
@@ -62,28 +63,29 @@ WITH RECURSIVE scope AS (
     ORDER BY n.distance, n.id
     LIMIT {CANDIDATES}
 ), kw AS (
-    SELECT p.id, row_number() OVER (ORDER BY ts_rank_cd(p.search_document, q) DESC, p.id) AS rank
-    FROM products p, websearch_to_tsquery('english', $1) AS q
-    WHERE p.search_document @@ q AND {{filters}}
-    ORDER BY ts_rank_cd(p.search_document, q) DESC, p.id
+    -- through the GIN index (see migration 0003), then the filters on its candidates
+    SELECT k.product_id AS id, row_number() OVER (ORDER BY k.rank DESC, k.product_id) AS rank
+    FROM bichat_keyword_search($1, {{neighbours}}) k JOIN products p ON p.id = k.product_id
+    WHERE {{filters}}
+    ORDER BY k.rank DESC, k.product_id
     LIMIT {CANDIDATES}
-), paths AS (
-    SELECT id, name::text AS path FROM categories WHERE parent_id IS NULL
-    UNION ALL
-    SELECT c.id, p.path || ' > ' || c.name FROM categories c JOIN paths p ON c.parent_id = p.id
 ), fused AS (
     SELECT coalesce(vec.id, kw.id) AS id,
            coalesce($9::float8 / ({RRF_K} + vec.rank), 0)
              + coalesce($10::float8 / ({RRF_K} + kw.rank), 0) AS score,
            vec.rank AS vector_rank, kw.rank AS keyword_rank
     FROM vec FULL JOIN kw ON kw.id = vec.id
+), best AS (  -- the page first, then its details: only these rows are joined to products
+    SELECT * FROM fused WHERE score > 0 ORDER BY score DESC, id LIMIT $8
+), paths AS (
+    SELECT id, name::text AS path FROM categories WHERE parent_id IS NULL
+    UNION ALL
+    SELECT c.id, p.path || ' > ' || c.name FROM categories c JOIN paths p ON c.parent_id = p.id
 )
 SELECT p.sku, p.name, p.brand, p.price, p.stock_quantity, paths.path AS category_path,
-       f.score, f.vector_rank, f.keyword_rank
-FROM fused f JOIN products p ON p.id = f.id LEFT JOIN paths ON paths.id = p.category_id
-WHERE f.score > 0
-ORDER BY f.score DESC, p.sku
-LIMIT $8
+       b.score, b.vector_rank, b.keyword_rank
+FROM best b JOIN products p ON p.id = b.id LEFT JOIN paths ON paths.id = p.category_id
+ORDER BY b.score DESC, b.id
 """.replace(
     "{filters}",
     "p.is_active AND ($2::text IS NULL OR p.category_id IN (SELECT id FROM scope))"
@@ -94,8 +96,18 @@ LIMIT $8
 # plan cannot see a parameter's value and may then prefer a full scan to the HNSW index.
 SEARCH_SQL = {
     count: SEARCH_SQL_TEMPLATE.replace("{neighbours}", str(count))
+    .replace("{how}", "the HNSW index walks first")
+    .replace("{order}", "e.embedding <=> $6::vector")
     for count in (NEIGHBOURS, NEIGHBOURS_FILTERED)
 }
+# For a tenant that holds a minority of all vectors, the shared index's nearest neighbours
+# are mostly other tenants' (removed by row-level security afterwards): its own vectors are
+# few, so they are compared exactly instead (the expression below cannot use the index).
+EXACT_SEARCH_SQL = (
+    SEARCH_SQL_TEMPLATE.replace("{neighbours}", str(NEIGHBOURS_FILTERED))
+    .replace("{how}", "an exact comparison with the tenant's own vectors")
+    .replace("{order}", "(e.embedding <=> $6::vector) + 0")
+)
 
 
 @dataclass
@@ -187,7 +199,7 @@ class ProductSearch:
         """``weights`` (vector, keyword): (1, 0) or (0, 1) ranks by one signal alone."""
         started = time.perf_counter()
         cleaned = validate_search(query, min_price=min_price, max_price=max_price, limit=limit)
-        await self.check_ready(tenant_id, tenant_slug, category)
+        share = await self.check_ready(tenant_id, tenant_slug, category)
         filters = {
             k: v
             for k, v in {
@@ -209,6 +221,7 @@ class ProductSearch:
             bool(in_stock),
             limit,
             weights,
+            exact=share < EXACT_BELOW_SHARE,
         )
         result = SearchResult(cleaned, filters, [hit(r) for r in rows])
         result.response_time_ms = round((time.perf_counter() - started) * 1000, 2)
@@ -226,6 +239,7 @@ class ProductSearch:
         in_stock: bool,
         limit: int,
         weights: tuple[float, float],
+        exact: bool = False,
     ) -> list[Any]:
         pool = await self.executor.pool(tenant_id)
         literal = "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
@@ -235,7 +249,7 @@ class ProductSearch:
             await connection.execute(f"SET LOCAL hnsw.ef_search = {neighbours}")
             return list(
                 await connection.fetch(
-                    SEARCH_SQL[neighbours],
+                    EXACT_SEARCH_SQL if exact else SEARCH_SQL[neighbours],
                     query,
                     category,
                     None if min_price is None else Decimal(str(min_price)),
@@ -250,12 +264,18 @@ class ProductSearch:
 
     async def check_ready(
         self, tenant_id: uuid.UUID, tenant_slug: str, category: str | None
-    ) -> None:
+    ) -> float:
+        """Refuse what cannot be searched; returns the tenant's share of all vectors."""
         async with self.engine.connect() as connection:
-            vectors = await connection.scalar(
-                text("SELECT count(*) FROM product_embeddings WHERE tenant_id = :t AND model = :m"),
-                {"t": tenant_id, "m": self.model},
-            )
+            vectors, everyone = (
+                await connection.execute(
+                    text(
+                        "SELECT count(*) FILTER (WHERE tenant_id = :t), count(*) "
+                        "FROM product_embeddings WHERE model = :m"
+                    ),
+                    {"t": tenant_id, "m": self.model},
+                )
+            ).one()
             slugs = (
                 []
                 if category is None
@@ -275,6 +295,7 @@ class ProductSearch:
             close = difflib.get_close_matches(category, slugs, n=3, cutoff=0.4)
             hint = f" Closest: {', '.join(close)}." if close else ""
             raise NotFound(f"unknown category {category!r}.{hint}", code="unknown_category")
+        return float(vectors) / float(everyone)
 
     async def log(
         self, tenant_id: uuid.UUID, result: SearchResult, chat_session_id: uuid.UUID | None

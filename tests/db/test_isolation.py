@@ -331,3 +331,32 @@ async def test_a_reader_cannot_make_its_tenant_undeletable(
             text("SELECT count(*) FROM tenants WHERE id = :t"), {"t": tenant.id}
         )
     assert rows == 0 and can_login is False  # data gone, role can no longer log in
+
+
+async def test_keyword_search_function_returns_only_the_callers_tenant(
+    two_tenants, reader_of, engine
+):
+    """Migration 0003: the SECURITY DEFINER keyword search scopes to the caller's tenant."""
+    from sqlalchemy import text
+
+    a, b = two_tenants
+    reader = await reader_of(a)
+    found = {
+        r["product_id"]
+        for r in await reader.fetch("SELECT * FROM bichat_keyword_search('tent', 50)")
+    }
+    async with engine.connect() as owner:
+        own = set(
+            await owner.scalars(text("SELECT id FROM products WHERE tenant_id = :t"), {"t": a.id})
+        )
+        other = set(
+            await owner.scalars(text("SELECT id FROM products WHERE tenant_id = :t"), {"t": b.id})
+        )
+    assert found and found <= own and not found & other
+    async with engine.connect() as owner:
+        public_can = await owner.scalar(
+            text(
+                "SELECT has_function_privilege('public', 'bichat_keyword_search(text, integer)', 'EXECUTE')"
+            )
+        )
+    assert public_can is False

@@ -113,7 +113,7 @@ async def test_init_twice_changes_nothing(empty):
     assert status.up_to_date and status.reader_hardened and status.tenants == 1
 
 
-@pytest.mark.parametrize("revision", ["0001", "0002"])
+@pytest.mark.parametrize("revision", ["0001", "0002", "0003"])
 async def test_each_revision_upgrades_to_head(empty, revision):
     engine, _, _ = empty
     await migrate.upgrade(engine, revision)

@@ -1,0 +1,44 @@
+"""Keyword search for readers through the full-text GIN index.
+
+Under row-level security PostgreSQL evaluates only leakproof operators before the policy,
+and the text-search match operator is not marked leakproof: a reader's full-text query
+cannot use the GIN index and scans every product. This SECURITY DEFINER function runs the
+match as the owner (no policy in the way) and scopes it explicitly to the caller's tenant,
+found the same way as the policies do (``bichat_reader_tenant_id()``, from session_user). It
+returns only product ids and ranks of that tenant.
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-22
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0003"
+down_revision: str | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.execute("""
+CREATE FUNCTION public.bichat_keyword_search(query text, max_rows integer)
+RETURNS TABLE (product_id bigint, rank real)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+  SELECT p.id, ts_rank_cd(p.search_document, websearch_to_tsquery('english', query))
+  FROM public.products p
+  WHERE p.tenant_id = public.bichat_reader_tenant_id()
+    AND p.search_document @@ websearch_to_tsquery('english', query)
+  ORDER BY 2 DESC, 1
+  LIMIT least(max_rows, 1000)
+$$""")
+    op.execute("REVOKE ALL ON FUNCTION public.bichat_keyword_search(text, integer) FROM PUBLIC")
+    op.execute(
+        "GRANT EXECUTE ON FUNCTION public.bichat_keyword_search(text, integer) TO bichat_reader"
+    )
+
+
+def downgrade() -> None:
+    op.execute("DROP FUNCTION public.bichat_keyword_search(text, integer)")
