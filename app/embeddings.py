@@ -87,5 +87,10 @@ def build_embeddings(settings: Settings) -> Embeddings:
     return OpenAIEmbeddings384(model=model, api_key=settings.openai_api_key.get_secret_value())
 
 
+def vector_literal(vector: list[float]) -> str:
+    """pgvector's text form of a vector, for ``CAST(... AS vector)`` parameters."""
+    return "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
+
+
 def model_name(embeddings: Embeddings) -> str:
     return str(getattr(embeddings, "model_name", type(embeddings).__name__))

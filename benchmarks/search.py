@@ -31,7 +31,7 @@ from scratch import create_database, drop_database, scratch_server
 from sqlalchemy import text
 
 from app.config import load_settings
-from app.embeddings import LocalEmbeddings
+from app.embeddings import LocalEmbeddings, vector_literal
 from app.tools.search import SEARCH_SQL, ProductSearch
 from app.tools.sql import SqlExecutor
 from db import migrate
@@ -49,10 +49,6 @@ NEAREST = text(
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-
-def vector_literal(vector: list[float]) -> str:
-    return "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
 
 
 async def nearest(

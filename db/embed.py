@@ -18,7 +18,7 @@ from langchain_core.embeddings import Embeddings
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.embeddings import model_name
+from app.embeddings import model_name, vector_literal
 
 EMBED_BATCH = 256
 MAX_SPECS = 6
@@ -108,7 +108,7 @@ async def embed_tenant(
                     "t": tenant_id,
                     "model": model,
                     "sha": sha,
-                    "embedding": "[" + ",".join(f"{x:.7g}" for x in vector) + "]",
+                    "embedding": vector_literal(vector),
                 }
                 for (pid, sha, _), vector in zip(batch, vectors, strict=True)
             ],

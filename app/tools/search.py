@@ -27,7 +27,7 @@ from langchain_core.embeddings import Embeddings
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.embeddings import model_name
+from app.embeddings import model_name, vector_literal
 from app.errors import InvalidInput, NotFound
 from app.tools.sql import SqlExecutor
 
@@ -242,7 +242,7 @@ class ProductSearch:
         exact: bool = False,
     ) -> list[Any]:
         pool = await self.executor.pool(tenant_id)
-        literal = "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
+        literal = vector_literal(vector)
         async with pool.acquire() as connection, connection.transaction(readonly=True):
             filtered = category is not None or min_price is not None or max_price is not None
             neighbours = NEIGHBOURS_FILTERED if filtered or in_stock else NEIGHBOURS
