@@ -21,14 +21,22 @@ def print_json(data: Any) -> None:
 
 
 def print_table(rows: Sequence[dict[str, Any]], *, title: str | None = None) -> None:
+    columns = list(rows[0]) if rows else []
+    print_grid(columns, [list(row.values()) for row in rows], title=title)
+
+
+def print_grid(
+    columns: Sequence[str], rows: Sequence[Sequence[Any]], *, title: str | None = None
+) -> None:
+    """A table of rows given as lists: repeated column names (``count``, ``count``) all show."""
     if not rows:
         stderr.print(f"(no {title or 'rows'})")
         return
     table = Table(title=title)
-    for column in rows[0]:
+    for column in columns:
         table.add_column(column)
     for row in rows:
-        table.add_row(*(str(value) for value in row.values()))
+        table.add_row(*(str(value) for value in row))
     stdout.print(table)
 
 

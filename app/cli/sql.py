@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from app.cli.output import print_json, print_table, stdout
+from app.cli.output import print_grid, print_json, stdout
 from app.cli.runner import EXIT_ERROR, fail, run
 from app.config import Settings
 from app.errors import BichatError, InvalidInput
@@ -101,8 +101,6 @@ def show(outcome: SqlResult | BichatError, *, machine: bool) -> None:
     if machine:
         print_json(outcome.to_dict())
         return
-    print_table(
-        [dict(zip(outcome.columns, row, strict=True)) for row in outcome.rows], title="rows"
-    )
+    print_grid(outcome.columns, outcome.rows, title="rows")
     more = " (truncated: more rows exist)" if outcome.truncated else ""
     stdout.print(f"{outcome.row_count} row(s){more} in {outcome.elapsed_ms} ms")

@@ -265,3 +265,33 @@ def test_embed_and_search_through_the_cli(bichat):
     assert len(results) == 5 and all(r["price"] <= 40 and r["stock_quantity"] > 0 for r in results)
     bad = bichat("search", "--tenant", "cli-search", "--min-price", "9", "--max-price", "1", "x")
     assert bad.exit_code == 1 and "greater than max_price" in bad.stderr
+
+
+def test_sql_through_the_cli_plain_json_and_jsonl(bichat):
+    seeded = bichat(
+        "db", "seed", "--tenant", "cli-sql", "--orders", "60", "--end-date", "2026-11-22"
+    )
+    assert seeded.exit_code == 0, seeded.output
+    plain = bichat(
+        "sql",
+        "--tenant",
+        "cli-sql",
+        "SELECT count(*), count(DISTINCT status) AS count FROM orders",
+    )
+    assert plain.exit_code == 0, plain.output
+    # both columns are named count: both must show (a dict of the row kept only one)
+    assert "│ 60 " in plain.stdout and plain.stdout.count("count") >= 2
+    assert "1 row(s)" in plain.stdout
+    as_json = json.loads(bichat("sql", "--tenant", "cli-sql", "--json", "SELECT 1 AS one").stdout)
+    assert as_json["rows"] == [[1]] and as_json["truncated"] is False
+    lines = "\n".join(
+        ['{"sql": "SELECT count(*) AS n FROM orders"}', "not json", '{"sql": "DROP TABLE orders"}']
+    )
+    batch = bichat("sql", "--tenant", "cli-sql", "--jsonl", stdin=lines)
+    assert batch.exit_code == 1
+    first, second, third = (json.loads(line) for line in batch.stdout.splitlines())
+    assert first["rows"] == [[60]]
+    assert second["error"]["code"] == "invalid_jsonl"
+    assert third["error"]["code"] == "not_read_only"
+    rejected = bichat("sql", "--tenant", "cli-sql", "SELECT email FROM customers")
+    assert rejected.exit_code == 1 and rejected.stderr.startswith("error: ")
