@@ -32,7 +32,7 @@ from sqlalchemy import text
 
 from app.config import load_settings
 from app.embeddings import LocalEmbeddings, vector_literal
-from app.tools.search import SEARCH_SQL, ProductSearch
+from app.tools.search import NEIGHBOURS, SEARCH_SQL, ProductSearch
 from app.tools.sql import SqlExecutor
 from db import migrate
 from db.embed import embed_tenant
@@ -100,9 +100,9 @@ async def search_uses_index(search: ProductSearch, tenant_id: uuid.UUID) -> bool
     pool = await search.executor.pool(tenant_id)
     vector = vector_literal(search.embeddings.embed_query("warm jacket"))
     async with pool.acquire() as connection, connection.transaction(readonly=True):
-        await connection.execute("SET LOCAL hnsw.ef_search = 200")
+        await connection.execute(f"SET LOCAL hnsw.ef_search = {NEIGHBOURS}")
         plan = await connection.fetch(
-            "EXPLAIN " + SEARCH_SQL[200],
+            "EXPLAIN " + SEARCH_SQL[NEIGHBOURS],
             "warm jacket",
             None,
             None,

@@ -311,6 +311,8 @@ class ProductEmbedding(TenantScoped, Base):
             "embedding",
             postgresql_using="hnsw",
             postgresql_ops={"embedding": "vector_cosine_ops"},
+            # migration 0004; chosen from benchmarks/search.py (README, product search)
+            postgresql_with={"m": 24, "ef_construction": 128},
         ),
     )
 

@@ -113,10 +113,37 @@ async def test_init_twice_changes_nothing(empty):
     assert status.up_to_date and status.reader_hardened and status.tenants == 1
 
 
-@pytest.mark.parametrize("revision", ["0001", "0002", "0003"])
+@pytest.mark.parametrize("revision", ["0001", "0002", "0003", "0004"])
 async def test_each_revision_upgrades_to_head(empty, revision):
     engine, _, _ = empty
     await migrate.upgrade(engine, revision)
     assert await migrate.current_revision(engine) == revision
     await migrate.upgrade(engine)
     assert await migrate.current_revision(engine) == migrate.head_revision()
+
+
+async def hnsw_options(engine: AsyncEngine) -> list[str] | None:
+    async with engine.connect() as connection:
+        return await connection.scalar(
+            text(
+                "SELECT reloptions FROM pg_class "
+                "WHERE relname = 'ix_product_embeddings_embedding_hnsw'"
+            )
+        )
+
+
+async def test_hnsw_index_has_the_build_parameters_of_the_orm(empty):
+    """The drift check above does not compare index options: 0004 rebuilds the HNSW index
+    with the ORM's m and ef_construction, and its downgrade restores pgvector's defaults."""
+    engine, _, _ = empty
+    index = next(
+        i for i in Base.metadata.tables["product_embeddings"].indexes if i.name.endswith("hnsw")
+    )
+    expected = sorted(f"{k}={v}" for k, v in index.dialect_options["postgresql"]["with"].items())
+    assert expected == ["ef_construction=128", "m=24"]
+    await migrate.upgrade(engine, "0003")
+    assert await hnsw_options(engine) is None
+    await migrate.upgrade(engine)
+    assert sorted(await hnsw_options(engine) or []) == expected
+    await migrate.downgrade(engine, "0003")
+    assert await hnsw_options(engine) is None
