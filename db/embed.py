@@ -23,6 +23,11 @@ from app.embeddings import model_name, vector_literal
 EMBED_BATCH = 256
 MAX_SPECS = 6
 
+# Bumped whenever embed_tenant adds, replaces or removes vectors: searches in this process
+# then recompute their cached share of vectors (app/tools/search.py); other processes see
+# the change when their cache expires.
+generation = 0
+
 PRODUCTS_SQL = text("""
 WITH RECURSIVE paths AS (
     SELECT id, name::text AS path FROM categories WHERE tenant_id = :t AND parent_id IS NULL
@@ -116,4 +121,7 @@ async def embed_tenant(
         advance(start + len(batch), len(pending))
     if pending:
         await connection.execute(text("ANALYZE product_embeddings"))
+    if pending or removed > 0:
+        global generation
+        generation += 1
     return EmbedReport(slug, model, len(pending), len(rows) - len(pending), max(removed, 0))

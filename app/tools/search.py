@@ -19,6 +19,7 @@ import difflib
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -30,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.embeddings import model_name, vector_literal
 from app.errors import InvalidInput, NotFound
 from app.tools.sql import SqlExecutor
+from db import embed
 
 CANDIDATES = 50
 RRF_K = 60
@@ -41,10 +43,15 @@ KEYWORD_WEIGHT = 1.5
 # thin them out; hnsw.ef_search is set to match (pgvector 0.6 returns at most ef_search
 # rows from an index scan). 100 gives recall@10 1.000 at 100,000 products with the index
 # built as m = 24, ef_construction = 128 (migration 0004; README, search benchmark).
-# Filters can remove most neighbours, so a filtered search walks further.
+# Filters (and inactive products, whose vectors stay until the next embed) can remove most
+# neighbours, so a filtered search, or one for a page of more than WIDE_PAGE, walks further.
 NEIGHBOURS = 100
 NEIGHBOURS_FILTERED = 1000
+WIDE_PAGE = 20
 EXACT_BELOW_SHARE = 0.5  # a tenant with less than half of all vectors is searched exactly
+# How long a tenant's share of the vectors is reused before it is counted again; `db embed`
+# in this process resets it at once (db.embed.generation).
+SHARE_TTL_S = 60.0
 MAX_LIMIT = 50
 
 SEARCH_SQL_TEMPLATE = f"""
@@ -177,13 +184,32 @@ def hit(row: Any) -> ProductHit:
     )
 
 
+SHARE_SQL = text("""
+SELECT (SELECT count(*) FROM product_embeddings WHERE tenant_id = :t AND model = :m),
+       (SELECT reltuples FROM pg_class WHERE oid = 'product_embeddings'::regclass)
+""")
+# Only when the table has never been analysed (reltuples -1); `db embed` analyses it.
+TOTAL_SQL = text("SELECT count(*) FROM product_embeddings")
+
+
 class ProductSearch:
     """Search for one process: the reader pools of ``executor``, the owner ``engine`` (for
-    checks and the search log) and one embedder."""
+    checks and the search log) and one embedder. Keep one per process: it caches each
+    tenant's share of the vectors."""
 
-    def __init__(self, *, executor: SqlExecutor, engine: AsyncEngine, embeddings: Embeddings):
+    def __init__(
+        self,
+        *,
+        executor: SqlExecutor,
+        engine: AsyncEngine,
+        embeddings: Embeddings,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.executor, self.engine, self.embeddings = executor, engine, embeddings
         self.model = model_name(embeddings)
+        self.clock = clock
+        # tenant -> (share, db.embed.generation when counted, time counted)
+        self.shares: dict[uuid.UUID, tuple[float, int, float]] = {}
 
     async def search(
         self,
@@ -248,7 +274,8 @@ class ProductSearch:
         literal = vector_literal(vector)
         async with pool.acquire() as connection, connection.transaction(readonly=True):
             filtered = category is not None or min_price is not None or max_price is not None
-            neighbours = NEIGHBOURS_FILTERED if filtered or in_stock else NEIGHBOURS
+            wide = filtered or in_stock or limit > WIDE_PAGE
+            neighbours = NEIGHBOURS_FILTERED if wide else NEIGHBOURS
             await connection.execute(f"SET LOCAL hnsw.ef_search = {neighbours}")
             return list(
                 await connection.fetch(
@@ -269,36 +296,51 @@ class ProductSearch:
         self, tenant_id: uuid.UUID, tenant_slug: str, category: str | None
     ) -> float:
         """Refuse what cannot be searched; returns the tenant's share of all vectors."""
-        async with self.engine.connect() as connection:
-            vectors, everyone = (
-                await connection.execute(
-                    text(
-                        "SELECT count(*) FILTER (WHERE tenant_id = :t), count(*) "
-                        "FROM product_embeddings WHERE model = :m"
-                    ),
-                    {"t": tenant_id, "m": self.model},
-                )
-            ).one()
-            slugs = (
-                []
-                if category is None
-                else list(
+        share = await self.vector_share(tenant_id, tenant_slug)
+        if category is not None:
+            async with self.engine.connect() as connection:
+                slugs = list(
                     await connection.scalars(
                         text("SELECT slug FROM categories WHERE tenant_id = :t"), {"t": tenant_id}
                     )
                 )
-            )
-        if not vectors:
+            if category not in slugs:
+                close = difflib.get_close_matches(category, slugs, n=3, cutoff=0.4)
+                hint = f" Closest: {', '.join(close)}." if close else ""
+                raise NotFound(f"unknown category {category!r}.{hint}", code="unknown_category")
+        return share
+
+    async def vector_share(self, tenant_id: uuid.UUID, tenant_slug: str) -> float:
+        """The tenant's vectors of this model as a share of all vectors in the shared index,
+        which decides between the HNSW walk and an exact comparison.
+
+        Counting every vector on each search was the slowest part of a search at 100,000
+        products, so the share is cached for ``SHARE_TTL_S`` (and recounted at once after
+        ``db embed`` in this process). A recount counts the tenant's own vectors (its index)
+        and takes the total from the planner's row estimate, which ``db embed`` refreshes
+        with ANALYZE. A tenant without vectors is never cached: its first embedding counts.
+        """
+        now = self.clock()
+        cached = self.shares.get(tenant_id)
+        if cached and cached[1] == embed.generation and now - cached[2] < SHARE_TTL_S:
+            return cached[0]
+        generation = embed.generation
+        async with self.engine.connect() as connection:
+            own, estimate = (
+                await connection.execute(SHARE_SQL, {"t": tenant_id, "m": self.model})
+            ).one()
+            if own and estimate < 0:  # never analysed: no estimate yet
+                estimate = await connection.scalar(TOTAL_SQL)
+        if not own:
+            self.shares.pop(tenant_id, None)
             raise NotFound(
                 f"tenant {tenant_slug!r} has no product embeddings for {self.model} yet: run "
                 f"`bichat db embed --tenant {tenant_slug}`",
                 code="no_embeddings",
             )
-        if category is not None and category not in slugs:
-            close = difflib.get_close_matches(category, slugs, n=3, cutoff=0.4)
-            hint = f" Closest: {', '.join(close)}." if close else ""
-            raise NotFound(f"unknown category {category!r}.{hint}", code="unknown_category")
-        return float(vectors) / float(everyone)
+        share = min(1.0, float(own) / max(float(estimate), 1.0))
+        self.shares[tenant_id] = (share, generation, now)
+        return share
 
     async def log(
         self, tenant_id: uuid.UUID, result: SearchResult, chat_session_id: uuid.UUID | None
