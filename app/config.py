@@ -57,6 +57,13 @@ class Settings(BaseSettings):
     reader_idle_in_transaction_timeout_ms: int = Field(default=10_000, ge=100, le=2_147_483_647)
     reader_connection_limit: int = Field(default=20, ge=1, le=1000)
     connect_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    model_timeout_s: float = Field(default=60.0, gt=0, le=600)
+    model_max_retries: int = Field(default=2, ge=0, le=10)
+    agent_max_model_calls: int = Field(default=8, ge=1, le=50)
+    agent_max_tool_calls: int = Field(default=10, ge=1, le=100)
+    agent_max_tool_errors: int = Field(default=3, ge=0, le=20)
+    history_max_tokens: int = Field(default=3000, ge=0, le=200_000)
+    offline_min_similarity: float = Field(default=0.8, gt=0, le=1)
     openai_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "BICHAT_OPENAI_API_KEY")
     )

@@ -1,0 +1,104 @@
+"""``make_chart``: a declarative chart spec, checked against a result of this turn, drawn with
+plotly. The model names columns; it never writes code, and nothing it sends is executed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import plotly.graph_objects as go
+from pydantic import BaseModel, Field
+
+from app.errors import InvalidInput
+
+ChartKind = Literal["bar", "line", "area", "pie", "scatter"]
+MAX_SERIES = 20
+
+
+class ChartSpec(BaseModel):
+    kind: ChartKind = Field(description="bar, line, area, pie or scatter.")
+    x: str = Field(description="Column for the x axis (pie: the slice labels).")
+    y: list[str] = Field(min_length=1, max_length=6, description="Numeric column(s) to plot.")
+    series: str | None = Field(
+        default=None, description="Optional column whose values split the data into series."
+    )
+    title: str | None = Field(default=None, max_length=200)
+    result_id: str | None = Field(
+        default=None,
+        description="Which run_sql result to draw (its result_id); default: the latest.",
+    )
+
+
+@dataclass
+class Chart:
+    id: str
+    spec: ChartSpec
+    figure: dict[str, Any]  # plotly figure as JSON-safe dict (data + layout)
+
+
+class ChartError(InvalidInput):
+    code = "invalid_chart"
+
+
+def is_number(value: Any) -> bool:
+    return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+
+
+def check_spec(spec: ChartSpec, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Raise ``ChartError`` unless every named column exists and the y columns are numbers."""
+    named = [spec.x, *spec.y, *([spec.series] if spec.series else [])]
+    unknown = [c for c in named if c not in columns]
+    if unknown:
+        raise ChartError(
+            f"no column {', '.join(map(repr, unknown))} in the result; columns are "
+            f"{', '.join(columns)}"
+        )
+    if not rows:
+        raise ChartError("the result has no rows to draw")
+    for name in spec.y:
+        index = columns.index(name)
+        if not all(is_number(row[index]) for row in rows):
+            raise ChartError(f"column {name!r} is not numeric: choose numeric y columns")
+    if spec.kind == "pie" and (len(spec.y) != 1 or spec.series):
+        raise ChartError("a pie chart takes exactly one y column and no series")
+    if spec.series and len({row[columns.index(spec.series)] for row in rows}) > MAX_SERIES:
+        raise ChartError(f"more than {MAX_SERIES} series: aggregate or pick another column")
+
+
+def trace(kind: ChartKind, name: str, xs: list[Any], ys: list[Any]) -> go.BaseTraceType:
+    if kind == "bar":
+        return go.Bar(x=xs, y=ys, name=name)
+    if kind == "pie":
+        return go.Pie(labels=xs, values=ys, name=name)
+    mode = "markers" if kind == "scatter" else "lines+markers"
+    fill = "tozeroy" if kind == "area" else None
+    return go.Scatter(x=xs, y=ys, name=name, mode=mode, fill=fill)
+
+
+def build_figure(
+    spec: ChartSpec, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> dict[str, Any]:
+    check_spec(spec, columns, rows)
+    x = columns.index(spec.x)
+    groups: dict[Any, list[Sequence[Any]]] = {}
+    if spec.series:
+        s = columns.index(spec.series)
+        for row in rows:
+            groups.setdefault(row[s], []).append(row)
+    else:
+        groups[None] = list(rows)
+    figure = go.Figure()
+    for key, members in groups.items():
+        for name in spec.y:
+            y = columns.index(name)
+            label = name if key is None else (f"{key}" if len(spec.y) == 1 else f"{key} {name}")
+            figure.add_trace(
+                trace(spec.kind, label, [r[x] for r in members], [r[y] for r in members])
+            )
+    layout: dict[str, Any] = {"title": {"text": spec.title or ""}, "xaxis": {"title": spec.x}}
+    if spec.kind != "pie":
+        layout["yaxis"] = {"title": ", ".join(spec.y)}
+    figure.update_layout(**layout, template="plotly_white", margin={"t": 50})
+    return json.loads(figure.to_json())  # type: ignore[no-any-return]

@@ -1,0 +1,179 @@
+"""Chat sessions and their messages: every question, model call and tool call, as it happens.
+
+Each write is its own short transaction on the owner engine, so what was stored stays stored
+when a later step fails (the user's question is written before any model is called).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.errors import InvalidInput, NotFound
+
+TITLE_CHARS = 80
+
+INSERT_MESSAGE = text(
+    "INSERT INTO chat_messages (session_id, tenant_id, role, content, model, input_tokens, "
+    "output_tokens, cached_input_tokens, cost_usd, latency_ms, tool_name, tool_input, "
+    "tool_output, error) VALUES (:session_id, :tenant_id, :role, :content, :model, "
+    ":input_tokens, :output_tokens, :cached_input_tokens, :cost_usd, :latency_ms, :tool_name, "
+    ":tool_input, :tool_output, :error) RETURNING id"
+).bindparams(bindparam("tool_input", type_=JSONB), bindparam("tool_output", type_=JSONB))
+
+TOTALS_SQL = text(
+    "SELECT questions, model_calls, tool_calls, input_tokens, output_tokens, "
+    "cached_input_tokens, cost_usd, unpriced_calls, errors "
+    "FROM chat_session_totals WHERE session_id = :id"
+)
+
+
+@dataclass
+class Message:
+    """One row of ``chat_messages`` (what a turn writes)."""
+
+    role: str
+    content: str | None = None
+    model: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cached_input_tokens: int | None = None
+    cost_usd: Decimal | None = None
+    latency_ms: int | None = None
+    tool_name: str | None = None
+    tool_input: Any = None
+    tool_output: Any = None
+    error: str | None = None
+
+
+@dataclass
+class SessionTotals:
+    questions: int = 0
+    model_calls: int = 0
+    tool_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_input_tokens: int = 0
+    cost_usd: Decimal | None = None
+    unpriced_calls: int = 0
+    errors: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dict(self.__dict__)
+        data["cost_usd"] = None if self.cost_usd is None else float(self.cost_usd)
+        return data
+
+
+@dataclass
+class HistoryItem:
+    role: str  # user or assistant
+    content: str
+    created_at: datetime | None = field(default=None)
+
+
+def title_for(question: str) -> str:
+    line = " ".join(question.split())
+    return line if len(line) <= TITLE_CHARS else line[: TITLE_CHARS - 1].rstrip() + "…"
+
+
+async def create_session(
+    engine: AsyncEngine, *, tenant_id: uuid.UUID, user_id: int | None, title: str | None
+) -> uuid.UUID:
+    async with engine.begin() as connection:
+        session_id = await connection.scalar(
+            text(
+                "INSERT INTO chat_sessions (tenant_id, user_id, title) "
+                "VALUES (:t, :u, :title) RETURNING id"
+            ),
+            {"t": tenant_id, "u": user_id, "title": title},
+        )
+    assert isinstance(session_id, uuid.UUID)
+    return session_id
+
+
+async def check_session(
+    engine: AsyncEngine, *, session_id: str | uuid.UUID, tenant_id: uuid.UUID, user_id: int | None
+) -> uuid.UUID:
+    """The session id if it belongs to the tenant (and to the user, when one is given)."""
+    try:
+        wanted = session_id if isinstance(session_id, uuid.UUID) else uuid.UUID(str(session_id))
+    except ValueError:
+        raise InvalidInput(
+            f"invalid session id {session_id!r}: expected a UUID", code="invalid_session"
+        ) from None
+    async with engine.connect() as connection:
+        owner = (
+            await connection.execute(
+                text("SELECT tenant_id, user_id FROM chat_sessions WHERE id = :id"),
+                {"id": wanted},
+            )
+        ).first()
+    if owner is None or owner.tenant_id != tenant_id or (user_id and owner.user_id != user_id):
+        raise NotFound(f"no conversation {wanted} for this user", code="unknown_session")
+    return wanted
+
+
+async def add_message(
+    engine: AsyncEngine, *, session_id: uuid.UUID, tenant_id: uuid.UUID, message: Message
+) -> int:
+    """Store one message (its own transaction) and mark the session as updated."""
+    values = {"session_id": session_id, "tenant_id": tenant_id, **message.__dict__}
+    async with engine.begin() as connection:
+        message_id = await connection.scalar(INSERT_MESSAGE, values)
+        await connection.execute(
+            text("UPDATE chat_sessions SET updated_at = now() WHERE id = :id"), {"id": session_id}
+        )
+    assert isinstance(message_id, int)
+    return message_id
+
+
+async def session_history(engine: AsyncEngine, *, session_id: uuid.UUID) -> list[HistoryItem]:
+    """Questions and the answers shown for them, oldest first (no tool rows, no failures)."""
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            text(
+                "SELECT role, content, created_at FROM chat_messages WHERE session_id = :id "
+                "AND role IN ('user', 'assistant') AND error IS NULL "
+                "AND coalesce(content, '') <> '' ORDER BY created_at, id"
+            ),
+            {"id": session_id},
+        )
+        return [HistoryItem(r.role, r.content, r.created_at) for r in rows]
+
+
+async def session_totals(engine: AsyncEngine, *, session_id: uuid.UUID) -> SessionTotals:
+    async with engine.connect() as connection:
+        row = (await connection.execute(TOTALS_SQL, {"id": session_id})).first()
+    if row is None:
+        raise NotFound(f"no conversation {session_id}", code="unknown_session")
+    return SessionTotals(**row._asdict())
+
+
+async def set_feedback(
+    engine: AsyncEngine,
+    *,
+    message_id: int,
+    tenant_id: uuid.UUID,
+    feedback: int | None,
+    comment: str | None = None,
+) -> None:
+    """Thumbs up (1), down (-1) or cleared (None) on an assistant message of the tenant."""
+    if feedback not in (1, -1, None):
+        raise InvalidInput("feedback must be 1, -1 or empty", code="invalid_feedback")
+    async with engine.begin() as connection:
+        updated = await connection.execute(
+            text(
+                "UPDATE chat_messages SET feedback = :f, feedback_comment = :c "
+                "WHERE id = :id AND tenant_id = :t AND role = 'assistant'"
+            ),
+            {"f": feedback, "c": comment, "id": message_id, "t": tenant_id},
+        )
+    if updated.rowcount == 0:
+        raise NotFound(f"no answer {message_id} to rate", code="unknown_message")

@@ -1,0 +1,68 @@
+"""A seeded, embedded demo shop and a factory of agents over it (real tools, real data)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import text
+
+from app.agent.chat import ChatAgent
+from app.embeddings import LocalEmbeddings
+from app.tools.search import ProductSearch
+from app.tools.sql import SqlExecutor
+from db.embed import embed_tenant
+from db.seed import seed_tenant
+from db.tenants import get_tenant
+
+END = date(2026, 11, 22)
+
+
+@pytest.fixture(scope="module")
+def embeddings():
+    return LocalEmbeddings()
+
+
+@pytest_asyncio.fixture(scope="module")
+async def shop(engine, settings, embeddings):
+    """The demo shop 'agent-shop' (seeded, embedded) and a second tenant 'agent-other'."""
+    for slug, seed in (("agent-shop", 41), ("agent-other", 42)):
+        await seed_tenant(engine, settings, slug=slug, seed=seed, orders=300, end=END)
+    async with engine.begin() as connection:
+        tenant = await get_tenant(connection, "agent-shop")
+        await embed_tenant(connection, tenant_id=tenant.id, slug=tenant.slug, embeddings=embeddings)
+    return tenant
+
+
+@pytest_asyncio.fixture(scope="module")
+async def tools(engine, settings, database_url, embeddings, shop):
+    executor = SqlExecutor(engine=engine, settings=settings, owner_url=database_url)
+    yield executor, ProductSearch(executor=executor, engine=engine, embeddings=embeddings)
+    await executor.close()
+
+
+@pytest.fixture
+def make_agent(engine, settings, embeddings, tools):
+    """Factory: an agent with the given chat model (None: the model from the settings)."""
+    executor, search = tools
+
+    def make(chat_model=None, **overrides) -> ChatAgent:
+        return ChatAgent(
+            engine=engine,
+            settings=settings.model_copy(update=overrides),
+            executor=executor,
+            search=search,
+            embeddings=embeddings,
+            chat_model=chat_model,
+        )
+
+    return make
+
+
+async def stored_messages(engine, session_id) -> list[dict]:
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            text("SELECT * FROM chat_messages WHERE session_id = :s ORDER BY id"), {"s": session_id}
+        )
+        return [dict(row._mapping) for row in rows]
