@@ -17,6 +17,7 @@ from db.seed import seed_tenant
 from db.tenants import get_tenant
 
 END = date(2026, 11, 22)
+PRODUCTS = 170  # 5 per leaf category: quick to embed, enough for every example
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +29,9 @@ def embeddings():
 async def shop(engine, settings, embeddings):
     """The demo shop 'agent-shop' (seeded, embedded) and a second tenant 'agent-other'."""
     for slug, seed in (("agent-shop", 41), ("agent-other", 42)):
-        await seed_tenant(engine, settings, slug=slug, seed=seed, orders=300, end=END)
+        await seed_tenant(
+            engine, settings, slug=slug, seed=seed, orders=300, end=END, products=PRODUCTS
+        )
     async with engine.begin() as connection:
         tenant = await get_tenant(connection, "agent-shop")
         await embed_tenant(connection, tenant_id=tenant.id, slug=tenant.slug, embeddings=embeddings)

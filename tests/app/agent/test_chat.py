@@ -296,3 +296,21 @@ async def test_indirect_prompt_injection_in_product_text_changes_nothing(make_ag
     runs = result.tool_calls[1:]
     assert len(runs) == len(attacks) and all(c.error for c in runs)
     assert await fingerprint() == before
+
+
+async def test_product_search_runs_for_real_inside_a_turn(make_agent, shop, engine):
+    model = ScriptedChatModel(
+        script=[
+            Call("search_products", {"query": "keep coffee hot on the train", "max_price": 60}),
+            "Here are flasks.",
+        ]
+    )
+    result = await make_agent(model).ask(tenant=shop, question="Something for hot coffee?")
+    (search,) = result.tool_calls
+    assert search.error is None and search.output["results_count"] > 0
+    async with engine.connect() as connection:
+        logged = await connection.scalar(
+            text("SELECT count(*) FROM search_logs WHERE chat_session_id = :s"),
+            {"s": result.session_id},
+        )
+    assert logged == 1
