@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 import pytest_asyncio
+from pydantic import SecretStr
 from sqlalchemy import text
 
 from app.agent.chat import ChatAgent
@@ -51,6 +52,8 @@ def make_agent(engine, settings, embeddings, tools):
     executor, search = tools
 
     def make(chat_model=None, **overrides) -> ChatAgent:
+        if "openai_api_key" in overrides:
+            overrides["openai_api_key"] = SecretStr(overrides["openai_api_key"])
         return ChatAgent(
             engine=engine,
             settings=settings.model_copy(update=overrides),
