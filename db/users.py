@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.errors import AlreadyExists, InvalidInput
+from app.errors import AlreadyExists, InvalidInput, NotFound
 from app.passwords import hash_password
 from db.tenants import get_tenant
 
@@ -83,3 +84,17 @@ async def list_users(
         params["t"] = tenant.id
     rows = await connection.execute(text(query + " ORDER BY t.slug, u.username"), params)
     return [UserRecord(*row) for row in rows]
+
+
+async def user_id_for(connection: AsyncConnection, *, username: str, tenant_id: uuid.UUID) -> int:
+    """The id of an active user of the tenant, or ``NotFound`` naming the tenant's users."""
+    user_id = await connection.scalar(
+        text("SELECT id FROM app_users WHERE username = :u AND tenant_id = :t AND is_active"),
+        {"u": username, "t": tenant_id},
+    )
+    if user_id is None:
+        raise NotFound(
+            f"no active user {username!r} in this tenant (see `bichat users list`)",
+            code="unknown_user",
+        )
+    return int(user_id)

@@ -11,21 +11,6 @@ from typer.testing import CliRunner
 from app.cli.main import app
 from db.engine import connect_raw
 
-
-@pytest.fixture
-def bichat(database_url, monkeypatch, tmp_path):
-    """Run ``bichat ARGS`` in-process against the module's database."""
-    monkeypatch.delenv("BICHAT_READER_DATABASE_URL", raising=False)
-    monkeypatch.chdir(tmp_path)
-    runner = CliRunner()
-
-    def invoke(*args: str, stdin: str | None = None):
-        env = {"BICHAT_DATABASE_URL": database_url, "BICHAT_DATA_DIR": str(tmp_path)}
-        return runner.invoke(app, list(args), input=stdin, env=env, catch_exceptions=False)
-
-    return invoke
-
-
 WATCHED_TABLES = ("tenants", "app_users", "tenant_readers")
 
 

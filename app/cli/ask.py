@@ -1,0 +1,100 @@
+"""``bichat ask``: one question to the agent, answered in the terminal (streamed) or as JSON."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from app.cli.output import print_json, stderr, stdout
+from app.cli.runner import EXIT_ERROR, run
+from app.config import Settings
+from db.tenants import get_tenant
+from db.users import user_id_for
+
+if TYPE_CHECKING:  # the agent (LangChain, plotly) loads in seconds: only when asking
+    from app.agent.chat import TurnEvent, TurnResult
+
+
+def ask_command(
+    question: str = typer.Argument(..., help="The question, in plain words."),
+    tenant: str = typer.Option(..., "--tenant", help="Tenant slug."),
+    user: str | None = typer.Option(None, "--user", help="Ask as this user of the tenant."),
+    session: str | None = typer.Option(
+        None, "--session", help="Continue this conversation (its id, from an earlier answer)."
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print session id, answer, tool calls, usage and cost as JSON."
+    ),
+) -> None:
+    """Ask the shop's data a question; prints the answer and the SQL that produced it."""
+
+    async def work(settings: Settings) -> TurnResult:
+        from app.agent.runtime import open_agent
+
+        async with open_agent(settings) as runtime:
+            async with runtime.engine.connect() as connection:
+                found = await get_tenant(connection, tenant)
+                user_id = (
+                    await user_id_for(connection, username=user, tenant_id=found.id)
+                    if user
+                    else None
+                )
+            result: TurnResult | None = None
+            async for event in runtime.agent.stream(
+                tenant=found, question=question, session_id=session, user_id=user_id
+            ):
+                result = event.result or result
+                if not as_json:
+                    show_progress(event)
+            assert result is not None
+            return result
+
+    result = run(work, as_json=as_json)
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        show_result(result)
+    if result.error and result.error != "turn_limit":
+        raise typer.Exit(EXIT_ERROR)
+
+
+def show_progress(event: TurnEvent) -> None:
+    if event.type == "token":
+        sys.stdout.write(event.text)
+        sys.stdout.flush()
+    elif event.type == "tool_start":
+        stderr.print(f"[dim]… {event.data['name']}[/dim]")
+    elif event.type == "tool_end":
+        record = event.data["record"]
+        outcome = record.error or summary_line(record.output)
+        stderr.print(f"[dim]  {record.name}: {outcome} ({record.elapsed_ms} ms)[/dim]")
+
+
+def summary_line(output: dict[str, Any] | None) -> str:
+    if not output:
+        return "done"
+    if "row_count" in output:
+        more = ", truncated" if output.get("truncated") else ""
+        return f"{output['row_count']} row(s){more}"
+    if "results_count" in output:
+        return f"{output['results_count']} product(s)"
+    return "done"
+
+
+def show_result(result: TurnResult) -> None:
+    if result.error:
+        sys.stderr.write(f"\nerror: {result.answer}\n")
+    else:
+        sys.stdout.write("\n")
+    for sql in (s for s in result.sql if s not in result.answer):
+        stdout.print("\n[bold]SQL run:[/bold]")
+        stdout.print(sql, markup=False, highlight=False)
+    usage = result.log.usage
+    cost = "unknown" if usage.cost_usd is None else f"${usage.cost_usd:.6f}"
+    stderr.print(
+        f"[dim]session {result.session_id} · {usage.model or 'no model call'} · "
+        f"{usage.model_calls} model call(s) · {usage.input_tokens} in / "
+        f"{usage.output_tokens} out tokens · cost {cost}[/dim]"
+    )
