@@ -6,7 +6,11 @@ is pure Python (sqlglot, postgres dialect) and needs no database. The checks are
 each an allowlist wherever one is possible:
 
 1. **Text**: a length cap; the token stream has no Unicode-escaped names (``U&"..."``) and
-   no ``<=>`` (which sqlglot would silently turn into ``IS NOT DISTINCT FROM``).
+   no ``<=>`` (which sqlglot would silently turn into ``IS NOT DISTINCT FROM``). Parsing is
+   bounded: the parser may step back (to parse tokens again) over at most as many tokens as
+   the query has plus ``MAX_BACKTRACK`` (sqlglot parses nested ``ARRAY[...]`` and other type
+   names before brackets twice per level: exponential time), and nesting deeper than
+   Python's recursion limit allows is ``too_complex`` too.
 2. **Statements**: the parse yields exactly one statement (empty ones are ignored), and it is
    a query: ``SELECT``, a set operation, ``VALUES``, optionally under ``WITH``.
 3. **Tree**: every node of the parse tree must be a known, read-only construct.
@@ -40,6 +44,7 @@ from typing import NoReturn
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ErrorLevel, ParseError, TokenError
+from sqlglot.parsers.postgres import PostgresParser
 from sqlglot.tokenizer_core import Token, TokenType
 
 from app.errors import BichatError
@@ -47,6 +52,11 @@ from app.errors import BichatError
 __all__ = ["ALLOWED_FUNCTIONS", "MAX_SQL_LENGTH", "UnsafeSQLError", "check_sql"]
 
 MAX_SQL_LENGTH = 20_000
+# How many tokens the parser may step back over (and so parse again): as many as the query
+# has, plus this. Legitimate queries stay far below: the defog corpus at most 14 in all, a
+# flat ARRAY[...] literal one per token, a 2-D one three; nested ARRAY[1, ARRAY[...]] needs
+# four times as many per level of nesting.
+MAX_BACKTRACK = 2_000
 
 _DIALECT = Dialect.get_or_raise("postgres")
 
@@ -430,9 +440,42 @@ def _parse_single_statement(sql: str) -> exp.Expr:
     return statements[0]
 
 
+_PARSER_CLASS: object = _DIALECT.parser_class
+if _PARSER_CLASS is not PostgresParser:  # the subclass below must be the dialect's parser
+    raise ImportError("sqlglot's postgres dialect no longer parses with PostgresParser")
+
+
+class _BoundedParser(PostgresParser):
+    """sqlglot's PostgreSQL parser with a budget for backtracking.
+
+    The parser tries some constructs one way, steps back and parses them again another way
+    (``ARRAY[...]``, ``JSONB(...)`` and other type names followed by brackets are parsed as a
+    type first); nested, that doubles the work per level, and 100 characters of nested
+    ``ARRAY[1, ARRAY[...]]`` took minutes. Every step back goes through ``_retreat``: counting
+    the tokens it steps back over bounds how often any token is parsed, hence the time."""
+
+    def parse(self, raw_tokens: list[Token], sql: str) -> list[exp.Expr | None]:
+        self._backtracked = 0
+        self._backtrack_budget = len(raw_tokens) + MAX_BACKTRACK
+        return super().parse(raw_tokens, sql)
+
+    def _retreat(self, index: int) -> None:
+        if index < self._index:
+            self._backtracked += self._index - index
+            if self._backtracked > self._backtrack_budget:
+                _reject(
+                    "too_complex",
+                    "the query is too complex to check (deeply nested ARRAY[...] or "
+                    "type constructors): simplify it",
+                )
+        super()._retreat(index)
+
+
 def _parse_statements(tokens: list[Token], sql: str) -> list[exp.Expr]:
     try:
-        parsed = _DIALECT.parser(error_level=ErrorLevel.IMMEDIATE).parse(tokens, sql)
+        parsed = _BoundedParser(dialect=_DIALECT, error_level=ErrorLevel.IMMEDIATE).parse(
+            tokens, sql
+        )
     except ParseError:
         if _statement_kind(tokens) in STATEMENT_KEYWORDS:
             _reject_statement(tokens)  # say "not read-only" even when sqlglot cannot parse it

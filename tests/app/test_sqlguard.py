@@ -127,6 +127,8 @@ ACCEPTED = [
     "SELECT x IS DISTINCT FROM y, x IS NOT DISTINCT FROM y FROM t",
     "SELECT CAST(total_amount AS bigint), total_amount::text, '2024-01-01'::timestamptz, ARRAY[1, 2]::int[] FROM orders",
     "SELECT (array_agg(name ORDER BY price DESC))[1] FROM products",
+    "SELECT ARRAY[ARRAY[ARRAY[1, 2], ARRAY[3, 4]], ARRAY[ARRAY[5, 6], ARRAY[7, 8]]]",
+    "SELECT * FROM orders WHERE id = ANY(ARRAY[" + ", ".join(map(str, range(2000))) + "])",
     "SELECT position('a' IN name), substring(name FROM 1 FOR 3), trim(BOTH ' ' FROM name) FROM products",
     "SELECT t.a FROM json_to_record('{\"a\": 1}') AS t(a int)",
     "SELECT * FROM jsonb_array_elements('[1,2]'::jsonb)",
@@ -295,6 +297,11 @@ REJECTED = [
     # too_long, too_complex
     ("SELECT " + "1 + " * (MAX_SQL_LENGTH // 4) + "1", "too_long"),
     ("SELECT " + "lower(" * 200 + "'a'" + ")" * 200, "too_complex"),
+    # sqlglot parses ARRAY[...] (and other type names before brackets) twice per level of
+    # nesting: without a bound on its backtracking these took seconds, a few more levels hours
+    ("SELECT " + "ARRAY[1, ARRAY[" * 6 + "1" + "]]" * 6, "too_complex"),
+    ("SELECT " + "ARRAY[" * 12 + "1" + "]" * 12, "too_complex"),
+    ("SELECT " + "JSONB(" * 12 + "1" + ")" * 12, "too_complex"),
 ]
 
 
