@@ -357,14 +357,19 @@ def _check_and_normalise(sql: str, policy: _Policy) -> str:
         _reject("parse_error", "the query must be a string of SQL text")
     if len(sql) > MAX_SQL_LENGTH:
         _reject("too_long", f"the query is longer than {MAX_SQL_LENGTH} characters: shorten it")
-    checked = _checked_statement(sql, policy)
-    normalised = _generate(checked)  # from a copy: ``checked`` stays as it was checked
-    if _parse_single_statement(normalised) == checked:
+    checked = _parse_single_statement(sql)
+    _check_tree(checked, policy)
+    # What "the same tree" means below (sqlglot's ==), taken before rendering: rendering may
+    # change the tree in place, and copying it first would cost as much as the rendering.
+    checked_type, checked_hash = type(checked), hash(checked)
+    normalised = _generate(checked, copy=False)
+    reparsed = _parse_single_statement(normalised)
+    if type(reparsed) is checked_type and hash(reparsed) == checked_hash:
         return normalised  # the text that runs parses to exactly the tree that passed
-    # Otherwise prove it the long way: the text's own parse must pass every rule and
-    # render back to itself.
-    regenerated = _generate(_checked_statement(normalised, policy), copy=False)
-    if regenerated != normalised:
+    # Otherwise prove it the long way: the text's own parse must pass every rule and render
+    # back to itself.
+    _check_tree(reparsed, policy)
+    if _generate(reparsed, copy=False) != normalised:
         _reject(
             "unsupported_syntax",
             "the query uses syntax the guard cannot reproduce exactly: "
@@ -373,15 +378,17 @@ def _check_and_normalise(sql: str, policy: _Policy) -> str:
     return normalised
 
 
-def _checked_statement(sql: str, policy: _Policy) -> exp.Expr:
-    statement = _parse_single_statement(sql)
+def _check_tree(statement: exp.Expr, policy: _Policy) -> None:
+    """Every rule of layer 3, in one walk; then tables get their schemas (if the policy says)."""
+    tables: list[exp.Table] = []
     for node in statement.walk():
         _check_node(node, policy.allowed_tables)
         if isinstance(node, exp.Column):
             _check_private_column(node, policy.private_columns)
+        elif isinstance(node, exp.Table):
+            tables.append(node)
     if policy.table_schemas:
-        _qualify_tables(statement, dict(policy.table_schemas))
-    return statement
+        _qualify_tables(tables, dict(policy.table_schemas))
 
 
 def _check_private_column(column: exp.Column, private: frozenset[str]) -> None:
@@ -393,9 +400,9 @@ def _check_private_column(column: exp.Column, private: frozenset[str]) -> None:
         )
 
 
-def _qualify_tables(statement: exp.Expr, table_schemas: Mapping[str, str]) -> None:
+def _qualify_tables(tables: Iterable[exp.Table], table_schemas: Mapping[str, str]) -> None:
     """Name each known table with the schema it must be read from (CTE names are left alone)."""
-    for table in list(statement.find_all(exp.Table)):
+    for table in tables:
         if not isinstance(table.this, exp.Identifier):
             continue
         name = _normalised_name(table.this)
