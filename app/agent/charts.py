@@ -18,17 +18,12 @@ MAX_SERIES = 20
 
 
 class ChartSpec(BaseModel):
-    kind: ChartKind = Field(description="bar, line, area, pie or scatter.")
-    x: str = Field(description="Column for the x axis (pie: the slice labels).")
-    y: list[str] = Field(min_length=1, max_length=6, description="Numeric column(s) to plot.")
-    series: str | None = Field(
-        default=None, description="Optional column whose values split the data into series."
-    )
+    kind: ChartKind
+    x: str = Field(description="x column (pie: labels)")
+    y: list[str] = Field(min_length=1, max_length=6, description="numeric column(s)")
+    series: str | None = Field(default=None, description="column splitting the series")
     title: str | None = Field(default=None, max_length=200)
-    result_id: str | None = Field(
-        default=None,
-        description="Which run_sql result to draw (its result_id); default: the latest.",
-    )
+    result_id: str | None = Field(default=None, description="run_sql result; default latest")
 
 
 @dataclass

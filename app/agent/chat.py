@@ -9,10 +9,15 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from langchain.agents import create_agent
-from langchain.agents.middleware import ModelCallLimitMiddleware, ToolCallLimitMiddleware
+from langchain.agents.middleware import (
+    ModelCallLimitMiddleware,
+    ModelRequest,
+    ToolCallLimitMiddleware,
+    dynamic_prompt,
+)
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import (
@@ -30,8 +35,9 @@ from app.agent.model_errors import ModelCallFailed
 from app.agent.models import build_chat_model, is_offline
 from app.agent.offline import OFFLINE_MODEL
 from app.agent.prompt import SYSTEM_TEMPLATE, PromptParts, build_prompt_parts, system_prompt
-from app.agent.recorder import ToolCallRecord, TurnLog, TurnRecorder
-from app.agent.turn_tools import TurnState, build_turn_tools
+from app.agent.recorder import TurnRecorder
+from app.agent.tools import build_agent_tools
+from app.agent.turn import CURRENT_TURN, ToolCallRecord, TurnContext, TurnLog
 from app.agent.verified import Match, similar_questions, sync_examples
 from app.config import Settings
 from app.embeddings import model_name
@@ -119,17 +125,12 @@ class ChatAgent:
         self.chat_model = chat_model
         self.offline = chat_model is None and is_offline(settings)
         self.parts: PromptParts | None = None
+        self._graph: tuple[BaseChatModel, Any] | None = None
 
     async def prepare(self) -> None:
         """Load the verified examples (embedding new ones) and the schema description."""
         await sync_examples(self.engine, embeddings=self.embeddings)
         self.parts = await build_prompt_parts(self.engine)
-
-    @property
-    def model_label(self) -> str:
-        if self.chat_model is not None:
-            return str(getattr(self.chat_model, "model_name", None) or self.chat_model._llm_type)
-        return self.settings.effective_model.split(":", 1)[-1]
 
     async def ask(self, **kwargs: Any) -> TurnResult:
         """Run a turn to the end (see ``stream``) and return its result."""
@@ -147,15 +148,25 @@ class ChatAgent:
         user_id: int | None = None,
     ) -> AsyncIterator[TurnEvent]:
         question = check_question(question)
-        session = await self.open_session(tenant, session_id, user_id, question)
-        history = await self.history(session)  # read before this question is added
-        await add_message(
-            self.engine,
-            session_id=session,
-            tenant_id=tenant.id,
-            message=Message(role="user", content=question),
-        )
-        async for event in self.run_turn(tenant, session, question, history):
+        if self.parts is None:
+            await self.prepare()
+        # embedding the question (CPU, in a thread) overlaps with the writes below
+        matching = asyncio.ensure_future(self.similar(tenant, question))
+        try:
+            session = await self.open_session(tenant, session_id, user_id, question)
+            # read before this question is added; a new session has none
+            history = await self.history(session) if session_id is not None else []
+            await add_message(
+                self.engine,
+                session_id=session,
+                tenant_id=tenant.id,
+                message=Message(role="user", content=question),
+            )
+        except BaseException:
+            matching.cancel()
+            raise
+        matches = await matching
+        async for event in self.run_turn(tenant, session, question, history, matches):
             yield event
 
     async def open_session(
@@ -200,32 +211,58 @@ class ChatAgent:
             limit=max(PROMPT_EXAMPLES, 3),
         )
 
-    def model_for(self, matches: list[Match], question: str, tenant: TenantRecord) -> BaseChatModel:
-        if self.chat_model is not None:
-            return self.chat_model
+    async def offline_matches(self, question: str) -> list[Match]:
+        """The offline model's matcher: the running turn's matches, or a fresh lookup."""
+        turn = CURRENT_TURN.get()
+        if turn is None:
+            raise RuntimeError("the offline model runs inside a turn")
+        return (
+            turn.matches if question == turn.question else await self.similar(turn.tenant, question)
+        )
 
-        async def matcher(text: str) -> list[Match]:
-            return matches if text == question else await self.similar(tenant, text)
+    def current_model(self) -> BaseChatModel:
+        if self.chat_model is None:
+            self.chat_model = build_chat_model(self.settings, matcher=self.offline_matches)
+        return self.chat_model
 
-        return build_chat_model(self.settings, matcher=matcher)
+    def graph(self) -> Any:
+        """The compiled agent, built once per chat model (compiling costs ~20 ms)."""
+        model = self.current_model()
+        if self._graph is None or self._graph[0] is not model:
+            self._graph = (model, self.compile(model))
+        return self._graph[1]
+
+    def compile(self, model: BaseChatModel) -> Any:
+        label = OFFLINE_MODEL if self.offline else model_label(model, self.settings)
+        return create_agent(
+            model,
+            build_agent_tools(executor=self.executor, search=self.search),
+            middleware=[
+                turn_prompt,
+                ModelCallLimitMiddleware(  # type: ignore[list-item]  # generic in its state
+                    run_limit=self.settings.agent_max_model_calls, exit_behavior="end"
+                ),
+                ToolCallLimitMiddleware(  # type: ignore[list-item]
+                    run_limit=self.settings.agent_max_tool_calls, exit_behavior="continue"
+                ),
+                TurnRecorder(engine=self.engine, model_name=label),
+            ],
+            context_schema=TurnContext,
+        )
 
     async def run_turn(
-        self, tenant: TenantRecord, session: uuid.UUID, question: str, history: list[BaseMessage]
+        self,
+        tenant: TenantRecord,
+        session: uuid.UUID,
+        question: str,
+        history: list[BaseMessage],
+        matches: list[Match],
     ) -> AsyncIterator[TurnEvent]:
-        if self.parts is None:
-            await self.prepare()
-        assert self.parts is not None
-        matches = await self.similar(tenant, question)
-        state, log = TurnState(), TurnLog()
-        agent = create_agent(
-            self.model_for(matches, question, tenant),
-            build_turn_tools(
-                executor=self.executor,
-                search=self.search,
-                tenant=tenant,
-                session_id=session,
-                state=state,
-            ),
+        assert self.parts is not None, "prepare() first"
+        turn = TurnContext(
+            tenant=tenant,
+            session_id=session,
+            question=question,
             system_prompt=system_prompt(
                 parts=self.parts,
                 tenant=tenant,
@@ -233,28 +270,17 @@ class ChatAgent:
                 now=datetime.now(UTC),
                 template_path=self.prompt_template,
             ),
-            middleware=[
-                ModelCallLimitMiddleware(  # type: ignore[list-item]  # generic in its state
-                    run_limit=self.settings.agent_max_model_calls, exit_behavior="end"
-                ),
-                ToolCallLimitMiddleware(  # type: ignore[list-item]
-                    run_limit=self.settings.agent_max_tool_calls, exit_behavior="continue"
-                ),
-                TurnRecorder(
-                    engine=self.engine,
-                    session_id=session,
-                    tenant_id=tenant.id,
-                    model_name=OFFLINE_MODEL if self.offline else self.model_label,
-                    max_tool_errors=self.settings.agent_max_tool_errors,
-                    log=log,
-                ),
-            ],
+            matches=matches,
+            max_tool_errors=self.settings.agent_max_tool_errors,
         )
-        result = TurnResult(session, question, "", self.offline, log, state.charts)
+        CURRENT_TURN.set(turn)
+        agent, log = self.graph(), turn.log
+        result = TurnResult(session, question, "", self.offline, log, turn.state.charts)
         final: list[BaseMessage] = []
         try:
-            async for mode, payload in agent.astream(  # type: ignore[call-overload]
+            async for mode, payload in agent.astream(
                 {"messages": [*history, HumanMessage(question)]},
+                context=turn,
                 stream_mode=["messages", "custom", "values"],
             ):
                 if mode == "values":
@@ -271,7 +297,11 @@ class ChatAgent:
                 self.engine,
                 session_id=session,
                 tenant_id=tenant.id,
-                message=Message(role="assistant", model=self.model_label, error=result.error),
+                message=Message(
+                    role="assistant",
+                    model=model_label(self.current_model(), self.settings),
+                    error=result.error,
+                ),
             )
         else:
             answer = final_answer(final)
@@ -286,6 +316,19 @@ class ChatAgent:
                     message=Message(role="assistant", content=result.answer, error="turn_limit"),
                 )
         yield TurnEvent("done", result=result)
+
+
+@dynamic_prompt
+def turn_prompt(request: ModelRequest) -> str:
+    """The running turn's system prompt (built per turn, the graph is shared)."""
+    turn = cast(TurnContext, request.runtime.context)
+    return turn.system_prompt
+
+
+def model_label(model: BaseChatModel, settings: Settings) -> str:
+    """The model's name for the store when the provider reports none (failed calls)."""
+    name = getattr(model, "model_name", None) or getattr(model, "model", None)
+    return str(name or settings.effective_model.split(":", 1)[-1])
 
 
 def to_event(mode: str, payload: Any) -> TurnEvent | None:

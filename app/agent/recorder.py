@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from langchain.agents.middleware import AgentMiddleware, ModelRequest, ModelResponse
 from langchain.agents.middleware.types import ToolCallRequest
@@ -20,56 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.agent.model_errors import ModelCallFailed, describe_model_error
 from app.agent.pricing import cost_usd
+from app.agent.turn import ToolCallRecord, TurnContext
 from app.store.conversations import Message, add_message
 
 SUMMARY_ROWS = 5
-
-
-@dataclass
-class ToolCallRecord:
-    id: str
-    name: str
-    input: dict[str, Any]
-    output: dict[str, Any] | None
-    error: str | None
-    elapsed_ms: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-@dataclass
-class Usage:
-    model_calls: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cached_input_tokens: int = 0
-    cost_usd: Decimal | None = Decimal(0)
-    model: str | None = None
-
-    def add(self, message: Message) -> None:
-        self.model_calls += 1
-        self.input_tokens += message.input_tokens or 0
-        self.output_tokens += message.output_tokens or 0
-        self.cached_input_tokens += message.cached_input_tokens or 0
-        self.model = message.model or self.model
-        known = self.cost_usd is not None and message.cost_usd is not None
-        self.cost_usd = self.cost_usd + message.cost_usd if known else None  # type: ignore[operator]
-
-    def to_dict(self) -> dict[str, Any]:
-        data = dict(self.__dict__)
-        data["cost_usd"] = None if self.cost_usd is None else float(self.cost_usd)
-        return data
-
-
-@dataclass
-class TurnLog:
-    """What a turn did, for the caller (the store has the same, row by row)."""
-
-    usage: Usage = field(default_factory=Usage)
-    tool_calls: list[ToolCallRecord] = field(default_factory=list)
-    tool_errors: int = 0
-    last_message_id: int | None = None
 
 
 def model_message(ai: AIMessage, *, fallback_model: str, latency_ms: int) -> Message:
@@ -121,27 +72,19 @@ def summarize_output(name: str, content: str) -> tuple[dict[str, Any] | None, st
 
 
 class TurnRecorder(AgentMiddleware):
-    """Stores each call of one turn; one instance per turn."""
+    """Stores each call of the running turn (found in the runtime context, a ``TurnContext``).
 
-    def __init__(
-        self,
-        *,
-        engine: AsyncEngine,
-        session_id: uuid.UUID,
-        tenant_id: uuid.UUID,
-        model_name: str,
-        max_tool_errors: int,
-        log: TurnLog,
-    ) -> None:
+    One instance per agent; ``model_name`` names the model when a failed call reported none."""
+
+    def __init__(self, *, engine: AsyncEngine, model_name: str) -> None:
         super().__init__()
-        self.engine, self.session_id, self.tenant_id = engine, session_id, tenant_id
-        self.model_name, self.max_tool_errors, self.log = model_name, max_tool_errors, log
+        self.engine, self.model_name = engine, model_name
 
-    async def store(self, message: Message) -> int:
+    async def store(self, turn: TurnContext, message: Message) -> int:
         message_id = await add_message(
-            self.engine, session_id=self.session_id, tenant_id=self.tenant_id, message=message
+            self.engine, session_id=turn.session_id, tenant_id=turn.tenant.id, message=message
         )
-        self.log.last_message_id = message_id
+        turn.log.last_message_id = message_id
         return message_id
 
     async def awrap_model_call(
@@ -149,19 +92,21 @@ class TurnRecorder(AgentMiddleware):
         request: ModelRequest,
         handler: Callable[[ModelRequest], Awaitable[ModelResponse]],
     ) -> ModelResponse:
+        turn = cast(TurnContext, request.runtime.context)
         started = time.perf_counter()
         try:
             response = await handler(request)
         except Exception as error:
             text = describe_model_error(error)
-            await self.store(
-                Message(role="assistant", model=self.model_name, error=text, latency_ms=ms(started))
+            failed = Message(
+                role="assistant", model=self.model_name, error=text, latency_ms=ms(started)
             )
+            await self.store(turn, failed)
             raise ModelCallFailed(text) from error
         ai = next(m for m in reversed(response.result) if isinstance(m, AIMessage))
         message = model_message(ai, fallback_model=self.model_name, latency_ms=ms(started))
-        await self.store(message)
-        self.log.usage.add(message)
+        await self.store(turn, message)
+        turn.log.usage.add(message)
         return response
 
     async def awrap_tool_call(
@@ -169,15 +114,16 @@ class TurnRecorder(AgentMiddleware):
         request: ToolCallRequest,
         handler: Callable[[ToolCallRequest], Awaitable[ToolMessage | Command[Any]]],
     ) -> ToolMessage | Command[Any]:
+        turn = cast(TurnContext, request.runtime.context)
         call = request.tool_call
         emit({"type": "tool_start", "id": call["id"], "name": call["name"], "input": call["args"]})
         started = time.perf_counter()
-        if self.log.tool_errors >= self.max_tool_errors:
+        if turn.log.tool_errors >= turn.max_tool_errors:
             content = json.dumps(
                 {
                     "error": {
                         "code": "too_many_errors",
-                        "message": f"{self.log.tool_errors} tool calls failed in this turn: "
+                        "message": f"{turn.log.tool_errors} tool calls failed in this turn: "
                         "stop calling tools and tell the owner what went wrong",
                     }
                 }
@@ -197,9 +143,10 @@ class TurnRecorder(AgentMiddleware):
         record = ToolCallRecord(
             call["id"] or "", call["name"], call["args"], summary, error, ms(started)
         )
-        self.log.tool_errors += error is not None
-        self.log.tool_calls.append(record)
+        turn.log.tool_errors += error is not None
+        turn.log.tool_calls.append(record)
         await self.store(
+            turn,
             Message(
                 role="tool",
                 tool_name=call["name"],
@@ -207,7 +154,7 @@ class TurnRecorder(AgentMiddleware):
                 tool_output=summary,
                 error=error,
                 latency_ms=round(record.elapsed_ms),
-            )
+            ),
         )
         emit({"type": "tool_end", "record": record})
         return result

@@ -43,6 +43,7 @@ class TableDoc:
     description: str
     columns: dict[str, str]
     joins: tuple[str, ...]
+    internal: bool = False
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ def load_schema_doc(path: Path = SCHEMA_FILE) -> SchemaDoc:
             description=str(table["description"]),
             columns={str(k): str(v) for k, v in table["columns"].items()},
             joins=tuple(table.get("joins", ())),
+            internal=bool(table.get("internal", False)),
         )
         for name, table in data["tables"].items()
     }
@@ -107,11 +109,16 @@ def render_schema(doc: SchemaDoc, columns: dict[str, list[tuple[str, str]]]) -> 
         table_columns = columns.get(table)
         if not table_columns:
             continue
-        lines = [f"{table}: {described.description}"]
+        names = {name for name, _ in table_columns}
+        key = " (key id)" if "id" in names else ""
+        lines = [f"{table}{key}: {described.description}"]
+        if described.internal:
+            blocks.append(lines[0])
+            continue
         lines += [
             f"  {name} {kind}: {described.columns.get(name, '')}"
             for name, kind in table_columns
-            if name not in IMPLICIT_COLUMNS
+            if name not in IMPLICIT_COLUMNS and name != "id"
         ]
         lines += [f"  join {join}" for join in described.joins]
         blocks.append("\n".join(lines))

@@ -7,6 +7,8 @@ when a later step fails (the user's question is written before any model is call
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -14,13 +16,16 @@ from typing import Any
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.errors import InvalidInput, NotFound
 
 TITLE_CHARS = 80
 
+# One statement (one round trip, its own transaction): the message and the session's
+# updated_at. Messages are written while a turn runs, so each write counts.
 INSERT_MESSAGE = text(
+    "WITH touched AS (UPDATE chat_sessions SET updated_at = now() WHERE id = :session_id) "
     "INSERT INTO chat_messages (session_id, tenant_id, role, content, model, input_tokens, "
     "output_tokens, cached_input_tokens, cost_usd, latency_ms, tool_name, tool_input, "
     "tool_output, error) VALUES (:session_id, :tenant_id, :role, :content, :model, "
@@ -78,6 +83,13 @@ class HistoryItem:
     created_at: datetime | None = field(default=None)
 
 
+@asynccontextmanager
+async def autocommit(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection whose single statements commit on their own (no BEGIN/COMMIT trips)."""
+    async with engine.connect() as connection:
+        yield await connection.execution_options(isolation_level="AUTOCOMMIT")
+
+
 def title_for(question: str) -> str:
     line = " ".join(question.split())
     return line if len(line) <= TITLE_CHARS else line[: TITLE_CHARS - 1].rstrip() + "…"
@@ -86,7 +98,7 @@ def title_for(question: str) -> str:
 async def create_session(
     engine: AsyncEngine, *, tenant_id: uuid.UUID, user_id: int | None, title: str | None
 ) -> uuid.UUID:
-    async with engine.begin() as connection:
+    async with autocommit(engine) as connection:
         session_id = await connection.scalar(
             text(
                 "INSERT INTO chat_sessions (tenant_id, user_id, title) "
@@ -125,11 +137,8 @@ async def add_message(
 ) -> int:
     """Store one message (its own transaction) and mark the session as updated."""
     values = {"session_id": session_id, "tenant_id": tenant_id, **message.__dict__}
-    async with engine.begin() as connection:
+    async with autocommit(engine) as connection:
         message_id = await connection.scalar(INSERT_MESSAGE, values)
-        await connection.execute(
-            text("UPDATE chat_sessions SET updated_at = now() WHERE id = :id"), {"id": session_id}
-        )
     assert isinstance(message_id, int)
     return message_id
 

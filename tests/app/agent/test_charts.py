@@ -8,7 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from app.agent.charts import ChartError, ChartSpec, build_figure
-from app.agent.turn_tools import TurnState, make_chart_tool
+from app.agent.tools import draw
+from app.agent.turn import TurnState
 from app.tools.sql import SqlResult
 
 COLUMNS = ["month", "channel", "revenue", "orders"]
@@ -67,15 +68,14 @@ def test_specs_are_data_not_code():
 
 def test_the_tool_draws_the_latest_result_of_the_turn_or_a_named_one():
     state = TurnState()
-    tool = make_chart_tool(state)
-    refused = json.loads(tool.invoke({"kind": "bar", "x": "month", "y": ["revenue"]}))
+    refused = json.loads(draw(state, {"kind": "bar", "x": "month", "y": ["revenue"]}))
     assert "run the query first" in refused["error"]["message"]
     first = SqlResult("q1", ["a", "n"], [["x", 1]], 1, False, 1.0)
     state.add_result(first)
     state.add_result(SqlResult("q2", COLUMNS, ROWS, 4, False, 1.0))
-    drawn = json.loads(tool.invoke({"kind": "bar", "x": "month", "y": ["revenue"]}))
+    drawn = json.loads(draw(state, {"kind": "bar", "x": "month", "y": ["revenue"]}))
     assert drawn == {"chart_id": "c1", "kind": "bar", "points": 4, "shown": True}
-    named = json.loads(tool.invoke({"kind": "pie", "x": "a", "y": ["n"], "result_id": "r1"}))
+    named = json.loads(draw(state, {"kind": "pie", "x": "a", "y": ["n"], "result_id": "r1"}))
     assert named["points"] == 1 and len(state.charts) == 2
-    missing = json.loads(tool.invoke({"kind": "pie", "x": "a", "y": ["n"], "result_id": "r9"}))
+    missing = json.loads(draw(state, {"kind": "pie", "x": "a", "y": ["n"], "result_id": "r9"}))
     assert "results are r1, r2" in missing["error"]["message"]
