@@ -18,8 +18,8 @@ import functools
 import json
 import time
 import uuid
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass, fields
+from typing import Any, cast
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -41,6 +41,8 @@ READER_SCHEMAS = {t: ("bi" if t in PII_COLUMNS else "public") for t in READER_TA
 CLIENT_GRACE_S = 1.0  # the client gives up this long after the server should have cancelled
 WRAP_PREFIX = "SELECT * FROM (\n"
 WRAP_SUFFIX = "\n) AS bichat_result"
+SIZE_CHUNK = 32  # rows sized with one JSON encoding (see SqlExecutor.capped)
+PLAIN_TYPES = frozenset({str, int, bool, type(None)})  # JSON-safe as asyncpg returns them
 
 
 class SqlExecutionError(BichatError):
@@ -88,7 +90,8 @@ class SqlResult:
     truncated_by: str | None = None  # "rows" or "bytes"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The fields as a dict (not copied: ``asdict`` would copy every row and value)."""
+        return {field.name: getattr(self, field.name) for field in fields(self)}
 
 
 def wrap(sql: str, *, limit: int) -> str:
@@ -280,15 +283,32 @@ class SqlExecutor:
     def capped(
         self, records: list[asyncpg.Record], max_rows: int
     ) -> tuple[list[list[JsonValue]], str | None]:
+        """At most ``max_rows`` rows, and only whole rows while their JSON encodings add up to
+        at most ``max_result_bytes``. Rows are sized a chunk at a time (one encoding of a
+        chunk is its rows' encodings joined by commas, in brackets) and one by one only in
+        the chunk that crosses the cap."""
         rows: list[list[JsonValue]] = []
         size = 0
-        for record in records[:max_rows]:
-            row = [json_value(value) for value in record.values()]
-            size += encoded_size(row)
-            if size > self.max_result_bytes:
-                return rows, "bytes"
-            rows.append(row)
+        for start in range(0, min(len(records), max_rows), SIZE_CHUNK):
+            chunk = [
+                json_row(record) for record in records[start : min(start + SIZE_CHUNK, max_rows)]
+            ]
+            chunk_size = encoded_size(cast(list[JsonValue], chunk)) - 1 - len(chunk)
+            if size + chunk_size <= self.max_result_bytes:
+                rows += chunk
+                size += chunk_size
+                continue
+            for row in chunk:
+                size += encoded_size(row)
+                if size > self.max_result_bytes:
+                    return rows, "bytes"
+                rows.append(row)
         return rows, ("rows" if len(records) > max_rows else None)
+
+
+def json_row(record: asyncpg.Record) -> list[JsonValue]:
+    """``json_value`` of each value; text, integers, booleans and NULL as they are."""
+    return [value if type(value) in PLAIN_TYPES else json_value(value) for value in record.values()]
 
 
 def result_for_model(result: SqlResult) -> str:

@@ -9,6 +9,7 @@ import logging
 import time
 import uuid
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import asyncpg
@@ -18,6 +19,7 @@ from sqlalchemy import text
 
 from app.errors import BichatError
 from app.sqlguard import UnsafeSQLError
+from app.tools.json_values import encoded_size, json_value
 from app.tools.run_sql import build_run_sql_tool
 from app.tools.sql import QueryTimeout, ResourceLimit, SqlExecutionError, SqlExecutor
 from db.seed import seed_tenant
@@ -421,3 +423,21 @@ async def test_run_sql_tool_returns_json_results_and_errors(tenants, guarded):
     assert refused["error"]["code"] == "not_read_only"
     failed = json.loads(await tool.ainvoke({"sql": "SELECT nme FROM products"}))
     assert failed["error"]["code"] == "undefined_column" and "hint" in failed["error"]
+
+
+@pytest.mark.parametrize("rows", [0, 1, 31, 32, 33, 64, 65, 200])
+@pytest.mark.parametrize("cap", [0, 5, 100, 1_000, 4_000, 1_000_000])
+def test_the_byte_cap_keeps_whole_rows_while_their_json_adds_up_to_at_most_the_cap(rows, cap):
+    """Rows are sized a chunk at a time: the result must be what sizing one by one gives."""
+    records = [{"n": i, "s": "é" * (i % 7), "d": Decimal(i) / 4, "x": None} for i in range(rows)]
+    executor = SqlExecutor(engine=None, settings=None, owner_url="postgresql://h/d")
+    executor.max_result_bytes = cap
+    expected, size, cut = [], 0, None
+    for record in records[:50]:
+        row = [json_value(v) for v in record.values()]
+        size += encoded_size(row)
+        if size > cap:
+            cut = "bytes"
+            break
+        expected.append(row)
+    assert executor.capped(records, 50) == (expected, cut or ("rows" if rows > 50 else None))
