@@ -16,9 +16,10 @@ each an allowlist wherever one is possible:
 3. **Tree**: every node of the parse tree must be a known, read-only construct.
    Data-modifying or DDL nodes anywhere (also inside ``WITH``) are ``not_read_only``;
    ``INTO`` and locking clauses are ``forbidden_clause``; every function call is looked up,
-   under the name PostgreSQL will see, in the function allowlist (a schema, if written,
-   must be ``pg_catalog``), and bare ``user``/``current_role`` count as calls; casts may
-   only name plain data types (no ``reg*`` types); relations may not be system catalogs
+   under the name PostgreSQL will see (read from the call's text in the SQL that runs, so
+   after the other rules, once that SQL is rendered), in the function allowlist (a schema,
+   if written, must be ``pg_catalog``), and bare ``user``/``current_role`` count as calls;
+   casts may only name plain data types (no ``reg*`` types); relations may not be system catalogs
    and, when a table allowlist is given, must be on it (or name a CTE in scope) with no
    schema other than ``public`` or ``bi``; unquoted names must be names PostgreSQL reads
    as names (not reserved words); any other node type is ``unsupported_syntax``.
@@ -39,11 +40,12 @@ from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
-from typing import NoReturn
+from typing import NoReturn, cast
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ErrorLevel, ParseError, TokenError
+from sqlglot.generators.postgres import PostgresGenerator
 from sqlglot.parsers.postgres import PostgresParser
 from sqlglot.tokenizer_core import Token, TokenType
 
@@ -358,18 +360,17 @@ def _check_and_normalise(sql: str, policy: _Policy) -> str:
     if len(sql) > MAX_SQL_LENGTH:
         _reject("too_long", f"the query is longer than {MAX_SQL_LENGTH} characters: shorten it")
     checked = _parse_single_statement(sql)
-    _check_tree(checked, policy)
+    functions = _check_tree(checked, policy)
     # What "the same tree" means below (sqlglot's ==), taken before rendering: rendering may
     # change the tree in place, and copying it first would cost as much as the rendering.
     checked_type, checked_hash = type(checked), hash(checked)
-    normalised = _generate(checked, copy=False)
+    normalised = _render_checking_functions(checked, functions)
     reparsed = _parse_single_statement(normalised)
     if type(reparsed) is checked_type and hash(reparsed) == checked_hash:
         return normalised  # the text that runs parses to exactly the tree that passed
     # Otherwise prove it the long way: the text's own parse must pass every rule and render
     # back to itself.
-    _check_tree(reparsed, policy)
-    if _generate(reparsed, copy=False) != normalised:
+    if _render_checking_functions(reparsed, _check_tree(reparsed, policy)) != normalised:
         _reject(
             "unsupported_syntax",
             "the query uses syntax the guard cannot reproduce exactly: "
@@ -378,17 +379,22 @@ def _check_and_normalise(sql: str, policy: _Policy) -> str:
     return normalised
 
 
-def _check_tree(statement: exp.Expr, policy: _Policy) -> None:
-    """Every rule of layer 3, in one walk; then tables get their schemas (if the policy says)."""
+def _check_tree(statement: exp.Expr, policy: _Policy) -> list[exp.Func]:
+    """Every rule of layer 3 in one walk, but function names (they are checked as rendered,
+    see ``_render_checking_functions``): returns the function calls to check. Then tables get
+    their schemas (if the policy says)."""
     tables: list[exp.Table] = []
+    functions: list[exp.Func] = []
     for node in statement.walk():
-        _check_node(node, policy.allowed_tables)
-        if isinstance(node, exp.Column):
+        if _check_node(node, policy.allowed_tables):
+            functions.append(cast(exp.Func, node))
+        elif isinstance(node, exp.Column):
             _check_private_column(node, policy.private_columns)
         elif isinstance(node, exp.Table):
             tables.append(node)
     if policy.table_schemas:
         _qualify_tables(tables, dict(policy.table_schemas))
+    return functions
 
 
 def _check_private_column(column: exp.Column, private: frozenset[str]) -> None:
@@ -421,6 +427,42 @@ def _generate(statement: exp.Expr, *, copy: bool = True) -> str:
     return statement.sql(
         dialect=_DIALECT, unsupported_level=ErrorLevel.RAISE, comments=False, copy=copy
     )
+
+
+_GENERATOR_CLASS: object = _DIALECT.generator_class
+if _GENERATOR_CLASS is not PostgresGenerator:  # the subclass below must be the dialect's
+    raise ImportError("sqlglot's postgres dialect no longer renders with PostgresGenerator")
+
+
+class _RecordingGenerator(PostgresGenerator):
+    """sqlglot's PostgreSQL generator, keeping the text it renders for each function call:
+    the very text that goes into the SQL that runs."""
+
+    def __init__(self) -> None:
+        super().__init__(dialect=_DIALECT, unsupported_level=ErrorLevel.RAISE, comments=False)
+        self.rendered: dict[int, list[str]] = {}
+
+    def sql(
+        self, expression: str | exp.Expr | None, key: str | None = None, comment: bool = True
+    ) -> str:
+        text = super().sql(expression, key, comment)
+        if key is None and isinstance(expression, exp.Func):
+            self.rendered.setdefault(id(expression), []).append(text)
+        return text
+
+
+def _render_checking_functions(statement: exp.Expr, functions: list[exp.Func]) -> str:
+    """The SQL of ``statement`` (rendered in place), once each of ``functions`` (nodes of
+    it) is known to be called, in that SQL, by an allowed name."""
+    generator = _RecordingGenerator()
+    text = generator.generate(statement, copy=False)
+    for node in functions:
+        rendered = generator.rendered.get(id(node))
+        if rendered is None or _has_clauses_after_call(node):
+            rendered = [_generate(_without_clauses_after_call(node))]
+        for call in rendered:
+            _check_function(node, call)
+    return text
 
 
 def _reject(code: str, message: str) -> NoReturn:
@@ -552,7 +594,8 @@ def _one_line(text: str, limit: int = 300) -> str:
 # --- layer 3: every node of the tree ------------------------------------------------------
 
 
-def _check_node(node: exp.Expr, allowed_tables: Set[str] | None) -> None:
+def _check_node(node: exp.Expr, allowed_tables: Set[str] | None) -> bool:
+    """Check one node; True for a function call, whose name is yet to be checked."""
     _check_clauses(node)
     if isinstance(node, exp.Table):
         _check_table(node, allowed_tables)
@@ -563,15 +606,22 @@ def _check_node(node: exp.Expr, allowed_tables: Set[str] | None) -> None:
     elif isinstance(node, exp.DataType | exp.ObjectIdentifier):
         _check_type(node)
     elif type(node) in SYNTAX_NODES or type(node) in SYNTAX_FUNCTION_NODES:
-        return
+        pass
     elif isinstance(node, exp.Func):
-        _check_function(node)
+        if isinstance(node, exp.Anonymous) and _is_quoted(node.this):
+            _reject(
+                "forbidden_function",
+                f'quoted function name "{node.name}" is not allowed: '
+                f"write function names without double quotes; {_FUNCTION_HINT}",
+            )
+        return True
     else:
         _reject(
             "unsupported_syntax",
             f"unsupported SQL construct ({node.key}): rewrite the "
             "query with standard PostgreSQL SELECT syntax",
         )
+    return False
 
 
 def _check_clauses(node: exp.Expr) -> None:
@@ -640,16 +690,11 @@ def _check_column(column: exp.Column) -> None:
         )
 
 
-def _check_function(node: exp.Func) -> None:
-    if isinstance(node, exp.Anonymous) and _is_quoted(node.this):
-        _reject(
-            "forbidden_function",
-            f'quoted function name "{node.name}" is not allowed: '
-            f"write function names without double quotes; {_FUNCTION_HINT}",
-        )
-    name = _called_name(node)
+def _check_function(node: exp.Func, call: str) -> None:
+    """``call``, the SQL of ``node``, must be ``name(...)`` with an allowed name."""
+    name = _called_name(call)
     if name not in ALLOWED_FUNCTIONS:
-        shown = name or _one_line(_generate(node), limit=60)
+        shown = name or _one_line(call, limit=60)
         _reject("forbidden_function", f"function {shown} is not allowed: {_FUNCTION_HINT}")
     schema = _function_schema(node)
     if schema is not None and schema not in FUNCTION_SCHEMAS:
@@ -660,13 +705,23 @@ def _check_function(node: exp.Func) -> None:
         )
 
 
-def _called_name(node: exp.Func) -> str | None:
-    """The function name PostgreSQL will see, if sqlglot renders the node as ``name(...)``."""
-    if node.args.get("alias") is not None or node.args.get("offset") is not None:
-        node = node.copy()  # UNNEST(...) AS u(x) WITH ORDINALITY: drop what follows the call
-        node.set("alias", None)
-        node.set("offset", None)
-    tokens = _DIALECT.tokenize(_generate(node))
+def _has_clauses_after_call(node: exp.Func) -> bool:
+    return node.args.get("alias") is not None or node.args.get("offset") is not None
+
+
+def _without_clauses_after_call(node: exp.Func) -> exp.Func:
+    """UNNEST(...) AS u(x) WITH ORDINALITY: the call without what follows it."""
+    if not _has_clauses_after_call(node):
+        return node
+    node = node.copy()
+    node.set("alias", None)
+    node.set("offset", None)
+    return node
+
+
+def _called_name(call: str) -> str | None:
+    """The function name PostgreSQL will see, if ``call`` is ``name(...)``."""
+    tokens = _DIALECT.tokenize(call)
     if len(tokens) < 3 or tokens[1].token_type != TokenType.L_PAREN:
         return None
     if tokens[0].token_type == TokenType.IDENTIFIER or not _WORD.fullmatch(tokens[0].text):
