@@ -79,6 +79,11 @@ def test_every_setting_has_a_unit_or_is_unitless_by_nature():
         "embeddings",
         "openai_api_key",
         "reader_connection_limit",
+        "model_max_retries",  # counts
+        "agent_max_model_calls",
+        "agent_max_tool_calls",
+        "agent_max_tool_errors",
+        "offline_min_similarity",  # cosine similarity, 0-1
     }
     for name in Settings.model_fields:
-        assert name in unitless or name.rsplit("_", 1)[-1] in {"ms", "s", "kb"}, name
+        assert name in unitless or name.rsplit("_", 1)[-1] in {"ms", "s", "kb", "tokens"}, name
