@@ -1,0 +1,1 @@
+"""The web application: the Chainlit chat (and, next, the admin pages) in one FastAPI app."""

@@ -1,0 +1,114 @@
+"""What ``bichat serve`` does before it listens: a schema at head, and on an empty database a
+demo shop (seeded, embedded, with bundle rules) and an admin whose password is shown once.
+Also the secret that signs Chainlit's login tokens, kept in the data dir."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.config import Settings
+from app.embeddings import build_embeddings
+from db.bootstrap import initialise
+from db.demo.generator import Progress
+from db.embed import embed_tenant
+from db.seed import LoadProgress, seed_tenant
+from db.tenants import get_tenant
+from db.users import create_user
+
+DEMO_TENANT = "demo"
+ADMIN_USERNAME = "admin"
+AUTH_SECRET_FILE = "chainlit_auth_secret"  # noqa: S105 - a file name, not a secret
+
+
+@dataclass
+class FirstRun:
+    seeded: str | None = None  # the demo tenant, when it was created now
+    admin_password: str | None = None  # generated, to be shown once; None if not created now
+    admin_username: str = ADMIN_USERNAME
+
+
+@dataclass
+class FirstRunProgress:
+    generated: Progress
+    loaded: LoadProgress
+    embedded: Callable[[int, int], None]
+
+
+async def prepare_database(
+    engine: AsyncEngine, settings: Settings, *, progress: FirstRunProgress
+) -> FirstRun:
+    """Bring the schema to head; on a database without tenants, create the demo shop; without
+    users, create the admin (password from ``BICHAT_ADMIN_PASSWORD`` or generated)."""
+    await initialise(engine, settings)
+    outcome = FirstRun()
+    if await count(engine, "tenants") == 0:
+        await seed_demo(engine, settings, progress=progress)
+        outcome.seeded = DEMO_TENANT
+    if await count(engine, "app_users") == 0:
+        outcome.admin_password = await create_admin(engine, settings)
+    return outcome
+
+
+async def count(engine: AsyncEngine, table: str) -> int:
+    async with engine.connect() as connection:
+        return int(await connection.scalar(text(f"SELECT count(*) FROM {table}")) or 0)
+
+
+async def seed_demo(engine: AsyncEngine, settings: Settings, *, progress: FirstRunProgress) -> None:
+    await seed_tenant(
+        engine,
+        settings,
+        slug=DEMO_TENANT,
+        generation_progress=progress.generated,
+        load_progress=progress.loaded,
+    )
+    async with engine.begin() as connection:
+        tenant = await get_tenant(connection, DEMO_TENANT)
+        await embed_tenant(
+            connection,
+            tenant_id=tenant.id,
+            slug=tenant.slug,
+            embeddings=build_embeddings(settings),
+            advance=progress.embedded,
+        )
+
+
+async def create_admin(engine: AsyncEngine, settings: Settings) -> str | None:
+    """The admin of the first tenant; returns the password if it was generated."""
+    given = settings.admin_password.get_secret_value() if settings.admin_password else None
+    password = given or secrets.token_urlsafe(12)
+    async with engine.begin() as connection:
+        slug = await connection.scalar(text("SELECT slug FROM tenants ORDER BY created_at LIMIT 1"))
+        await create_user(
+            connection,
+            username=ADMIN_USERNAME,
+            tenant_slug=str(slug),
+            password=password,
+            admin=True,
+        )
+    return None if given else password
+
+
+def auth_secret(settings: Settings) -> str:
+    """``CHAINLIT_AUTH_SECRET``, or one generated once and kept (0600) in the data dir."""
+    given = os.environ.get("CHAINLIT_AUTH_SECRET")
+    if given:
+        return given
+    path = Path(settings.data_dir) / AUTH_SECRET_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process made it just now
+            pass
+        else:
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
