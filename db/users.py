@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from dataclasses import dataclass
@@ -12,10 +13,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.errors import AlreadyExists, InvalidInput, NotFound
-from app.passwords import hash_password
+from app.passwords import hash_password, verify_password
 from db.tenants import get_tenant
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,62}$")
+
+
+@functools.cache
+def dummy_hash() -> str:
+    """Verified against when no user matches, so both failures take the same time."""
+    return hash_password("not-a-real-password")
 
 
 @dataclass(frozen=True)
@@ -98,3 +105,32 @@ async def user_id_for(connection: AsyncConnection, *, username: str, tenant_id: 
             code="unknown_user",
         )
     return int(user_id)
+
+
+@dataclass(frozen=True)
+class LoginUser:
+    id: int
+    username: str
+    role: str
+    tenant: str
+
+
+async def authenticate(
+    connection: AsyncConnection, *, username: str, password: str
+) -> LoginUser | None:
+    """The active user with this password, or None (same answer for every kind of failure)."""
+    row = (
+        await connection.execute(
+            text(
+                "SELECT u.id, u.username, u.role, u.password_hash, t.slug FROM app_users u "
+                "JOIN tenants t ON t.id = u.tenant_id WHERE u.username = :u AND u.is_active"
+            ),
+            {"u": username},
+        )
+    ).first()
+    if row is None:
+        verify_password(password, dummy_hash())
+        return None
+    if not verify_password(password, row.password_hash):
+        return None
+    return LoginUser(row.id, row.username, row.role, row.slug)

@@ -47,11 +47,12 @@ from app.store.conversations import (
     add_message,
     check_session,
     create_session,
+    ensure_session,
     session_history,
     title_for,
 )
 from app.tools.search import ProductSearch
-from app.tools.sql import SqlExecutor
+from app.tools.sql import SqlExecutor, SqlResult
 from db.tenants import TenantRecord
 
 PROMPT_EXAMPLES = 4
@@ -72,6 +73,13 @@ class TurnResult:
     charts: list[Chart] = field(default_factory=list)
     error: str | None = None
     message_id: int | None = None  # the stored answer (feedback goes there)
+    results: dict[str, SqlResult] = field(default_factory=dict)  # run_sql results by result_id
+    suggestions: list[str] = field(default_factory=list)  # close verified questions
+
+    def result_of(self, record: ToolCallRecord) -> SqlResult | None:
+        """The full result of a successful run_sql call of this turn."""
+        result_id = (record.output or {}).get("result_id")
+        return self.results.get(result_id) if isinstance(result_id, str) else None
 
     @property
     def tool_calls(self) -> list[ToolCallRecord]:
@@ -146,14 +154,19 @@ class ChatAgent:
         question: str,
         session_id: uuid.UUID | str | None = None,
         user_id: int | None = None,
+        create_session: bool = False,
     ) -> AsyncIterator[TurnEvent]:
+        """Run one turn, yielding tokens, tool progress and finally the result.
+
+        ``session_id`` continues a conversation of the tenant (and user); with
+        ``create_session`` a session of that id is created when missing (chat threads)."""
         question = check_question(question)
         if self.parts is None:
             await self.prepare()
         # embedding the question (CPU, in a thread) overlaps with the writes below
         matching = asyncio.ensure_future(self.similar(tenant, question))
         try:
-            session = await self.open_session(tenant, session_id, user_id, question)
+            session = await self.open_session(tenant, session_id, user_id, question, create_session)
             # read before this question is added; a new session has none
             history = await self.history(session) if session_id is not None else []
             await add_message(
@@ -175,7 +188,16 @@ class ChatAgent:
         session_id: uuid.UUID | str | None,
         user_id: int | None,
         question: str,
+        create: bool = False,
     ) -> uuid.UUID:
+        if session_id is not None and create:
+            return await ensure_session(
+                self.engine,
+                session_id=uuid.UUID(str(session_id)),
+                tenant_id=tenant.id,
+                user_id=user_id,
+                title=title_for(question),
+            )
         if session_id is not None:
             return await check_session(
                 self.engine, session_id=session_id, tenant_id=tenant.id, user_id=user_id
@@ -275,7 +297,16 @@ class ChatAgent:
         )
         CURRENT_TURN.set(turn)
         agent, log = self.graph(), turn.log
-        result = TurnResult(session, question, "", self.offline, log, turn.state.charts)
+        result = TurnResult(
+            session,
+            question,
+            "",
+            self.offline,
+            log,
+            turn.state.charts,
+            results=turn.state.results,
+            suggestions=[m.question for m in matches[:PROMPT_EXAMPLES]],
+        )
         final: list[BaseMessage] = []
         try:
             async for mode, payload in agent.astream(

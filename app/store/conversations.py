@@ -110,6 +110,27 @@ async def create_session(
     return session_id
 
 
+async def ensure_session(
+    engine: AsyncEngine,
+    *,
+    session_id: uuid.UUID,
+    tenant_id: uuid.UUID,
+    user_id: int | None,
+    title: str | None,
+) -> uuid.UUID:
+    """Create the session with this id if it does not exist (the chat UI names its threads
+    first), then check that it belongs to the tenant and user."""
+    async with autocommit(engine) as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO chat_sessions (id, tenant_id, user_id, title) "
+                "VALUES (:id, :t, :u, :title) ON CONFLICT (id) DO NOTHING"
+            ),
+            {"id": session_id, "t": tenant_id, "u": user_id, "title": title},
+        )
+    return await check_session(engine, session_id=session_id, tenant_id=tenant_id, user_id=user_id)
+
+
 async def check_session(
     engine: AsyncEngine, *, session_id: str | uuid.UUID, tenant_id: uuid.UUID, user_id: int | None
 ) -> uuid.UUID:

@@ -1,0 +1,210 @@
+"""The Chainlit chat: login against app_users, starters from verified questions, answers
+streamed token by token, each tool call as a step, results as a table with a CSV download,
+charts, follow-up suggestions, an offline-mode indicator, history from our own store.
+
+Mounted into the FastAPI app by ``app.web.server`` (``mount_chainlit`` loads this file).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import chainlit as cl
+from chainlit.types import ThreadDict
+from sqlalchemy import text
+
+from app.agent.chat import TurnEvent, TurnResult
+from app.agent.turn import ToolCallRecord
+from app.web.data_layer import LIVE_ANSWERS, StoreDataLayer
+from app.web.elements import chart_element, csv_element, table_element
+from app.web.state import get_state
+from db.tenants import TenantRecord, get_tenant
+from db.users import authenticate
+
+STARTERS = 4
+FOLLOW_UPS = 3
+OFFLINE_MODE = cl.Mode(
+    id="model",
+    name="Model",
+    options=[
+        cl.ModeOption(
+            id="offline",
+            name="Offline: verified questions only",
+            description="No language model is configured; answers come from verified queries.",
+            icon="wifi-off",
+            default=True,
+        )
+    ],
+)
+
+
+@cl.data_layer
+def data_layer() -> StoreDataLayer:
+    return StoreDataLayer()
+
+
+@cl.password_auth_callback
+async def login(username: str, password: str) -> cl.User | None:
+    async with get_state().runtime.engine.connect() as connection:
+        user = await authenticate(connection, username=username, password=password)
+    if user is None:
+        return None
+    return cl.User(
+        identifier=user.username,
+        metadata={"user_id": user.id, "role": user.role, "tenant": user.tenant},
+    )
+
+
+@cl.set_starters
+async def starters(user: cl.User | None = None, language: str | None = None) -> list[cl.Starter]:
+    engine = get_state().runtime.engine
+    async with engine.connect() as connection:
+        questions = await connection.scalars(
+            text(
+                "SELECT question FROM verified_queries WHERE is_active AND tenant_id IS NULL "
+                "ORDER BY id LIMIT :n"
+            ),
+            {"n": STARTERS},
+        )
+        return [cl.Starter(label=q, message=q) for q in questions]
+
+
+async def show_mode() -> None:
+    if get_state().runtime.agent.offline:
+        await cl.context.emitter.set_modes([OFFLINE_MODE])
+
+
+@cl.on_chat_start
+async def start() -> None:
+    await show_mode()
+
+
+@cl.on_chat_resume
+async def resume(thread: ThreadDict) -> None:
+    """The agent reads the thread's earlier turns from the store; tables and charts of the
+    stored queries are drawn again (through the guard, as the user's tenant)."""
+    await show_mode()
+    await redraw_results(thread)
+
+
+async def current_tenant() -> tuple[TenantRecord, int]:
+    user = cl.context.session.user
+    if user is None:
+        raise PermissionError("not logged in")
+    async with get_state().runtime.engine.connect() as connection:
+        tenant = await get_tenant(connection, str(user.metadata["tenant"]))
+    return tenant, int(user.metadata["user_id"])
+
+
+@cl.on_message
+async def on_message(message: cl.Message) -> None:
+    await answer(message.content)
+
+
+@cl.action_callback("follow_up")
+async def follow_up(action: cl.Action) -> None:
+    question = str(action.payload["question"])
+    await cl.Message(content=question, type="user_message").send()
+    await answer(question)
+
+
+async def answer(question: str) -> None:
+    tenant, user_id = await current_tenant()
+    agent = get_state().runtime.agent
+    reply = cl.Message(content="", author="bichat")
+    steps: dict[str, cl.Step] = {}
+    result: TurnResult | None = None
+    async for event in agent.stream(
+        tenant=tenant,
+        question=question,
+        session_id=cl.context.session.thread_id,
+        user_id=user_id,
+        create_session=True,
+    ):
+        if event.type == "token":
+            await reply.stream_token(event.text)
+        elif event.type == "tool_start":
+            steps[event.data["id"]] = await open_step(event)
+        elif event.type == "tool_end":
+            await close_step(steps.pop(event.data["record"].id, None), event.data["record"])
+        result = event.result or result
+    assert result is not None
+    await finish(reply, result)
+
+
+async def open_step(event: TurnEvent) -> cl.Step:
+    name, arguments = event.data["name"], event.data["input"]
+    sql = arguments.get("sql") if isinstance(arguments, dict) else None
+    step = cl.Step(name=name, type="tool", language="sql" if sql is not None else "json")
+    step.input = sql if sql is not None else arguments
+    await step.send()
+    return step
+
+
+async def close_step(step: cl.Step | None, record: ToolCallRecord) -> None:
+    if step is None:
+        return
+    output = record.output or {}
+    if record.error:
+        step.output, step.is_error = f"Error: {record.error}", True
+    elif "row_count" in output:
+        more = ", truncated" if output.get("truncated") else ""
+        step.output = f"{output['row_count']} row(s){more} in {output.get('elapsed_ms')} ms"
+    else:
+        step.output = f"done in {record.elapsed_ms} ms"
+    await step.update()
+
+
+async def finish(reply: cl.Message, result: TurnResult) -> None:
+    if not reply.content:  # nothing streamed: a failure, or a turn cut short by its limits
+        reply.content = result.answer
+    reply.elements = result_elements(result)
+    reply.actions = follow_up_actions(result)
+    await reply.send()
+    if result.message_id is not None:
+        LIVE_ANSWERS[reply.id] = result.message_id
+
+
+def result_elements(result: TurnResult) -> list[Any]:
+    elements: list[Any] = []
+    runs = [
+        (record, result.result_of(record))
+        for record in result.tool_calls
+        if record.name == "run_sql" and record.error is None
+    ]
+    for index, (_, sql_result) in enumerate(runs, start=1):
+        if sql_result is None:
+            continue
+        suffix = "" if len(runs) == 1 else f"-{index}"
+        elements.append(table_element(sql_result, name=f"result{suffix}"))
+        elements.append(csv_element(sql_result, name=f"result{suffix}.csv"))
+    elements += [chart_element(chart) for chart in result.charts]
+    return elements
+
+
+def follow_up_actions(result: TurnResult) -> list[cl.Action]:
+    asked = result.question.casefold()
+    return [
+        cl.Action(name="follow_up", payload={"question": q}, label=q)
+        for q in result.suggestions
+        if q.casefold() != asked
+    ][:FOLLOW_UPS]
+
+
+async def redraw_results(thread: ThreadDict) -> None:
+    tenant, _ = await current_tenant()
+    executor = get_state().runtime.executor
+    for step in thread["steps"]:
+        if step.get("type") != "tool" or step.get("name") != "run_sql" or step.get("isError"):
+            continue
+        try:
+            sql_result = await executor.run(
+                tenant_id=tenant.id, sql=str(step.get("input")), context=f"resume:{thread['id']}"
+            )
+        except Exception:  # noqa: S112 - a query that fails now is shown as the step says
+            continue
+        for element in (
+            table_element(sql_result, name="result"),
+            csv_element(sql_result, name="result.csv"),
+        ):
+            await element.send(for_id=step["id"])

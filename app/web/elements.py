@@ -1,0 +1,58 @@
+"""Chainlit elements for results: a table (the built-in dataframe view fed JSON, no pandas),
+the full result as CSV, and plotly charts. Values are data, rendered as text."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any, ClassVar, Literal
+
+import chainlit as cl
+import plotly.graph_objects as go
+from chainlit.element import Element
+from pydantic.dataclasses import dataclass
+
+from app.agent.charts import Chart
+from app.tools.sql import SqlResult
+
+
+@dataclass
+class JsonTable(Element):
+    """Chainlit's dataframe view, fed ``{"columns", "index", "data"}`` as JSON text."""
+
+    type: ClassVar[Literal["dataframe"]] = "dataframe"
+    size: Literal["small", "medium", "large"] | None = "large"
+    mime: str = "text/plain"  # the view parses the text itself; application/json breaks it
+
+
+def table_element(result: SqlResult, *, name: str) -> JsonTable:
+    payload = {
+        "columns": result.columns,
+        "index": list(range(len(result.rows))),
+        "data": result.rows,
+    }
+    return JsonTable(name=name, display="inline", content=json.dumps(payload, default=str))
+
+
+def csv_bytes(columns: list[str], rows: list[list[Any]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(
+            json.dumps(v) if isinstance(v, dict | list) else ("" if v is None else v) for v in row
+        )
+    return buffer.getvalue().encode("utf-8")
+
+
+def csv_element(result: SqlResult, *, name: str) -> cl.File:
+    return cl.File(
+        name=name, content=csv_bytes(result.columns, result.rows), display="inline", mime="text/csv"
+    )
+
+
+def chart_element(chart: Chart) -> cl.Plotly:
+    return cl.Plotly(
+        name=chart.spec.title or chart.id, figure=go.Figure(chart.figure), display="inline"
+    )
