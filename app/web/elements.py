@@ -26,13 +26,17 @@ class JsonTable(Element):
     mime: str = "text/plain"  # the view parses the text itself; application/json breaks it
 
 
-def table_element(result: SqlResult, *, name: str) -> JsonTable:
+def table_payload(result: SqlResult) -> str:
     payload = {
         "columns": result.columns,
         "index": list(range(len(result.rows))),
         "data": result.rows,
     }
-    return JsonTable(name=name, display="inline", content=json.dumps(payload, default=str))
+    return json.dumps(payload, default=str)
+
+
+def table_element(result: SqlResult, *, name: str) -> JsonTable:
+    return JsonTable(name=name, display="inline", content=table_payload(result))
 
 
 def csv_bytes(columns: list[str], rows: list[list[Any]]) -> bytes:

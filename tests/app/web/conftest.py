@@ -1,0 +1,141 @@
+"""A real bichat web server (uvicorn in a thread, Chainlit mounted) on its own database with a
+seeded shop and users. Chainlit keeps global state, so there is one server per test process;
+tests may swap the agent's chat model between turns (``use_model``)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+from sqlalchemy import text
+
+from app.config import Settings, load_settings
+from app.embeddings import LocalEmbeddings
+from db import migrate
+from db.embed import embed_tenant
+from db.engine import create_engine
+from db.seed import seed_tenant
+from db.tenants import create_tenant, get_tenant
+from db.users import create_user
+
+PASSWORD = "test-password-1"
+XSS_NAME = "<img src=x onerror=alert(1)>"
+
+
+@dataclass
+class WebServer:
+    base_url: str
+    database_url: str
+    settings: Settings
+    thread: threading.Thread
+
+    @property
+    def agent(self):
+        from app.web.state import get_state
+
+        return get_state().runtime.agent
+
+    def use_model(self, model) -> None:
+        """Swap the agent's chat model (None: back to offline) between turns."""
+        agent = self.agent
+        agent.chat_model, agent.offline = model, model is None
+        if model is None:
+            from app.agent.models import build_chat_model
+
+            agent.chat_model = build_chat_model(agent.settings, matcher=agent.offline_matches)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def prepare(url: str, settings: Settings) -> None:
+    engine = create_engine(url)
+    try:
+        await migrate.upgrade(engine)
+        await seed_tenant(
+            engine,
+            settings,
+            slug="web-shop",
+            seed=51,
+            orders=300,
+            end=date(2026, 11, 22),
+            products=170,
+        )
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "UPDATE products SET name = :n WHERE id = (SELECT min(id) FROM products "
+                    "WHERE tenant_id = (SELECT id FROM tenants WHERE slug = 'web-shop'))"
+                ),
+                {"n": XSS_NAME},
+            )
+            shop = await get_tenant(connection, "web-shop")
+            await embed_tenant(
+                connection, tenant_id=shop.id, slug=shop.slug, embeddings=LocalEmbeddings()
+            )
+            await create_tenant(connection, slug="web-other", name="Other Shop", settings=settings)
+            for username, tenant, admin in (
+                ("ann", "web-shop", True),
+                ("bob", "web-shop", False),
+                ("eve", "web-other", False),
+            ):
+                await create_user(
+                    connection,
+                    username=username,
+                    tenant_slug=tenant,
+                    password=PASSWORD,
+                    admin=admin,
+                )
+    finally:
+        await engine.dispose()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def web_server(make_database) -> WebServer:
+    import uvicorn
+
+    from app.web.server import create_app
+
+    url = await make_database()
+    data_dir = Path(tempfile.mkdtemp(prefix="bichat-web-"))
+    settings = load_settings(database_url=url, data_dir=data_dir, model="offline")
+    await prepare(url, settings)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        await asyncio.sleep(0.2)
+    else:
+        raise RuntimeError("the web server did not start")
+    yield WebServer(base, url, settings, thread)
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def offline(web_server):
+    web_server.use_model(None)
+    yield web_server
+    web_server.use_model(None)

@@ -1,0 +1,33 @@
+"""Result elements: the table and CSV carry the whole result, values as text."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date
+from decimal import Decimal
+
+from app.tools.json_values import json_value
+from app.tools.sql import SqlResult
+from app.web.elements import csv_bytes, table_payload
+
+COLUMNS = ["name", "price", "specs", "sold"]
+ROWS = [
+    ["<img src=x onerror=alert(1)>", json_value(Decimal("12.50")), {"a": 1}, None],
+    ['comma, "quote"', 3, [1, 2], json_value(date(2026, 1, 2))],
+]
+
+
+def test_the_csv_has_every_row_and_survives_commas_quotes_and_json():
+    parsed = list(csv.reader(io.StringIO(csv_bytes(COLUMNS, ROWS).decode())))
+    assert parsed[0] == COLUMNS
+    assert parsed[1] == ["<img src=x onerror=alert(1)>", "12.5", '{"a": 1}', ""]
+    assert parsed[2] == ['comma, "quote"', "3", "[1, 2]", "2026-01-02"]
+
+
+def test_elements_carry_the_full_result():
+    result = SqlResult("SELECT ...", COLUMNS, ROWS * 300, 600, False, 1.0)
+    table = json.loads(table_payload(result))
+    assert table["columns"] == COLUMNS and len(table["data"]) == 600
+    assert csv_bytes(result.columns, result.rows).count(b"\n") == 601
