@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import logging
 import time
 import uuid
 from dataclasses import dataclass, fields
@@ -33,6 +34,8 @@ from db.models import BUSINESS_TABLES, PII_COLUMNS
 from db.reader import ReaderLogin, prepare_reader_connection, reader_login, reader_url
 from db.roles import reader_session_settings
 from db.urls import plain_url
+
+log = logging.getLogger(__name__)
 
 READER_TABLES = frozenset(BUSINESS_TABLES)
 PRIVATE_COLUMNS = frozenset(c for columns in PII_COLUMNS.values() for c in columns)
@@ -164,8 +167,10 @@ class SqlExecutor:
         self.max_rows, self.max_result_bytes = max_rows, max_result_bytes
         self._pools: dict[uuid.UUID, asyncpg.Pool] = {}
         self._lock = asyncio.Lock()
+        self._releases: set[asyncio.Task[None]] = set()  # connections being reset
 
     async def close(self) -> None:
+        await asyncio.gather(*self._releases, return_exceptions=True)
         pools, self._pools = list(self._pools.values()), {}
         await asyncio.gather(*(pool.close() for pool in pools))
 
@@ -233,7 +238,9 @@ class SqlExecutor:
     ) -> SqlResult:
         pool = await self.pool(tenant_id)
         started = time.perf_counter()
-        async with pool.acquire() as connection:
+        connection = await pool.acquire()
+        succeeded = False
+        try:
             try:
                 async with asyncio.timeout(timeout_ms / 1000 + CLIENT_GRACE_S):
                     result = await self.read(
@@ -247,8 +254,26 @@ class SqlExecutor:
                 ) from None
             except asyncpg.PostgresError as error:
                 raise server_error(error, timeout_ms=timeout_ms) from None
+            succeeded = True
+        finally:
+            if succeeded:
+                self.release_soon(pool, connection)
+            else:  # when run() fails, nothing of its own is left running on the server
+                await pool.release(connection)
         result.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
         return result
+
+    def release_soon(self, pool: asyncpg.Pool, connection: asyncpg.Connection) -> None:
+        """Hand a connection back without making the caller wait for its reset (a round trip
+        to the server): the pool gives it out again only once the reset is done."""
+        release = asyncio.create_task(pool.release(connection))
+        self._releases.add(release)
+        release.add_done_callback(self._released)
+
+    def _released(self, release: asyncio.Task[None]) -> None:
+        self._releases.discard(release)
+        if not release.cancelled() and release.exception() is not None:
+            log.warning("releasing a reader connection failed: %r", release.exception())
 
     async def read(
         self, connection: asyncpg.Connection, sql: str, *, max_rows: int, timeout_ms: int

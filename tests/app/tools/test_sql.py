@@ -19,6 +19,7 @@ from sqlalchemy import text
 
 from app.errors import BichatError
 from app.sqlguard import UnsafeSQLError
+from app.tools import sql as sql_module
 from app.tools.json_values import encoded_size, json_value
 from app.tools.run_sql import build_run_sql_tool
 from app.tools.sql import QueryTimeout, ResourceLimit, SqlExecutionError, SqlExecutor
@@ -441,3 +442,37 @@ def test_the_byte_cap_keeps_whole_rows_while_their_json_adds_up_to_at_most_the_c
             break
         expected.append(row)
     assert executor.capped(records, 50) == (expected, cut or ("rows" if rows > 50 else None))
+
+
+async def test_a_connection_is_reset_after_run_returns_and_before_it_is_used_again(
+    tenants, engine, settings, database_url, monkeypatch
+):
+    """run() does not wait for the connection's reset (a round trip), but the pool hands the
+    connection out again only once it is reset, and close() waits for pending resets."""
+    a, *_ = tenants
+    events: list[str] = []
+    reset = sql_module.reset_reader
+
+    async def slow_reset(connection) -> None:
+        events.append("reset")
+        await asyncio.sleep(0.05)
+        await reset(connection)
+        events.append("reset done")
+
+    monkeypatch.setattr(sql_module, "reset_reader", slow_reset)
+    executor = executor_for(engine, settings, database_url, pool_size=1)  # one connection
+    try:
+        await executor.run(tenant_id=a, sql="SELECT 1 AS x")
+        events.append("first run returned")
+        await executor.run(tenant_id=a, sql="SELECT 2 AS x")
+        events.append("second run returned")
+    finally:
+        await executor.close()
+    assert events == [
+        "first run returned",
+        "reset",
+        "reset done",
+        "second run returned",
+        "reset",
+        "reset done",
+    ]
