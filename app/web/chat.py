@@ -7,6 +7,7 @@ Mounted into the FastAPI app by ``app.web.server`` (``mount_chainlit`` loads thi
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import chainlit as cl
@@ -22,6 +23,7 @@ from db.tenants import TenantRecord, get_tenant
 from db.users import authenticate
 
 STARTERS = 4
+REDRAW_DELAY_S = 0.5
 FOLLOW_UPS = 3
 OFFLINE_MODE = cl.Mode(
     id="model",
@@ -84,7 +86,11 @@ async def resume(thread: ThreadDict) -> None:
     """The agent reads the thread's earlier turns from the store; tables and charts of the
     stored queries are drawn again (through the guard, as the user's tenant)."""
     await show_mode()
-    await redraw_results(thread)
+    # the browser draws the resumed thread when this handler returns; elements sent before
+    # that are dropped, so the tables are sent just after
+    asyncio.get_running_loop().call_later(
+        REDRAW_DELAY_S, lambda: asyncio.ensure_future(redraw_results(thread))
+    )
 
 
 async def current_tenant() -> tuple[TenantRecord, int]:
@@ -111,7 +117,7 @@ async def follow_up(action: cl.Action) -> None:
 async def answer(question: str) -> None:
     tenant, user_id = await current_tenant()
     agent = get_state().runtime.agent
-    reply = cl.Message(content="", author="bichat")
+    reply: cl.Message | None = None  # created at the first token, so steps come before it
     steps: dict[str, cl.Step] = {}
     result: TurnResult | None = None
     async for event in agent.stream(
@@ -122,6 +128,7 @@ async def answer(question: str) -> None:
         create_session=True,
     ):
         if event.type == "token":
+            reply = reply or cl.Message(content="", author="bichat")
             await reply.stream_token(event.text)
         elif event.type == "tool_start":
             steps[event.data["id"]] = await open_step(event)
@@ -129,13 +136,13 @@ async def answer(question: str) -> None:
             await close_step(steps.pop(event.data["record"].id, None), event.data["record"])
         result = event.result or result
     assert result is not None
-    await finish(reply, result)
+    await finish(reply or cl.Message(content="", author="bichat"), result)
 
 
 async def open_step(event: TurnEvent) -> cl.Step:
     name, arguments = event.data["name"], event.data["input"]
     sql = arguments.get("sql") if isinstance(arguments, dict) else None
-    step = cl.Step(name=name, type="tool", language="sql" if sql is not None else "json")
+    step = cl.Step(name=name, type="tool", show_input="sql" if sql is not None else "json")
     step.input = sql if sql is not None else arguments
     await step.send()
     return step
@@ -161,8 +168,10 @@ async def finish(reply: cl.Message, result: TurnResult) -> None:
     reply.elements = result_elements(result)
     reply.actions = follow_up_actions(result)
     await reply.send()
-    if result.message_id is not None:
+    if result.message_id is not None:  # the chat puts its thumbs on the run holding the answer
         LIVE_ANSWERS[reply.id] = result.message_id
+        if reply.parent_id:
+            LIVE_ANSWERS[reply.parent_id] = result.message_id
 
 
 def result_elements(result: TurnResult) -> list[Any]:
@@ -194,6 +203,9 @@ def follow_up_actions(result: TurnResult) -> list[cl.Action]:
 async def redraw_results(thread: ThreadDict) -> None:
     tenant, _ = await current_tenant()
     executor = get_state().runtime.executor
+    answers = {
+        s.get("parentId"): s["id"] for s in thread["steps"] if s.get("type") == "assistant_message"
+    }
     for step in thread["steps"]:
         if step.get("type") != "tool" or step.get("name") != "run_sql" or step.get("isError"):
             continue
@@ -207,4 +219,4 @@ async def redraw_results(thread: ThreadDict) -> None:
             table_element(sql_result, name="result"),
             csv_element(sql_result, name="result.csv"),
         ):
-            await element.send(for_id=step["id"])
+            await element.send(for_id=answers.get(step.get("parentId"), step["id"]))

@@ -3,13 +3,17 @@
 Threads are ``chat_sessions`` (the Chainlit thread id is the session id); steps are built from
 ``chat_messages``: questions become user messages, tool rows tool steps, answers assistant
 messages (with their feedback). The agent writes those rows as a turn runs, so Chainlit's own
-step and element writes are not needed and are ignored. Step ids of stored messages are
-``UUID(int=message id)``, so feedback on a resumed answer finds its row.
+step and element writes are not needed and are ignored. Step ids of stored messages carry the
+message id and an HMAC tag (``step_id``), so feedback on a resumed answer finds its row and
+nobody can forge the id of someone else's answer.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import os
 import uuid
 from datetime import datetime
 from typing import Any, cast
@@ -51,8 +55,17 @@ def iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
+def step_tag(message_id: int) -> int:
+    """64 bits of an HMAC of the message id under the server's auth secret."""
+    key = os.environ.get("CHAINLIT_AUTH_SECRET", "").encode()
+    digest = hmac.new(key, str(message_id).encode(), hashlib.sha256).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
 def step_id(message_id: int) -> str:
-    return str(uuid.UUID(int=message_id))
+    """The step id of a stored message: its id and a tag only the server can make, so a
+    feedback request cannot name another user's message by guessing ids."""
+    return str(uuid.UUID(int=(message_id << 64) | step_tag(message_id)))
 
 
 def message_id_of(step: str) -> int | None:
@@ -62,7 +75,8 @@ def message_id_of(step: str) -> int | None:
         value = uuid.UUID(step).int
     except ValueError:
         return None
-    return value if value < 2**63 else None
+    message_id, tag = value >> 64, value & (2**64 - 1)
+    return message_id if hmac.compare_digest(str(tag), str(step_tag(message_id))) else None
 
 
 def tool_output_text(row: Any) -> str:
@@ -105,16 +119,59 @@ def message_step(row: Any, thread_id: str, username: str) -> dict[str, Any] | No
         }
     if not (row.content or row.error):
         return None  # a model call that only asked for tools
-    step = {**base, "type": "assistant_message", "name": "bichat"}
-    step["output"] = row.content or f"Error: {row.error}"
-    if row.feedback is not None:
-        step["feedback"] = {
-            "id": str(row.id),
-            "forId": step["id"],
-            "value": 1 if row.feedback > 0 else 0,
-            "comment": row.feedback_comment,
-        }
-    return step
+    return {
+        **base,
+        "type": "assistant_message",
+        "name": "bichat",
+        "output": row.content or f"Error: {row.error}",
+    }
+
+
+def feedback_of(row: Any, for_id: str) -> dict[str, Any] | None:
+    if row.feedback is None:
+        return None
+    value = 1 if row.feedback > 0 else 0
+    return {"id": str(row.id), "forId": for_id, "value": value, "comment": row.feedback_comment}
+
+
+def thread_steps(rows: list[Any], thread_id: str, username: str) -> list[dict[str, Any]]:
+    """Steps as the live chat makes them: per question a user message, then a run (where the
+    chat puts its thumbs) holding the tool steps and the answer. The run's id is the answer's
+    signed step id, so feedback given on a resumed thread reaches the answer's row."""
+    turns: list[list[Any]] = []
+    for row in rows:
+        if row.role == "user" or not turns:
+            turns.append([])
+        turns[-1].append(row)
+    steps: list[dict[str, Any]] = []
+    for turn in turns:
+        shown = [(row, message_step(row, thread_id, username)) for row in turn]
+        answers = [row for row, step in shown if step and step["type"] == "assistant_message"]
+        answer: Any = answers[-1] if answers else None
+        first = shown[0][1]
+        run_id = (
+            step_id(answer.id)
+            if answer is not None
+            else str(uuid.uuid5(uuid.NAMESPACE_URL, f"run-{turn[0].id}"))
+        )
+        run = {**(first or {}), "id": run_id, "type": "run", "name": "on_message", "output": ""}
+        run["parentId"] = first["id"] if first and first["type"] == "user_message" else None
+        if answer is not None and (feedback := feedback_of(answer, run_id)):
+            run["feedback"] = feedback
+        for row, step in shown:
+            if step is None:
+                continue
+            if step["type"] == "user_message":
+                steps.append(step)
+                steps.append(run)
+                continue
+            step["parentId"] = run_id
+            if row is answer:
+                step["id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"answer-{row.id}"))
+                if "feedback" in run:
+                    step["feedback"] = run["feedback"]
+            steps.append(step)
+    return steps
 
 
 class StoreDataLayer(BaseDataLayer):
@@ -281,7 +338,7 @@ class StoreDataLayer(BaseDataLayer):
                     {"id": session},
                 )
             ).all()
-        steps = [message_step(r, thread_id, head.username or "") for r in rows]
+        steps = thread_steps(list(rows), thread_id, head.username or "")
         thread: dict[str, Any] = {
             "id": thread_id,
             "createdAt": iso(head.created_at),
@@ -290,7 +347,7 @@ class StoreDataLayer(BaseDataLayer):
             "userIdentifier": head.username,
             "tags": None,
             "metadata": {},
-            "steps": [s for s in steps if s is not None],
+            "steps": steps,
             "elements": [],
         }
         return cast(ThreadDict, thread)

@@ -52,7 +52,7 @@ async def test_an_offline_answer_streams_with_its_step_table_csv_and_follow_ups(
     assert turn.of("set_modes")[0][0]["options"][0]["id"] == "offline"  # the indicator
     (step,) = [s for s in turn.steps if s["type"] == "tool"]
     assert step["name"] == "run_sql" and "GROUP BY o.status" in step["input"]
-    assert step["language"] == "sql" and " row(s) in " in step["output"]
+    assert step["showInput"] == "sql" and " row(s) in " in step["output"]
     elements = {e["type"]: e for e in turn.of("element")}
     assert set(elements) == {"dataframe", "file"}
     assert len(turn.of("action")) == 3
@@ -86,9 +86,10 @@ async def test_history_resume_and_memory(web_server, ann):
             threads[0]["id"] == first.thread_id
             and threads[0]["name"] == "How many orders in total?"
         )
+        reopened = await ann.turn(None, thread_id=first.thread_id)
+        assert any(e["type"] == "dataframe" for e in reopened.of("element"))  # tables come back
         resumed = await ann.turn("What did I ask before?", thread_id=first.thread_id)
         assert resumed.answer()["output"] == "Earlier you asked: How many orders in total?"
-        assert any(e["type"] == "dataframe" for e in resumed.of("element"))  # tables come back
     finally:
         web_server.use_model(None)
     thread = (await ann.thread(first.thread_id)).json()

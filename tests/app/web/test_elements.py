@@ -31,3 +31,19 @@ def test_elements_carry_the_full_result():
     table = json.loads(table_payload(result))
     assert table["columns"] == COLUMNS and len(table["data"]) == 600
     assert csv_bytes(result.columns, result.rows).count(b"\n") == 601
+
+
+def test_step_ids_round_trip_and_cannot_be_forged(monkeypatch):
+    import uuid
+
+    from app.web.data_layer import message_id_of, step_id
+
+    monkeypatch.setenv("CHAINLIT_AUTH_SECRET", "secret-one")
+    assert message_id_of(step_id(42)) == 42
+    forged = str(uuid.UUID(int=(43 << 64) | 12345))
+    assert message_id_of(forged) is None
+    assert message_id_of(str(uuid.UUID(int=43))) is None
+    issued = step_id(42)
+    monkeypatch.setenv("CHAINLIT_AUTH_SECRET", "secret-two")
+    assert message_id_of(issued) is None
+    assert message_id_of("not-a-uuid") is None
