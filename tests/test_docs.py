@@ -54,7 +54,7 @@ def readme_commands() -> tuple[str, str]:
 
 def test_readme_opens_with_the_start_and_test_commands():
     start, tests = readme_commands()
-    assert "bichat db init" in start
+    assert "bichat serve" in start
     assert "pytest" in tests
 
 
