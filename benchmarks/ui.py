@@ -18,20 +18,16 @@ import json
 import statistics
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 from scratch import create_database, drop_database, scratch_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.*
 
-import httpx
-import uvicorn
 from playwright.async_api import async_playwright
 
 from app.config import load_settings
-from tests.app.web.conftest import PASSWORD, free_port, prepare
+from tests.app.web.conftest import PASSWORD, prepare, start_server
 from tests.scripted_model import Call, ScriptedChatModel
 
 WATCH = """(needle) => new Promise(resolve => {
@@ -86,7 +82,6 @@ async def measure(base: str, turns: int) -> tuple[list[float], list[float]]:
 
 
 async def main(quick: bool) -> None:
-    from app.web.server import create_app
     from app.web.state import get_state
 
     turns = 10 if quick else 30
@@ -97,19 +92,7 @@ async def main(quick: bool) -> None:
             database_url=url, data_dir=Path(tempfile.mkdtemp()), model="offline"
         )
         await prepare(url, settings)
-        port = free_port()
-        server = uvicorn.Server(
-            uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        base = f"http://127.0.0.1:{port}"
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+        server, thread, base = start_server(settings)
         get_state().runtime.agent.chat_model = ScriptedChatModel(script=script(turns))
         firsts, finals = await measure(base, turns)
         server.should_exit = True

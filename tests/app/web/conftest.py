@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 import pytest_asyncio
+import uvicorn
 from sqlalchemy import text
 
 from app.config import Settings, load_settings
@@ -102,16 +103,10 @@ async def prepare(url: str, settings: Settings) -> None:
         await engine.dispose()
 
 
-@pytest_asyncio.fixture(scope="session")
-async def web_server(make_database) -> WebServer:
-    import uvicorn
-
+def start_server(settings: Settings) -> tuple[uvicorn.Server, threading.Thread, str]:
+    """bichat's web app on a free port in a thread; returns once /healthz answers."""
     from app.web.server import create_app
 
-    url = await make_database()
-    data_dir = Path(tempfile.mkdtemp(prefix="bichat-web-"))
-    settings = load_settings(database_url=url, data_dir=data_dir, model="offline")
-    await prepare(url, settings)
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
@@ -123,12 +118,20 @@ async def web_server(make_database) -> WebServer:
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
+                return server, thread, base
         except httpx.HTTPError:
             pass
-        await asyncio.sleep(0.2)
-    else:
-        raise RuntimeError("the web server did not start")
+        time.sleep(0.2)
+    raise RuntimeError("the web server did not start")
+
+
+@pytest_asyncio.fixture(scope="session")
+async def web_server(make_database) -> WebServer:
+    url = await make_database()
+    data_dir = Path(tempfile.mkdtemp(prefix="bichat-web-"))
+    settings = load_settings(database_url=url, data_dir=data_dir, model="offline")
+    await prepare(url, settings)
+    server, thread, base = await asyncio.to_thread(start_server, settings)
     yield WebServer(base, url, settings, thread)
     server.should_exit = True
     thread.join(timeout=10)
