@@ -14,8 +14,11 @@ import chainlit as cl
 from chainlit.types import ThreadDict
 from sqlalchemy import text
 
+from app.agent.charts import Chart, ChartSpec, build_figure
 from app.agent.chat import TurnEvent, TurnResult
 from app.agent.turn import ToolCallRecord
+from app.errors import BichatError
+from app.tools.sql import SqlResult
 from app.web.data_layer import LIVE_ANSWERS, StoreDataLayer
 from app.web.elements import chart_element, csv_element, table_element
 from app.web.state import get_state
@@ -201,22 +204,45 @@ def follow_up_actions(result: TurnResult) -> list[cl.Action]:
 
 
 async def redraw_results(thread: ThreadDict) -> None:
+    """Each turn's run_sql results (run again) as tables and CSV, and its charts drawn from
+    their stored specs over those results, attached to the turn's answer."""
     tenant, _ = await current_tenant()
     executor = get_state().runtime.executor
     answers = {
         s.get("parentId"): s["id"] for s in thread["steps"] if s.get("type") == "assistant_message"
     }
+    turn_results: dict[Any, dict[str, SqlResult]] = {}
     for step in thread["steps"]:
-        if step.get("type") != "tool" or step.get("name") != "run_sql" or step.get("isError"):
+        if step.get("type") != "tool" or step.get("isError"):
             continue
-        try:
-            sql_result = await executor.run(
-                tenant_id=tenant.id, sql=str(step.get("input")), context=f"resume:{thread['id']}"
-            )
-        except Exception:  # noqa: S112 - a query that fails now is shown as the step says
-            continue
-        for element in (
-            table_element(sql_result, name="result"),
-            csv_element(sql_result, name="result.csv"),
-        ):
-            await element.send(for_id=answers.get(step.get("parentId"), step["id"]))
+        run, target = step.get("parentId"), answers.get(step.get("parentId"), step["id"])
+        results = turn_results.setdefault(run, {})
+        if step.get("name") == "run_sql":
+            try:
+                sql_result = await executor.run(
+                    tenant_id=tenant.id,
+                    sql=str(step.get("input")),
+                    context=f"resume:{thread['id']}",
+                )
+            except BichatError:  # a query that fails now stays as its step says
+                continue
+            results[f"r{len(results) + 1}"] = sql_result
+            for element in (
+                table_element(sql_result, name="result"),
+                csv_element(sql_result, name="result.csv"),
+            ):
+                await element.send(for_id=target)
+        elif step.get("name") == "make_chart" and results:
+            await redraw_chart(str(step.get("input")), results, target)
+
+
+async def redraw_chart(spec_json: str, results: dict[str, SqlResult], target: str) -> None:
+    try:
+        spec = ChartSpec.model_validate_json(spec_json)
+        result = results.get(spec.result_id or list(results)[-1])
+        if result is None:
+            return
+        figure = build_figure(spec, result.columns, result.rows)
+    except (ValueError, BichatError):  # the data changed shape since: no chart
+        return
+    await chart_element(Chart(id="resumed", spec=spec, figure=figure)).send(for_id=target)

@@ -87,7 +87,8 @@ async def test_history_resume_and_memory(web_server, ann):
             and threads[0]["name"] == "How many orders in total?"
         )
         reopened = await ann.turn(None, thread_id=first.thread_id)
-        assert any(e["type"] == "dataframe" for e in reopened.of("element"))  # tables come back
+        kinds = {e["type"] for e in reopened.of("element")}
+        assert {"dataframe", "file", "plotly"} <= kinds  # tables and charts come back
         resumed = await ann.turn("What did I ask before?", thread_id=first.thread_id)
         assert resumed.answer()["output"] == "Earlier you asked: How many orders in total?"
     finally:
