@@ -55,6 +55,15 @@ async def log_in(page, web_server, username="ann"):
     await page.wait_for_selector("[id^=starter-]", timeout=20_000)
 
 
+async def ask(page, question: str) -> None:
+    """Type and send a question once the chat is connected (the button is enabled then)."""
+    await page.fill("#chat-input", question)
+    submit = page.locator("#chat-submit")
+    await expect(submit).to_be_enabled(timeout=20_000)
+    await submit.click()
+    await expect(page.locator('[data-step-type="user_message"]').last).to_contain_text(question)
+
+
 async def scalar(url: str, sql: str, **params):
     engine = create_engine(url)
     try:
@@ -115,8 +124,7 @@ async def test_a_conversation_in_the_browser(page, web_server):
         await page.wait_for_url("**/thread/**")
         await expect(page.locator(ANSWER).first).to_contain_text("Most orders are delivered")
         await page.wait_for_selector(".dataframe", timeout=10_000)  # the table is back
-        await page.fill("#chat-input", "What did I ask first?")
-        await page.press("#chat-input", "Enter")
+        await ask(page, "What did I ask first?")
         await expect(page.locator(ANSWER).last).to_contain_text(
             f"You first asked: {question}", timeout=20_000
         )
@@ -136,8 +144,7 @@ async def test_a_product_named_like_html_renders_inert(page, web_server):
     )
     try:
         await log_in(page, web_server)
-        await page.fill("#chat-input", "Name the first products")
-        await page.press("#chat-input", "Enter")
+        await ask(page, "Name the first products")
         message = page.locator(ANSWER).last
         await expect(message).to_contain_text("indeed", timeout=20_000)
         await page.wait_for_selector(".dataframe", timeout=10_000)
