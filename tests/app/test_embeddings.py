@@ -12,6 +12,7 @@ import pytest
 from app.config import load_settings
 from app.embeddings import LOCAL_MODEL, LocalEmbeddings, build_embeddings, model_name
 from app.errors import ConfigError
+from app.minilm import load_minilm, onnx_path, weights_dir
 
 
 def test_local_vectors_are_normalised_384_and_meaningful():
@@ -86,3 +87,40 @@ def test_openai_embeddings_need_a_key(tmp_path, monkeypatch):
     settings = load_settings(embeddings="openai:text-embedding-3-small", data_dir=tmp_path)
     with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
         build_embeddings(settings)
+
+
+def test_onnx_vectors_equal_sentence_transformers():
+    """The ONNX graph gives sentence-transformers' vectors: same truncation (256 tokens),
+    padding that does not leak into a shorter text of the batch, same pooling."""
+    from sentence_transformers import SentenceTransformer
+
+    reference = SentenceTransformer(str(weights_dir()), device="cpu")
+    texts = [
+        "",
+        "mug",
+        "Wie viele Bestellungen kamen über den Webshop? 注文数は?",
+        "insulated travel mug for coffee, 350 ml, stainless steel " * 60,  # > 256 tokens
+        "SKU-00042 <img src=x onerror=alert(1)>",
+    ]
+    expected = reference.encode(texts, normalize_embeddings=True, batch_size=len(texts))
+    together = LocalEmbeddings().embed_documents(texts)
+    alone = [LocalEmbeddings().embed_query(text) for text in texts]
+    for want, batched, single in zip(expected, together, alone, strict=True):
+        assert max(abs(a - b) for a, b in zip(want, batched, strict=True)) < 1e-5
+        assert max(abs(a - b) for a, b in zip(want, single, strict=True)) < 1e-5
+
+
+def test_a_damaged_cached_graph_is_exported_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    target = onnx_path()
+    assert target.parent == tmp_path / "bichat"
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b"half a file")
+    load_minilm.cache_clear()
+    try:
+        vector = load_minilm().embed(["mug"])[0]
+    finally:
+        load_minilm.cache_clear()
+    assert target.stat().st_size > 80_000_000
+    assert abs(float((vector**2).sum()) - 1) < 1e-5
+    assert [p.name for p in target.parent.iterdir()] == [target.name]  # no partial files left
