@@ -30,7 +30,8 @@ def vector(seed: int) -> str:
 
 
 async def fill_tenant(connection: AsyncConnection, tenant_id: uuid.UUID) -> dict[str, int]:
-    """Two rows in every business table and every application table; returns row counts."""
+    """Rows in every business and application table (two each; four messages: a question and
+    an answer per session); returns row counts."""
     t = tenant_id
     now = datetime.now(UTC)
     suffix = t.hex[:6]
@@ -167,6 +168,17 @@ async def fill_tenant(connection: AsyncConnection, tenant_id: uuid.UUID) -> dict
             role="user",
             content="How many tents?",
         )
+        await insert(  # a model call: the trigger adds a row to chat_usage_daily
+            connection,
+            "chat_messages",
+            tenant_id=t,
+            session_id=sessions[i],
+            role="assistant",
+            content="Two tents.",
+            model="gpt-4o-mini",
+            input_tokens=100,
+            output_tokens=10,
+        )
         await insert(connection, "verified_queries", tenant_id=t, question=f"Q{i}", sql="SELECT 1")
     for antecedent, consequent in ((0, 1), (1, 0)):
         await insert(
@@ -181,5 +193,5 @@ async def fill_tenant(connection: AsyncConnection, tenant_id: uuid.UUID) -> dict
             order_count=1,
         )
     counts = {table: 2 for table in (*BUSINESS_TABLES, *APPLICATION_TABLES)}
-    counts.update(tenants=1, tenant_readers=1)
+    counts.update(tenants=1, tenant_readers=1, chat_messages=4)  # a question and an answer each
     return counts

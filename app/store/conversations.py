@@ -22,10 +22,10 @@ from app.errors import InvalidInput, NotFound
 
 TITLE_CHARS = 80
 
-# One statement (one round trip, its own transaction): the message and the session's
-# updated_at. Messages are written while a turn runs, so each write counts.
+# One statement (one round trip, its own transaction); the trigger of migration 0006 updates
+# the session's updated_at and totals and the day's usage. Messages are written while a turn
+# runs, so each write counts.
 INSERT_MESSAGE = text(
-    "WITH touched AS (UPDATE chat_sessions SET updated_at = now() WHERE id = :session_id) "
     "INSERT INTO chat_messages (session_id, tenant_id, role, content, model, input_tokens, "
     "output_tokens, cached_input_tokens, cost_usd, latency_ms, tool_name, tool_input, "
     "tool_output, error) VALUES (:session_id, :tenant_id, :role, :content, :model, "

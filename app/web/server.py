@@ -1,5 +1,5 @@
-"""One FastAPI application: the Chainlit chat under /chat, health at /healthz, and room for
-/admin (issue #8). Chainlit reads its settings when first imported, so ``create_app`` points
+"""One FastAPI application: the Chainlit chat under /chat, the admin pages under /admin,
+health at /healthz. Chainlit reads its settings when first imported, so ``create_app`` points
 it at a folder in the data dir (never the working directory) before importing it."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from langchain_core.language_models import BaseChatModel
 
 from app.agent.runtime import open_agent
 from app.config import Settings
+from app.web.admin import install_admin
 from app.web.first_run import auth_secret
 from app.web.state import WebState, set_state
 
@@ -60,6 +61,7 @@ def create_app(settings: Settings, *, chat_model: BaseChatModel | None = None) -
     async def home() -> RedirectResponse:
         return RedirectResponse(f"{CHAT_PATH}/")
 
+    install_admin(app)
     mount_chainlit(app=app, target=str(CHAT_MODULE), path=CHAT_PATH)
     config.ui.name = "bichat"
     config.features.unsafe_allow_html = False  # data is shown as text, never as HTML

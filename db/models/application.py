@@ -6,14 +6,18 @@ Never readable by the SQL tool (no grants to the reader roles).
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from pgvector.sqlalchemy import Vector
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
+    Computed,
+    Date,
+    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -24,7 +28,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.models.base import Base, TenantScoped, bigint_id, in_list, timestamp_now
@@ -50,11 +54,25 @@ class AppUser(TenantScoped, Base):
     created_at: Mapped[datetime] = timestamp_now()
 
 
+def counter() -> Mapped[int]:
+    return mapped_column(Integer, nullable=False, server_default=text("0"))
+
+
+def token_total() -> Mapped[int]:
+    return mapped_column(BigInteger, nullable=False, server_default=text("0"))
+
+
 class ChatSession(TenantScoped, Base):
+    """A conversation. Its totals are kept by the trigger on ``chat_messages`` (migration
+    0006), so the admin list sorts and filters without aggregating messages."""
+
     __tablename__ = "chat_sessions"
     __table_args__ = (
         Index(None, "tenant_id", "updated_at"),
         Index(None, "user_id", "updated_at"),
+        Index(None, "tenant_id", "total_tokens"),
+        Index(None, "tenant_id", "cost_usd"),
+        Index("ix_chat_sessions_models", "models", postgresql_using="gin"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(
@@ -64,6 +82,22 @@ class ChatSession(TenantScoped, Base):
     title: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = timestamp_now()
     updated_at: Mapped[datetime] = timestamp_now()
+    questions: Mapped[int] = counter()
+    model_calls: Mapped[int] = counter()
+    tool_calls: Mapped[int] = counter()
+    unpriced_calls: Mapped[int] = counter()
+    errors: Mapped[int] = counter()
+    thumbs_up: Mapped[int] = counter()
+    thumbs_down: Mapped[int] = counter()
+    input_tokens: Mapped[int] = token_total()
+    output_tokens: Mapped[int] = token_total()
+    cached_input_tokens: Mapped[int] = token_total()
+    total_tokens: Mapped[int] = token_total()  # input + output
+    cost_usd: Mapped[Decimal | None] = mapped_column(Numeric(16, 8))
+    models: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")
+    )
+    last_message_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ChatMessage(TenantScoped, Base):
@@ -78,6 +112,7 @@ class ChatMessage(TenantScoped, Base):
         ),
         Index(None, "session_id", "created_at"),
         Index(None, "tenant_id", "created_at"),
+        Index("ix_chat_messages_content_search", "content_search", postgresql_using="gin"),
     )
 
     id: Mapped[int] = bigint_id()
@@ -99,6 +134,45 @@ class ChatMessage(TenantScoped, Base):
     feedback: Mapped[int | None] = mapped_column(SmallInteger)
     feedback_comment: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = timestamp_now()
+    content_search: Mapped[Any] = mapped_column(
+        TSVECTOR,
+        Computed("to_tsvector('simple'::regconfig, coalesce(content, ''::text))", persisted=True),
+    )
+
+
+class ChatUsageDaily(Base):
+    """Model calls, tokens and cost per tenant, day (in the tenant's timezone), user and model;
+    kept by the trigger on ``chat_messages`` (migration 0006)."""
+
+    __tablename__ = "chat_usage_daily"
+    __table_args__ = (
+        Index(
+            "uq_chat_usage_daily_key",
+            "tenant_id",
+            "day",
+            "user_id",
+            "model",
+            unique=True,
+            postgresql_nulls_not_distinct=True,
+        ),
+    )
+
+    id: Mapped[int] = bigint_id()
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False
+    )
+    day: Mapped[date] = mapped_column(Date, nullable=False)
+    user_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("app_users.id", ondelete="SET NULL")
+    )
+    model: Mapped[str] = mapped_column(Text, nullable=False)
+    model_calls: Mapped[int] = counter()
+    input_tokens: Mapped[int] = token_total()
+    output_tokens: Mapped[int] = token_total()
+    cached_input_tokens: Mapped[int] = token_total()
+    cost_usd: Mapped[Decimal | None] = mapped_column(Numeric(16, 8))
+    unpriced_calls: Mapped[int] = counter()
+    errors: Mapped[int] = counter()
 
 
 class VerifiedQuery(Base):
@@ -114,6 +188,9 @@ class VerifiedQuery(Base):
     embedding: Mapped[Any | None] = mapped_column(Vector(EMBEDDING_DIMENSIONS))
     embedding_model: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(Text, nullable=False, server_default="examples")
+    source_message_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("chat_messages.id", ondelete="SET NULL")
+    )  # the answer it was promoted from
     verified_at: Mapped[datetime] = timestamp_now()
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
 
@@ -135,6 +212,7 @@ APPLICATION_TABLES: tuple[str, ...] = (
     "app_users",
     "chat_sessions",
     "chat_messages",
+    "chat_usage_daily",
     "verified_queries",
     "tenant_readers",
 )

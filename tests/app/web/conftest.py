@@ -91,6 +91,7 @@ async def prepare(url: str, settings: Settings) -> None:
                 ("ann", "web-shop", True),
                 ("bob", "web-shop", False),
                 ("eve", "web-other", False),
+                ("olga", "web-other", True),  # an admin, of the other shop
             ):
                 await create_user(
                     connection,

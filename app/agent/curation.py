@@ -1,0 +1,226 @@
+"""Admins curate a tenant's verified questions: list, add or promote an answer, edit, retire.
+
+Nothing becomes a verified query without an admin, and nothing does without passing the SQL
+tool's guard and a dry run on the tenant's data as the tenant's reader role (the same path
+the agent's SQL takes). Thumbs-up answers are offered as suggestions. The shared library
+(``prompts/examples.yaml``, tenant NULL) is listed but edited in that file only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from langchain_core.embeddings import Embeddings
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.embeddings import model_name, vector_literal
+from app.errors import BichatError, InvalidInput, NotFound
+from app.tools.sql import SqlExecutor
+
+MAX_QUESTION_CHARS = 500
+DRY_RUN_ROWS = 5
+PROMOTED = "promoted"  # from an answer
+ADDED = "admin"  # written by an admin
+
+
+class RefusedQuery(InvalidInput):
+    """The SQL failed the guard or the dry run; the message says why."""
+
+    code = "refused_query"
+
+
+@dataclass
+class VerifiedRow:
+    id: int
+    question: str
+    sql: str
+    shared: bool  # the library from prompts/examples.yaml, read-only here
+    source: str
+    verified_at: datetime
+    is_active: bool
+
+
+@dataclass
+class Suggestion:
+    """A thumbs-up answer whose question is not yet verified, with the SQL that answered it."""
+
+    message_id: int
+    session_id: uuid.UUID
+    question: str
+    sql: str
+    answer: str | None
+    created_at: datetime
+
+
+LIST_SQL = text(
+    "SELECT id, question, sql, tenant_id IS NULL AS shared, source, verified_at, is_active "
+    "FROM verified_queries WHERE (tenant_id = :t OR tenant_id IS NULL) "
+    "AND (is_active OR :retired) ORDER BY tenant_id IS NULL, is_active DESC, verified_at DESC, id"
+)
+
+SUGGESTIONS_SQL = text("""
+SELECT a.id AS message_id, a.session_id, q.content AS question, x.sql, a.content AS answer,
+       a.created_at
+FROM chat_messages a
+CROSS JOIN LATERAL (
+  SELECT u.id, u.content, u.created_at FROM chat_messages u
+  WHERE u.session_id = a.session_id AND u.role = 'user' AND u.id < a.id
+  ORDER BY u.id DESC LIMIT 1) q
+CROSS JOIN LATERAL (
+  SELECT t.tool_input ->> 'sql' AS sql FROM chat_messages t
+  WHERE t.session_id = a.session_id AND t.tool_name = 'run_sql' AND t.error IS NULL
+    AND t.id > q.id AND t.id < a.id
+  ORDER BY t.id DESC LIMIT 1) x
+WHERE a.tenant_id = :t AND a.role = 'assistant' AND a.feedback = 1 AND x.sql IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM verified_queries v WHERE v.is_active
+                  AND (v.tenant_id = :t OR v.tenant_id IS NULL)
+                  AND (v.question = q.content OR v.source_message_id = a.id))
+ORDER BY a.created_at DESC, a.id DESC LIMIT :k
+""")
+
+
+async def list_verified(
+    engine: AsyncEngine, *, tenant_id: uuid.UUID, include_retired: bool = False
+) -> list[VerifiedRow]:
+    """The tenant's own verified questions first, then the shared library."""
+    async with engine.connect() as connection:
+        rows = await connection.execute(LIST_SQL, {"t": tenant_id, "retired": include_retired})
+        return [VerifiedRow(**r._asdict()) for r in rows]
+
+
+async def suggestions(
+    engine: AsyncEngine, *, tenant_id: uuid.UUID, limit: int = 50
+) -> list[Suggestion]:
+    async with engine.connect() as connection:
+        rows = await connection.execute(SUGGESTIONS_SQL, {"t": tenant_id, "k": limit})
+        return [Suggestion(**r._asdict()) for r in rows]
+
+
+def clean_question(question: str) -> str:
+    cleaned = " ".join(question.split())
+    if not cleaned:
+        raise InvalidInput("the question is empty", code="empty_question")
+    if len(cleaned) > MAX_QUESTION_CHARS:
+        raise InvalidInput(f"the question is limited to {MAX_QUESTION_CHARS} characters")
+    return cleaned
+
+
+async def dry_run(executor: SqlExecutor, *, tenant_id: uuid.UUID, sql: str) -> str:
+    """The SQL as it will be stored, after the guard and a run on the tenant's data."""
+    sql = sql.strip().rstrip(";").strip()
+    if not sql:
+        raise RefusedQuery("the SQL is empty")
+    try:
+        await executor.run(tenant_id=tenant_id, sql=sql, max_rows=DRY_RUN_ROWS, context="curation")
+    except BichatError as error:
+        raise RefusedQuery(f"not verified: {error.message}") from error
+    return sql
+
+
+async def embed(embeddings: Embeddings, question: str) -> dict[str, Any]:
+    vector = await asyncio.to_thread(embeddings.embed_query, question)
+    return {"v": vector_literal(vector), "m": model_name(embeddings)}
+
+
+async def add_verified(
+    engine: AsyncEngine,
+    *,
+    executor: SqlExecutor,
+    embeddings: Embeddings,
+    tenant_id: uuid.UUID,
+    question: str,
+    sql: str,
+    source: str = ADDED,
+    source_message_id: int | None = None,
+) -> int:
+    """Verify and store a question -> SQL pair for the tenant (an active pair with the same
+    question is replaced: its SQL is what the admin verified last)."""
+    question = clean_question(question)
+    sql = await dry_run(executor, tenant_id=tenant_id, sql=sql)
+    vector = await embed(embeddings, question)
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "UPDATE verified_queries SET is_active = false WHERE tenant_id = :t "
+                "AND question = :q AND is_active"
+            ),
+            {"t": tenant_id, "q": question},
+        )
+        new_id = await connection.scalar(
+            text(
+                "INSERT INTO verified_queries (tenant_id, question, sql, source, embedding, "
+                "embedding_model, source_message_id) VALUES (:t, :q, :sql, :s, "
+                "CAST(:v AS vector), :m, (SELECT id FROM chat_messages WHERE id = :msg "
+                "AND tenant_id = :t AND role = 'assistant')) RETURNING id"
+            ),
+            {
+                "t": tenant_id,
+                "q": question,
+                "sql": sql,
+                "s": source,
+                "msg": source_message_id,
+                **vector,
+            },
+        )
+    return int(new_id)
+
+
+async def owned(engine: AsyncEngine, *, tenant_id: uuid.UUID, query_id: int) -> VerifiedRow:
+    """The tenant's own verified query; the shared library and other tenants' are not."""
+    async with engine.connect() as connection:
+        row = (
+            await connection.execute(
+                text(
+                    "SELECT id, question, sql, tenant_id IS NULL AS shared, source, verified_at, "
+                    "is_active FROM verified_queries WHERE id = :id "
+                    "AND (tenant_id = :t OR tenant_id IS NULL)"
+                ),
+                {"id": query_id, "t": tenant_id},
+            )
+        ).first()
+    if row is None:
+        raise NotFound(f"no verified query {query_id} in this shop", code="unknown_query")
+    if row.shared:
+        raise InvalidInput(
+            "shared examples are edited in prompts/examples.yaml, not here", code="shared_query"
+        )
+    return VerifiedRow(**row._asdict())
+
+
+async def update_verified(
+    engine: AsyncEngine,
+    *,
+    executor: SqlExecutor,
+    embeddings: Embeddings,
+    tenant_id: uuid.UUID,
+    query_id: int,
+    question: str,
+    sql: str,
+) -> None:
+    await owned(engine, tenant_id=tenant_id, query_id=query_id)
+    question = clean_question(question)
+    sql = await dry_run(executor, tenant_id=tenant_id, sql=sql)
+    vector = await embed(embeddings, question)
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "UPDATE verified_queries SET question = :q, sql = :sql, is_active = true, "
+                "embedding = CAST(:v AS vector), embedding_model = :m, verified_at = now() "
+                "WHERE id = :id AND tenant_id = :t"
+            ),
+            {"id": query_id, "t": tenant_id, "q": question, "sql": sql, **vector},
+        )
+
+
+async def retire_verified(engine: AsyncEngine, *, tenant_id: uuid.UUID, query_id: int) -> None:
+    await owned(engine, tenant_id=tenant_id, query_id=query_id)
+    async with engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE verified_queries SET is_active = false WHERE id = :id AND tenant_id = :t"),
+            {"id": query_id, "t": tenant_id},
+        )

@@ -1,0 +1,149 @@
+"""Token usage and cost of a tenant's model calls over a period, per day, user or model.
+
+Reads ``chat_usage_daily`` (kept by the trigger on ``chat_messages``, migration 0006): one row
+per day, user and model, so a year of usage is a few thousand rows whatever the number of
+messages. Days are in the tenant's timezone. ``cost_usd`` sums the calls whose price is known;
+``unpriced_calls`` says how many calls it leaves out (their model has no price).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.errors import InvalidInput
+from app.store.review import json_ready, parse_day
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 3660
+GROUP_KEYS = {
+    "day": "d.day::text",
+    "user": "coalesce(u.username, '(no user)')",
+    "model": "d.model",
+    "total": "'total'",
+}
+USAGE_COLUMNS = (
+    "sum(d.model_calls)::bigint AS model_calls, sum(d.input_tokens)::bigint AS input_tokens, "
+    "sum(d.output_tokens)::bigint AS output_tokens, "
+    "sum(d.cached_input_tokens)::bigint AS cached_input_tokens, sum(d.cost_usd) AS cost_usd, "
+    "sum(d.unpriced_calls)::bigint AS unpriced_calls, sum(d.errors)::bigint AS errors"
+)
+CSV_FIELDS = (
+    "key",
+    "model_calls",
+    "input_tokens",
+    "output_tokens",
+    "cached_input_tokens",
+    "cost_usd",
+    "unpriced_calls",
+    "errors",
+)
+
+
+@dataclass(frozen=True)
+class Period:
+    since: date
+    until: date  # inclusive
+
+    @property
+    def days(self) -> int:
+        return (self.until - self.since).days + 1
+
+
+@dataclass
+class UsageRow:
+    key: str  # the day (ISO), username, model, or "total"
+    model_calls: int
+    input_tokens: int
+    output_tokens: int
+    cached_input_tokens: int
+    cost_usd: Decimal | None
+    unpriced_calls: int
+    errors: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_ready(self.__dict__)
+
+
+def parse_period(
+    since: str | None, until: str | None, *, timezone: str, now: datetime | None = None
+) -> Period:
+    """The period asked for; by default the last 30 days up to today in the shop's timezone."""
+    today = (now or datetime.now(ZoneInfo(timezone))).astimezone(ZoneInfo(timezone)).date()
+    last = parse_day(until, "until") or today
+    first = parse_day(since, "since") or last - timedelta(days=DEFAULT_DAYS - 1)
+    if first > last:
+        raise InvalidInput(f"since ({first}) is after until ({last})", code="bad_filter")
+    if (last - first).days >= MAX_DAYS:
+        raise InvalidInput(f"a period is limited to {MAX_DAYS} days", code="bad_filter")
+    return Period(first, last)
+
+
+async def usage_by(
+    engine: AsyncEngine, *, tenant_id: uuid.UUID, by: str, period: Period
+) -> list[UsageRow]:
+    """Usage per ``day`` (every day of the period, zeros included), ``user``, ``model``, or
+    the ``total``; most expensive first for users and models."""
+    if by not in GROUP_KEYS:
+        raise InvalidInput(f"usage can be grouped by day, user or model, not {by!r}")
+    key = GROUP_KEYS[by]
+    order = "key" if by in ("day", "total") else "cost_usd DESC NULLS LAST, input_tokens DESC"
+    group = "" if by == "total" else "GROUP BY 1"
+    query = text(
+        f"SELECT {key} AS key, {USAGE_COLUMNS} FROM chat_usage_daily d "
+        "LEFT JOIN app_users u ON u.id = d.user_id "
+        f"WHERE d.tenant_id = :t AND d.day BETWEEN :since AND :until {group} ORDER BY {order}"
+    )
+    params = {"t": tenant_id, "since": period.since, "until": period.until}
+    async with engine.connect() as connection:
+        rows = [UsageRow(**zeroed(r._asdict())) for r in await connection.execute(query, params)]
+    return every_day(rows, period) if by == "day" else rows
+
+
+def zeroed(values: dict[str, Any]) -> dict[str, Any]:
+    """A total over no rows has NULL sums; counts become 0 (cost stays NULL: unknown)."""
+    return {k: (0 if v is None and k not in ("cost_usd", "key") else v) for k, v in values.items()}
+
+
+def every_day(rows: list[UsageRow], period: Period) -> list[UsageRow]:
+    found = {row.key: row for row in rows}
+    days = (period.since + timedelta(days=n) for n in range(period.days))
+    return [
+        found.get(d.isoformat()) or UsageRow(d.isoformat(), 0, 0, 0, 0, None, 0, 0) for d in days
+    ]
+
+
+def usage_csv(rows: list[UsageRow], *, by: str) -> str:
+    """CSV with a header; the first column is named after the grouping."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([by, *CSV_FIELDS[1:]])
+    for row in rows:
+        cost = "" if row.cost_usd is None else f"{row.cost_usd:.8f}"
+        writer.writerow(
+            [
+                spreadsheet_safe(row.key),
+                row.model_calls,
+                row.input_tokens,
+                row.output_tokens,
+                row.cached_input_tokens,
+                cost,
+                row.unpriced_calls,
+                row.errors,
+            ]
+        )
+    return buffer.getvalue()
+
+
+def spreadsheet_safe(value: str) -> str:
+    """A cell a spreadsheet will not run as a formula (a user or model name is data)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
