@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from app.cli import ask, db, search, serve, sql, tenants, users
+from app.cli import admin, ask, db, search, serve, sql, tenants, users
 
 app = typer.Typer(
     name="bichat",
@@ -15,6 +15,7 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(tenants.app, name="tenants")
 app.add_typer(users.app, name="users")
+app.add_typer(admin.app, name="admin")
 app.command("serve")(serve.serve_command)
 app.command("ask")(ask.ask_command)
 app.command("sql")(sql.sql_command)

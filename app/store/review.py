@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.errors import InvalidInput, NotFound
 
@@ -100,7 +100,9 @@ def parse_day(value: str | None, name: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise InvalidInput(f"{name} must be a date like 2026-11-01, not {value!r}") from None
+        raise InvalidInput(
+            f"{name} must be a date like 2026-11-01, not {value!r}", code="bad_filter"
+        ) from None
 
 
 def parse_flag(value: str | None, name: str) -> bool | None:
@@ -124,14 +126,20 @@ def choice(value: str | None, allowed: tuple[str, ...], name: str) -> str | None
 def parse_count(value: str | None, name: str, *, default: int, maximum: int) -> int:
     if value is None:
         return default
-    if not value.isdigit() or not 1 <= int(value) <= maximum:
+    if (
+        not (value.isascii() and value.isdigit())
+        or len(value) > 9
+        or not 1 <= int(value) <= maximum
+    ):
         raise InvalidInput(f"{name} must be a whole number from 1 to {maximum}", code="bad_filter")
     return int(value)
 
 
 def check_text(value: str | None) -> str | None:
     if value is not None and len(value) > MAX_TEXT_CHARS:
-        raise InvalidInput(f"the text filter is limited to {MAX_TEXT_CHARS} characters")
+        raise InvalidInput(
+            f"the text filter is limited to {MAX_TEXT_CHARS} characters", code="bad_filter"
+        )
     return value
 
 
@@ -285,6 +293,13 @@ def feedback_conditions(feedback: str | None) -> list[str]:
 async def list_sessions(
     engine: AsyncEngine, *, tenant_id: uuid.UUID, filters: SessionFilters
 ) -> SessionPage:
+    async with engine.connect() as connection:
+        return await sessions_page(connection, tenant_id=tenant_id, filters=filters)
+
+
+async def sessions_page(
+    connection: AsyncConnection, *, tenant_id: uuid.UUID, filters: SessionFilters
+) -> SessionPage:
     where, params = session_conditions(filters)
     params |= {
         "tenant": tenant_id,
@@ -297,13 +312,12 @@ async def list_sessions(
         "LEFT JOIN app_users u ON u.id = s.user_id WHERE " + " AND ".join(where)
     )
     order = f"{SORTS[filters.sort]} {direction}, s.id {direction.split()[0]}"
-    async with engine.connect() as connection:
-        total = await connection.scalar(text(f"SELECT count(*) {source}"), params)
-        rows = await connection.execute(
-            text(f"SELECT {SESSION_COLUMNS} {source} ORDER BY {order} LIMIT :limit OFFSET :offset"),
-            params,
-        )
-        return SessionPage([SessionRow(**r._asdict()) for r in rows], int(total or 0), filters)
+    total = await connection.scalar(text(f"SELECT count(*) {source}"), params)
+    rows = await connection.execute(
+        text(f"SELECT {SESSION_COLUMNS} {source} ORDER BY {order} LIMIT :limit OFFSET :offset"),
+        params,
+    )
+    return SessionPage([SessionRow(**r._asdict()) for r in rows], int(total or 0), filters)
 
 
 async def session_detail(
@@ -343,38 +357,42 @@ async def export_sessions(
     engine: AsyncEngine, *, tenant_id: uuid.UUID, filters: SessionFilters
 ) -> AsyncIterator[dict[str, Any]]:
     """Every conversation matching the filters (all pages, in the list's order), each with
-    its messages; one query for the sessions and one for the messages per 200."""
-    page = 1
-    while True:
-        batch = await list_sessions(
-            engine,
-            tenant_id=tenant_id,
-            filters=SessionFilters(**{**filters.__dict__, "page": page, "per_page": MAX_PER_PAGE}),
-        )
-        messages = await messages_of(engine, tenant_id=tenant_id, ids=[r.id for r in batch.rows])
-        for row in batch.rows:
-            yield SessionDetail(row, messages.get(row.id, [])).to_dict()
-        if page >= batch.pages:
-            return
-        page += 1
+    its messages. One REPEATABLE READ transaction: conversations that change meanwhile are
+    neither skipped nor repeated. One query for sessions and one for messages per 200."""
+    async with engine.connect() as connection:
+        await connection.execution_options(isolation_level="REPEATABLE READ")
+        async with connection.begin():
+            page = 1
+            while True:
+                batch = await sessions_page(
+                    connection,
+                    tenant_id=tenant_id,
+                    filters=replace(filters, page=page, per_page=MAX_PER_PAGE),
+                )
+                ids = [r.id for r in batch.rows]
+                messages = await messages_of(connection, tenant_id=tenant_id, ids=ids)
+                for row in batch.rows:
+                    yield SessionDetail(row, messages.get(row.id, [])).to_dict()
+                if page >= batch.pages:
+                    return
+                page += 1
 
 
 async def messages_of(
-    engine: AsyncEngine, *, tenant_id: uuid.UUID, ids: list[uuid.UUID]
+    connection: AsyncConnection, *, tenant_id: uuid.UUID, ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, list[MessageRow]]:
     found: dict[uuid.UUID, list[MessageRow]] = {}
     if not ids:
         return found
-    async with engine.connect() as connection:
-        rows = await connection.execute(
-            text(
-                f"SELECT session_id, {MESSAGE_COLUMNS} FROM chat_messages "
-                "WHERE session_id = ANY(:ids) AND tenant_id = :tenant "
-                "ORDER BY session_id, created_at, id"
-            ),
-            {"ids": ids, "tenant": tenant_id},
-        )
-        for row in rows:
-            values = row._asdict()
-            found.setdefault(values.pop("session_id"), []).append(MessageRow(**values))
+    rows = await connection.execute(
+        text(
+            f"SELECT session_id, {MESSAGE_COLUMNS} FROM chat_messages "
+            "WHERE session_id = ANY(:ids) AND tenant_id = :tenant "
+            "ORDER BY session_id, created_at, id"
+        ),
+        {"ids": ids, "tenant": tenant_id},
+    )
+    for row in rows:
+        values = row._asdict()
+        found.setdefault(values.pop("session_id"), []).append(MessageRow(**values))
     return found

@@ -1,0 +1,492 @@
+"""``bichat admin ...``: review a tenant's conversations, one conversation's every call, usage
+and cost, and exports; what ``/admin`` shows, for the terminal and for scripts."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.cells import cell_len
+from rich.console import Console
+from rich.measure import Measurement
+from rich.table import Table
+from rich.text import Text
+
+from app.cli.output import print_error, print_json, stderr, stdout
+from app.cli.runner import EXIT_ERROR, fail, run
+from app.config import Settings
+from app.errors import BichatError, InvalidInput
+from db.engine import open_engine
+from db.tenants import TenantRecord, get_tenant
+
+if TYPE_CHECKING:  # the store modules load only when a command runs
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from app.store.review import MessageRow, SessionDetail, SessionFilters, SessionPage
+    from app.store.usage import Period, UsageRow
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    help="Review conversations, tool calls, usage and cost of a tenant.", no_args_is_help=True
+)
+
+# The filters of `sessions` and `export` (one definition, the same help).
+TENANT = typer.Option(..., "--tenant", help="Tenant slug.")
+AS_JSON = typer.Option(False, "--json", help="Print JSON.")
+USER = typer.Option(None, "--user", help="Only this user's conversations (username).")
+SINCE = typer.Option(
+    None, "--since", help="Last active on or after this day (YYYY-MM-DD, shop's timezone)."
+)
+UNTIL = typer.Option(
+    None, "--until", help="Last active on or before this day (YYYY-MM-DD, shop's timezone)."
+)
+MODEL = typer.Option(None, "--model", help="Only conversations that called this model.")
+HAS_ERROR = typer.Option(
+    None, "--has-error/--no-error", help="Only conversations with (or without) a failed call."
+)
+FEEDBACK = typer.Option(
+    None, "--feedback", help="up, down, any (either) or none: thumbs given on an answer."
+)
+TEXT = typer.Option(None, "--text", help="Words in a question or an answer.")
+SORT = typer.Option(None, "--sort", help="date (last activity, default), tokens or cost.")
+ASCENDING = typer.Option(False, "--ascending", help="Smallest or oldest first.")
+
+
+@app.command("sessions")
+def sessions_command(
+    tenant: str = TENANT,
+    user: str | None = USER,
+    since: str | None = SINCE,
+    until: str | None = UNTIL,
+    model: str | None = MODEL,
+    has_error: bool | None = HAS_ERROR,
+    feedback: str | None = FEEDBACK,
+    text: str | None = TEXT,
+    sort: str | None = SORT,
+    ascending: bool = ASCENDING,
+    page: str | None = typer.Option(None, "--page", help="Page number (default 1)."),
+    per_page: str | None = typer.Option(
+        None, "--per-page", help="Conversations per page (default 50, at most 200)."
+    ),
+    as_json: bool = AS_JSON,
+) -> None:
+    """List conversations: filtered, sorted and paged, with their tokens, cost and errors."""
+    from app.store.review import list_sessions
+
+    filters = session_filters(
+        as_json=as_json,
+        user=user,
+        since=since,
+        until=until,
+        model=model,
+        has_error=has_error,
+        feedback=feedback,
+        text=text,
+        sort=sort,
+        ascending=ascending,
+        page=page,
+        per_page=per_page,
+    )
+
+    async def work(settings: Settings) -> tuple[TenantRecord, SessionPage]:
+        async with open_engine(settings) as engine:
+            found = await tenant_of(engine, tenant)
+            return found, await list_sessions(engine, tenant_id=found.id, filters=filters)
+
+    found, result = run(work, as_json=as_json)
+    if as_json:
+        print_json(result.to_dict())
+        return
+    zone = ZoneInfo(found.timezone)
+    print_whole(
+        ["id", "updated", "user", "title", "questions", "tokens", "cost", "errors", "feedback"],
+        [
+            [
+                row.id,
+                local(row.updated_at, zone),
+                row.username or "-",
+                row.title or "",
+                row.questions,
+                row.total_tokens,
+                money(row.cost_usd, row.unpriced_calls),
+                row.errors,
+                thumbs(row.thumbs_up, row.thumbs_down),
+            ]
+            for row in result.rows
+        ],
+        title="conversations",
+    )
+    stdout.print(
+        f"page {result.filters.page} of {result.pages} ({result.total} conversations)",
+        highlight=False,
+    )
+
+
+@app.command("show")
+def show_command(
+    session_id: str = typer.Argument(..., metavar="ID", help="The conversation's id."),
+    tenant: str = TENANT,
+    as_json: bool = AS_JSON,
+) -> None:
+    """One conversation: every question, answer, model call and tool call (SQL, rows, errors)."""
+    from app.store.review import session_detail
+
+    async def work(settings: Settings) -> tuple[TenantRecord, SessionDetail]:
+        async with open_engine(settings) as engine:
+            found = await tenant_of(engine, tenant)
+            detail = await session_detail(engine, tenant_id=found.id, session_id=session_id)
+            return found, detail
+
+    found, detail = run(work, as_json=as_json)
+    if as_json:
+        print_json(detail.to_dict())
+    else:
+        show_transcript(detail, ZoneInfo(found.timezone))
+
+
+@app.command("usage")
+def usage_command(
+    tenant: str = TENANT,
+    by: str = typer.Option("day", "--by", help="day, user or model."),
+    since: str | None = typer.Option(
+        None, "--since", help="First day (YYYY-MM-DD; default: 29 days before --until)."
+    ),
+    until: str | None = typer.Option(
+        None, "--until", help="Last day (YYYY-MM-DD; default: today in the shop's timezone)."
+    ),
+    as_csv: bool = typer.Option(False, "--csv", help="Print CSV (one row per day, user or model)."),
+    as_json: bool = AS_JSON,
+) -> None:
+    """Model calls, tokens and cost per day, user or model over a period, with the total."""
+    from app.store.review import GROUPINGS, choice
+    from app.store.usage import parse_period, usage_by, usage_csv
+
+    if as_csv and as_json:
+        fail(InvalidInput("choose --json or --csv, not both", code="bad_option"), as_json=True)
+    grouping = checked(lambda: choice(by, GROUPINGS, "by") or "day", as_json=as_json)
+
+    async def work(settings: Settings) -> tuple[Period, list[UsageRow]]:
+        async with open_engine(settings) as engine:
+            found = await tenant_of(engine, tenant)
+            period = parse_period(since, until, timezone=found.timezone)
+            rows = await usage_by(engine, tenant_id=found.id, by=grouping, period=period)
+            return period, rows
+
+    period, rows = run(work, as_json=as_json)
+    total = total_of(rows)
+    if as_csv:
+        sys.stdout.write(usage_csv(rows, by=grouping))
+    elif as_json:
+        print_json(
+            {
+                "by": grouping,
+                "since": period.since.isoformat(),
+                "until": period.until.isoformat(),
+                "rows": [row.to_dict() for row in rows],
+                "total": total.to_dict(),
+            }
+        )
+    else:
+        print_whole(
+            [grouping, "calls", "input", "output", "cached", "cost", "unpriced", "errors"],
+            [usage_cells(row) for row in rows],
+            title=f"usage {period.since} to {period.until}",
+        )
+        stdout.print(
+            f"total: {total.model_calls} model calls · {total.input_tokens} in / "
+            f"{total.output_tokens} out tokens ({total.cached_input_tokens} cached) · "
+            f"cost {money(total.cost_usd, total.unpriced_calls)} · {total.errors} errors",
+            highlight=False,
+        )
+
+
+@app.command("export")
+def export_command(
+    tenant: str = TENANT,
+    user: str | None = USER,
+    since: str | None = SINCE,
+    until: str | None = UNTIL,
+    model: str | None = MODEL,
+    has_error: bool | None = HAS_ERROR,
+    feedback: str | None = FEEDBACK,
+    text: str | None = TEXT,
+    sort: str | None = SORT,
+    ascending: bool = ASCENDING,
+    output: Path | None = typer.Option(
+        None, "--output", help="Write to this file (replaced atomically) instead of stdout."
+    ),
+    as_json: bool = AS_JSON,
+) -> None:
+    """Conversations with all their messages as JSON Lines, one conversation per line."""
+    filters = session_filters(
+        as_json=as_json,
+        user=user,
+        since=since,
+        until=until,
+        model=model,
+        has_error=has_error,
+        feedback=feedback,
+        text=text,
+        sort=sort,
+        ascending=ascending,
+    )
+    if output is not None:
+        checked(lambda: check_output(output), as_json=as_json)
+
+    async def work(settings: Settings) -> tuple[int, int]:
+        async with open_engine(settings) as engine:
+            found = await tenant_of(engine, tenant)
+            if output is None:
+                return await write_export(engine, found, filters, sys.stdout)
+            return await export_to_file(engine, found, filters, output)
+
+    conversations, messages = run(work, as_json=as_json)
+    if output is None:
+        return
+    if as_json:
+        print_json({"file": str(output), "conversations": conversations, "messages": messages})
+    else:
+        stdout.print(
+            f"exported {conversations} conversations ({messages} messages) to {output}",
+            highlight=False,
+        )
+
+
+def checked(parse: Callable[[], T], *, as_json: bool) -> T:
+    """``parse()``, or its error as one line (or JSON) and exit 1."""
+    try:
+        return parse()
+    except BichatError as error:
+        print_error(error, as_json=as_json)
+        raise typer.Exit(EXIT_ERROR) from None
+
+
+def session_filters(
+    *,
+    as_json: bool,
+    user: str | None,
+    since: str | None,
+    until: str | None,
+    model: str | None,
+    has_error: bool | None,
+    feedback: str | None,
+    text: str | None,
+    sort: str | None,
+    ascending: bool,
+    page: str | None = None,
+    per_page: str | None = None,
+) -> SessionFilters:
+    """The options read by the store's own parser (the same checks and messages as /admin)."""
+    from app.store.review import parse_filters
+
+    values = {
+        "user": user,
+        "since": since,
+        "until": until,
+        "model": model,
+        "has_error": None if has_error is None else ("yes" if has_error else "no"),
+        "feedback": feedback,
+        "text": text,
+        "sort": sort,
+        "descending": "no" if ascending else None,
+        "page": page,
+        "per_page": per_page,
+    }
+    return checked(lambda: parse_filters(values), as_json=as_json)
+
+
+async def tenant_of(engine: AsyncEngine, slug: str) -> TenantRecord:
+    async with engine.connect() as connection:
+        return await get_tenant(connection, slug)
+
+
+def check_output(path: Path) -> None:
+    if path.is_dir():
+        raise InvalidInput(f"{path} is a folder: name a file", code="bad_output")
+    if not path.parent.is_dir():
+        raise InvalidInput(f"no folder {path.parent} to write {path.name} in", code="bad_output")
+
+
+async def write_export(
+    engine: AsyncEngine, tenant: TenantRecord, filters: SessionFilters, handle: Any
+) -> tuple[int, int]:
+    """One JSON object per conversation (with its messages) per line; (conversations, messages)."""
+    from app.store.review import export_sessions
+
+    conversations = messages = 0
+    async for item in export_sessions(engine, tenant_id=tenant.id, filters=filters):
+        handle.write(json.dumps(item, default=str, ensure_ascii=False) + "\n")
+        conversations += 1
+        messages += len(item["messages"])
+    return conversations, messages
+
+
+async def export_to_file(
+    engine: AsyncEngine, tenant: TenantRecord, filters: SessionFilters, path: Path
+) -> tuple[int, int]:
+    """Written to a temporary file next to ``path``, then renamed over it: readers see the old
+    file or the whole new one, and a failure leaves nothing behind. Mode 0600 (conversations
+    are private)."""
+    try:
+        descriptor, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    except OSError as error:
+        raise InvalidInput(
+            f"cannot write in {path.parent}: {error.strerror}", code="bad_output"
+        ) from None
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            counts = await write_export(engine, tenant, filters, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, path)
+    except ConnectionError:  # the database's, not the file's
+        raise
+    except OSError as error:
+        raise InvalidInput(f"cannot write {path}: {error.strerror}", code="bad_output") from None
+    finally:
+        Path(partial).unlink(missing_ok=True)
+    return counts
+
+
+def show_transcript(detail: SessionDetail, zone: ZoneInfo) -> None:
+    s = detail.session
+    stdout.print(Text(f"{s.title or '(untitled)'}", style="bold"))
+    lines = [
+        f"conversation {s.id} · user {s.username or '-'} · started {local(s.created_at, zone)} "
+        f"· last activity {local(s.updated_at, zone)} ({zone.key})",
+        f"{s.questions} questions · {s.model_calls} model calls · {s.tool_calls} tool calls · "
+        f"{s.total_tokens} tokens ({s.input_tokens} in / {s.output_tokens} out, "
+        f"{s.cached_input_tokens} cached) · cost {money(s.cost_usd, s.unpriced_calls)} · "
+        f"{s.errors} errors · models {', '.join(s.models) or '-'} · "
+        f"feedback {thumbs(s.thumbs_up, s.thumbs_down) or '-'}",
+    ]
+    for line in lines:
+        stdout.print(line, markup=False, highlight=False)
+    for message in detail.messages:
+        stdout.print()
+        stdout.print(Text(message_heading(message, zone), style="bold"))
+        for line in message_body(message):
+            stdout.print("  " + line, markup=False, highlight=False)
+    if not detail.messages:
+        stderr.print("(no messages)")
+
+
+def message_heading(m: MessageRow, zone: ZoneInfo) -> str:
+    parts = [m.created_at.astimezone(zone).strftime("%H:%M:%S"), m.role]
+    if m.role == "tool":
+        parts[-1] = f"tool {m.tool_name or '?'}"
+        output = m.tool_output if isinstance(m.tool_output, dict) else {}
+        if "row_count" in output:
+            more = ", truncated" if output.get("truncated") else ""
+            parts.append(f"{output['row_count']} rows{more}")
+        if "results_count" in output:
+            parts.append(f"{output['results_count']} products")
+        if output.get("elapsed_ms") is not None:
+            parts.append(f"SQL {output['elapsed_ms']} ms")
+    elif m.model:
+        parts.append(m.model)
+        if m.input_tokens is not None or m.output_tokens is not None:
+            cached = f", {m.cached_input_tokens} cached" if m.cached_input_tokens else ""
+            parts.append(f"{m.input_tokens or 0} in / {m.output_tokens or 0} out tokens{cached}")
+        if m.cost_usd is not None or m.error is None:  # a failed call costs nothing
+            parts.append("cost " + money(m.cost_usd, 0 if m.cost_usd is not None else 1))
+    if m.latency_ms is not None:
+        parts.append(f"{m.latency_ms} ms")
+    return " · ".join(parts)
+
+
+def message_body(m: MessageRow) -> list[str]:
+    lines: list[str] = []
+    if m.sql:
+        lines += m.sql.splitlines()
+    elif m.role == "tool" and m.tool_input is not None:
+        lines.append("input: " + json.dumps(m.tool_input, default=str, ensure_ascii=False))
+    if m.role == "assistant" and isinstance(m.tool_input, dict):
+        calls = m.tool_input.get("tool_calls") or []
+        names = [str(c.get("name")) for c in calls if isinstance(c, dict)]
+        if names:
+            lines.append("calls " + ", ".join(names))
+    if m.content:
+        lines += m.content.splitlines()
+    if m.error:
+        lines.append(f"error: {m.error}")
+    if m.feedback:
+        verdict = "up" if m.feedback > 0 else "down"
+        comment = f": {m.feedback_comment}" if m.feedback_comment else ""
+        lines.append(f"feedback: {verdict}{comment}")
+    return lines
+
+
+def total_of(rows: list[UsageRow]) -> UsageRow:
+    """The rows added up (a cost is unknown only when no row has one)."""
+    from app.store.usage import UsageRow
+
+    costs = [row.cost_usd for row in rows if row.cost_usd is not None]
+    return UsageRow(
+        "total",
+        model_calls=sum(row.model_calls for row in rows),
+        input_tokens=sum(row.input_tokens for row in rows),
+        output_tokens=sum(row.output_tokens for row in rows),
+        cached_input_tokens=sum(row.cached_input_tokens for row in rows),
+        cost_usd=sum(costs, Decimal(0)) if costs else None,
+        unpriced_calls=sum(row.unpriced_calls for row in rows),
+        errors=sum(row.errors for row in rows),
+    )
+
+
+def usage_cells(row: UsageRow) -> list[Any]:
+    cost = "-" if row.cost_usd is None else f"${row.cost_usd:.6f}"
+    return [
+        row.key,
+        row.model_calls,
+        row.input_tokens,
+        row.output_tokens,
+        row.cached_input_tokens,
+        cost,
+        row.unpriced_calls,
+        row.errors,
+    ]
+
+
+def print_whole(columns: list[str], rows: list[list[Any]], *, title: str) -> None:
+    """A table whose cells stay whole (ids can be copied): as wide as it needs when piped; on a
+    terminal only the ``title`` column wraps (the terminal wraps lines too wide for it)."""
+    if not rows:
+        stderr.print(f"(no {title})")
+        return
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, no_wrap=column != "title")
+    for row in rows:
+        table.add_row(*(Text(str(value)) for value in row))
+    width = Measurement.get(stdout, stdout.options.update_width(10_000), table).maximum
+    if stdout.is_terminal and "title" in columns:  # titles may wrap down to 30 characters
+        at = columns.index("title")
+        longest = max(cell_len(str(row[at])) for row in rows)
+        width = max(stdout.width, width - max(0, longest - 30))
+    Console(width=width, soft_wrap=True).print(table)
+
+
+def local(moment: datetime, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+def money(cost: Decimal | None, unpriced: int) -> str:
+    """A cost in USD; calls without a price are said, not counted as free."""
+    if cost is None:
+        return "unknown" if unpriced else "-"
+    return f"${cost:.6f}" + (f" (+{unpriced} unpriced)" if unpriced else "")
+
+
+def thumbs(up: int, down: int) -> str:
+    return " ".join(part for part in (f"+{up}" if up else "", f"-{down}" if down else "") if part)
