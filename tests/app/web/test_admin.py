@@ -152,7 +152,11 @@ async def shop_a(web_server):
 @pytest.fixture(scope="module")
 async def shop_b(web_server):
     return await write_conversation(
-        web_server.database_url, tenant="web-other", user="eve", question="Other shop secret"
+        web_server.database_url,
+        tenant="web-other",
+        user="eve",
+        question="Other shop secret",
+        sql="SELECT count(*) AS products FROM products",
     )
 
 
@@ -202,6 +206,12 @@ def test_the_admin_of_the_shop_gets_every_page(web_server, shop_a, shop_b):
 def test_another_shops_admin_sees_nothing_of_this_shop(web_server, shop_a, shop_b):
     client = client_for(web_server, "olga")
     a = shop_a["liked"]
+    for method, path in routes(a):  # every route: nothing of web-shop comes back
+        data = {"csrf": csrf(client)} if method == "POST" else None
+        response = client.request(method, path, data=data)
+        assert response.status_code in (200, 303, 400, 404), (method, path)
+        for secret in ("Orders per status", "Broken margin", "Bob asks", GOOD_SQL):
+            assert secret not in response.text, (method, path, secret)
     assert client.get(f"/admin/conversations/{a.session_id}").status_code == 404
     listing = client.get("/admin/conversations").text
     assert "Other shop secret" in listing and "Orders per status" not in listing
