@@ -16,11 +16,15 @@ def is_offline(settings: Settings) -> bool:
     return settings.effective_model == OFFLINE_MODEL
 
 
-def build_chat_model(settings: Settings, *, matcher: Matcher) -> BaseChatModel:
+def build_chat_model(
+    settings: Settings, *, matcher: Matcher, http_async_client: Any = None
+) -> BaseChatModel:
     """The model named by ``BICHAT_MODEL`` with streaming usage, a timeout and retries.
 
     ``OPENAI_BASE_URL`` (read by the OpenAI client) points OpenAI models at any compatible
-    server. ``offline`` needs no key and answers from verified questions only."""
+    server. ``offline`` needs no key and answers from verified questions only.
+    ``http_async_client`` (an ``httpx.AsyncClient``) replaces the OpenAI client's own, so
+    the eval harness's cassettes (vcrpy) see its requests."""
     name = settings.effective_model
     if name == OFFLINE_MODEL:
         return OfflineChatModel(matcher=matcher, min_similarity=settings.offline_min_similarity)
@@ -35,6 +39,8 @@ def build_chat_model(settings: Settings, *, matcher: Matcher) -> BaseChatModel:
                 f"BICHAT_MODEL={name} needs OPENAI_API_KEY (or set BICHAT_MODEL=offline)"
             )
         options |= {"stream_usage": True, "api_key": settings.openai_api_key}
+        if http_async_client is not None:
+            options["http_async_client"] = http_async_client
     try:
         model: BaseChatModel = init_chat_model(name, **options)
     except (ImportError, ValueError) as error:
