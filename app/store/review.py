@@ -273,11 +273,9 @@ def session_conditions(filters: SessionFilters) -> tuple[list[str], dict[str, An
         where.append("s.errors > 0" if filters.has_error else "s.errors = 0")
     where += feedback_conditions(filters.feedback)
     if filters.text:
-        where.append(
-            "s.id IN (SELECT m.session_id FROM chat_messages m WHERE m.tenant_id = :tenant "
-            "AND m.content_search @@ websearch_to_tsquery('simple', :text))"
-        )
-        params["text"] = filters.text
+        # the session's words carry no positions: a quoted phrase is its words, in any order
+        where.append("s.search @@ websearch_to_tsquery('simple', :text)")
+        params["text"] = filters.text.replace('"', " ")
     return where, params
 
 

@@ -15,7 +15,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
-    Computed,
     Date,
     DateTime,
     ForeignKey,
@@ -62,17 +61,28 @@ def token_total() -> Mapped[int]:
     return mapped_column(BigInteger, nullable=False, server_default=text("0"))
 
 
+def sort_key(column: str) -> Any:
+    return text(f"{column} DESC NULLS LAST")
+
+
 class ChatSession(TenantScoped, Base):
     """A conversation. Its totals are kept by the trigger on ``chat_messages`` (migration
     0006), so the admin list sorts and filters without aggregating messages."""
 
     __tablename__ = "chat_sessions"
     __table_args__ = (
-        Index(None, "tenant_id", "updated_at"),
+        *(
+            Index(
+                f"ix_chat_sessions_tenant_id_{column}",
+                "tenant_id",
+                sort_key(column),
+                text("id DESC"),
+            )
+            for column in ("updated_at", "total_tokens", "cost_usd")
+        ),
         Index(None, "user_id", "updated_at"),
-        Index(None, "tenant_id", "total_tokens"),
-        Index(None, "tenant_id", "cost_usd"),
         Index("ix_chat_sessions_models", "models", postgresql_using="gin"),
+        Index("ix_chat_sessions_search", "search", postgresql_using="gin"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(
@@ -98,6 +108,7 @@ class ChatSession(TenantScoped, Base):
         ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")
     )
     last_message_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    search: Mapped[Any | None] = mapped_column(TSVECTOR)  # the words of its messages (stripped)
 
 
 class ChatMessage(TenantScoped, Base):
@@ -112,7 +123,6 @@ class ChatMessage(TenantScoped, Base):
         ),
         Index(None, "session_id", "created_at"),
         Index(None, "tenant_id", "created_at"),
-        Index("ix_chat_messages_content_search", "content_search", postgresql_using="gin"),
     )
 
     id: Mapped[int] = bigint_id()
@@ -134,10 +144,6 @@ class ChatMessage(TenantScoped, Base):
     feedback: Mapped[int | None] = mapped_column(SmallInteger)
     feedback_comment: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = timestamp_now()
-    content_search: Mapped[Any] = mapped_column(
-        TSVECTOR,
-        Computed("to_tsvector('simple'::regconfig, coalesce(content, ''::text))", persisted=True),
-    )
 
 
 class ChatUsageDaily(Base):

@@ -7,9 +7,12 @@ indexes the admin pages need (benchmarks/admin.py: 100k sessions, 1M messages).
   conversation list sorts and filters without aggregating messages.
 - ``chat_usage_daily``: tokens, calls and cost per tenant, day (in the tenant's timezone),
   user and model, kept by the same trigger; usage pages read days, not messages.
-- ``chat_messages.content_search``: a ``simple``-configuration tsvector of the content with a
-  GIN index, for the "text in messages" filter (pg_trgm is not available in the embedded
-  server).
+- ``chat_sessions.search``: the words of the conversation's messages (``simple``
+  configuration, positions stripped so its size is bounded by the vocabulary) with a GIN
+  index, for the "text in messages" filter (pg_trgm is not available in the embedded server).
+  Per message, a common word made the filter's count visit ~100k messages (470 ms at 1M).
+- The list's sort indexes are ``(tenant_id, <sort> DESC NULLS LAST, id DESC)``: the order the
+  list asks for, so a page is read from the index instead of sorting every session.
 - The view ``chat_session_totals`` now reads the session's own columns.
 - ``verified_queries.source_message_id``: the answer a verified query was promoted from.
 
@@ -63,7 +66,10 @@ BEGIN
       + (NEW.role = 'assistant' AND NEW.error IS NULL AND NEW.cost_usd IS NULL)::int,
     errors = errors + (NEW.error IS NOT NULL)::int,
     models = CASE WHEN model_call AND NOT NEW.model = ANY(models)
-                  THEN models || NEW.model ELSE models END
+                  THEN models || NEW.model ELSE models END,
+    search = CASE WHEN coalesce(NEW.content, '') = '' THEN search
+                  ELSE strip(coalesce(search, ''::tsvector)
+                             || to_tsvector('simple', NEW.content)) END
   WHERE id = NEW.session_id;
   IF model_call THEN
     INSERT INTO chat_usage_daily AS d (tenant_id, day, user_id, model, model_calls,
@@ -108,7 +114,8 @@ UPDATE chat_sessions s SET
   cached_input_tokens = a.cached_input_tokens,
   total_tokens = a.input_tokens + a.output_tokens, cost_usd = a.cost_usd,
   unpriced_calls = a.unpriced_calls, errors = a.errors, thumbs_up = a.thumbs_up,
-  thumbs_down = a.thumbs_down, models = a.models, last_message_at = a.last_message_at
+  thumbs_down = a.thumbs_down, models = a.models, last_message_at = a.last_message_at,
+  search = a.search
 FROM (
   SELECT m.session_id,
     count(*) FILTER (WHERE m.role = 'user') AS questions,
@@ -125,7 +132,9 @@ FROM (
     count(*) FILTER (WHERE m.feedback = -1) AS thumbs_down,
     coalesce(array_agg(DISTINCT m.model) FILTER (
       WHERE m.role = 'assistant' AND m.model IS NOT NULL), '{}') AS models,
-    max(m.created_at) AS last_message_at
+    max(m.created_at) AS last_message_at,
+    strip(to_tsvector('simple', string_agg(m.content, ' ' ORDER BY m.id)
+      FILTER (WHERE coalesce(m.content, '') <> ''))) AS search
   FROM chat_messages m GROUP BY m.session_id
 ) a WHERE a.session_id = s.id
 """
@@ -220,33 +229,24 @@ def create_usage_table() -> None:
     )
 
 
+SORT_INDEXES = {  # the list's sorts, newest / largest first, ties by id (scanned backwards too)
+    "ix_chat_sessions_tenant_id_updated_at": "updated_at",
+    "ix_chat_sessions_tenant_id_total_tokens": "total_tokens",
+    "ix_chat_sessions_tenant_id_cost_usd": "cost_usd",
+}
+
+
 def create_indexes() -> None:
-    op.create_index(
-        op.f("ix_chat_sessions_tenant_id_total_tokens"),
-        "chat_sessions",
-        ["tenant_id", "total_tokens"],
-    )
-    op.create_index(
-        op.f("ix_chat_sessions_tenant_id_cost_usd"), "chat_sessions", ["tenant_id", "cost_usd"]
-    )
+    op.drop_index("ix_chat_sessions_tenant_id_updated_at", table_name="chat_sessions")
+    for name, column in SORT_INDEXES.items():
+        op.create_index(
+            name,
+            "chat_sessions",
+            ["tenant_id", sa.text(f"{column} DESC NULLS LAST"), sa.text("id DESC")],
+        )
     op.create_index("ix_chat_sessions_models", "chat_sessions", ["models"], postgresql_using="gin")
-    op.add_column(
-        "chat_messages",
-        sa.Column(
-            "content_search",
-            postgresql.TSVECTOR(),
-            sa.Computed(
-                "to_tsvector('simple'::regconfig, coalesce(content, ''::text))", persisted=True
-            ),
-            nullable=True,
-        ),
-    )
-    op.create_index(
-        "ix_chat_messages_content_search",
-        "chat_messages",
-        ["content_search"],
-        postgresql_using="gin",
-    )
+    op.add_column("chat_sessions", sa.Column("search", postgresql.TSVECTOR(), nullable=True))
+    op.create_index("ix_chat_sessions_search", "chat_sessions", ["search"], postgresql_using="gin")
 
 
 def upgrade() -> None:
@@ -287,18 +287,18 @@ def downgrade() -> None:
     op.execute("DROP TRIGGER chat_message_added ON chat_messages")
     op.execute("DROP FUNCTION public.bichat_chat_feedback_changed()")
     op.execute("DROP FUNCTION public.bichat_chat_message_added()")
-    op.drop_index("ix_chat_messages_content_search", table_name="chat_messages")
-    op.drop_column("chat_messages", "content_search")
     op.drop_table("chat_usage_daily")
     op.drop_constraint(
         op.f("fk_verified_queries_source_message_id_chat_messages"), "verified_queries"
     )
     op.drop_column("verified_queries", "source_message_id")
-    for name in ("ix_chat_sessions_models", op.f("ix_chat_sessions_tenant_id_cost_usd")):
+    for name in ("ix_chat_sessions_models", "ix_chat_sessions_search", *SORT_INDEXES):
         op.drop_index(name, table_name="chat_sessions")
-    op.drop_index(op.f("ix_chat_sessions_tenant_id_total_tokens"), table_name="chat_sessions")
-    for name in (*COUNTERS, *TOKENS, "cost_usd", "models", "last_message_at"):
+    for name in (*COUNTERS, *TOKENS, "cost_usd", "models", "last_message_at", "search"):
         op.drop_column("chat_sessions", name)
+    op.create_index(
+        "ix_chat_sessions_tenant_id_updated_at", "chat_sessions", ["tenant_id", "updated_at"]
+    )
     op.execute(previous_view())
 
 

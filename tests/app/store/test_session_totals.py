@@ -1,5 +1,6 @@
-"""The totals kept by the trigger of migration 0006 (on the session and per day) always equal
-an aggregate over the messages themselves, through inserts and feedback changes."""
+"""The totals kept by the trigger of migration 0006 (on the session and per day), and the
+session's search words, always equal an aggregate over the messages themselves, through
+inserts and feedback changes."""
 
 from __future__ import annotations
 
@@ -24,13 +25,14 @@ SELECT count(*) FILTER (WHERE role = 'user') AS questions,
        count(*) FILTER (WHERE feedback = 1) AS thumbs_up,
        count(*) FILTER (WHERE feedback = -1) AS thumbs_down,
        coalesce(array_agg(DISTINCT model ORDER BY model) FILTER (
-         WHERE role = 'assistant' AND model IS NOT NULL), '{}') AS models
+         WHERE role = 'assistant' AND model IS NOT NULL), '{}') AS models,
+       strip(to_tsvector('simple', string_agg(content, ' ')))::text AS search
 FROM chat_messages WHERE session_id = :s
 """)
 KEPT = text("""
 SELECT questions, model_calls, tool_calls, input_tokens, output_tokens, cached_input_tokens,
        cost_usd, unpriced_calls, errors, thumbs_up, thumbs_down,
-       ARRAY(SELECT unnest(models) ORDER BY 1) AS models
+       ARRAY(SELECT unnest(models) ORDER BY 1) AS models, search::text AS search
 FROM chat_sessions WHERE id = :s
 """)
 DAILY = text("""
@@ -48,7 +50,8 @@ GROUP BY model ORDER BY model
 def random_message(rng: random.Random) -> Message:
     role = rng.choice(["user", "assistant", "assistant", "tool"])
     if role == "user":
-        return Message(role="user", content=f"question {rng.random()}")
+        words = rng.sample(["revenue", "channel", "Zeppelin", "refund", "März", "42"], 3)
+        return Message(role="user", content=f"question {' '.join(words)} {rng.random()}")
     if role == "tool":
         failed = rng.random() < 0.3
         return Message(role="tool", tool_name="run_sql", error="boom" if failed else None)
