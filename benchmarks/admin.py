@@ -26,7 +26,7 @@ tables vacuumed and analysed.
 Measured (the app's functions, warm, after a warm-up round): ``list_sessions`` (its count
 and its page) with the default page, a deep page, sort by cost and by tokens, and one filter
 each (user, model, errors, thumbs down, one month, text rare and common);
-``session_detail`` on random conversations; ``usage_by`` (day, user, model, total) over the
+``session_detail`` on random conversations; ``usage_by`` (day, user, model) over the
 last 30 days and the year. p50/p95 in ms, against the goal p50 <= 100 ms. For comparison,
 the first page sorted by cost computed the old way (aggregating chat_messages per session,
 as migration 0005's view did) and a year of usage per day from chat_messages. Finally the
@@ -824,7 +824,7 @@ async def measure_reads(
         "year": (((END.date() - timedelta(days=364)).isoformat(), END.date().isoformat()), END),
     }
     for label, ((since, until), now) in periods.items():
-        for by in ("day", "user", "model", "total"):
+        for by in ("day", "user", "model"):
             before = load()
 
             async def usage(

@@ -122,9 +122,20 @@ async def dry_run(executor: SqlExecutor, *, tenant_id: uuid.UUID, sql: str) -> s
     return sql
 
 
-async def embed(embeddings: Embeddings, question: str) -> dict[str, Any]:
+async def verified_pair(
+    *,
+    executor: SqlExecutor,
+    embeddings: Embeddings,
+    tenant_id: uuid.UUID,
+    question: str,
+    sql: str,
+) -> dict[str, Any]:
+    """The checked question and SQL with the question's vector, as statement parameters
+    (``q``, ``sql``, ``v``, ``m``); ``RefusedQuery`` when the SQL fails the guard or the run."""
+    question = clean_question(question)
+    sql = await dry_run(executor, tenant_id=tenant_id, sql=sql)
     vector = await asyncio.to_thread(embeddings.embed_query, question)
-    return {"v": vector_literal(vector), "m": model_name(embeddings)}
+    return {"q": question, "sql": sql, "v": vector_literal(vector), "m": model_name(embeddings)}
 
 
 async def add_verified(
@@ -140,16 +151,16 @@ async def add_verified(
 ) -> int:
     """Verify and store a question -> SQL pair for the tenant (an active pair with the same
     question is replaced: its SQL is what the admin verified last)."""
-    question = clean_question(question)
-    sql = await dry_run(executor, tenant_id=tenant_id, sql=sql)
-    vector = await embed(embeddings, question)
+    pair = await verified_pair(
+        executor=executor, embeddings=embeddings, tenant_id=tenant_id, question=question, sql=sql
+    )
     async with engine.begin() as connection:
         await connection.execute(
             text(
                 "UPDATE verified_queries SET is_active = false WHERE tenant_id = :t "
                 "AND question = :q AND is_active"
             ),
-            {"t": tenant_id, "q": question},
+            {"t": tenant_id, "q": pair["q"]},
         )
         new_id = await connection.scalar(
             text(
@@ -158,14 +169,7 @@ async def add_verified(
                 "CAST(:v AS vector), :m, (SELECT id FROM chat_messages WHERE id = :msg "
                 "AND tenant_id = :t AND role = 'assistant')) RETURNING id"
             ),
-            {
-                "t": tenant_id,
-                "q": question,
-                "sql": sql,
-                "s": source,
-                "msg": source_message_id,
-                **vector,
-            },
+            {"t": tenant_id, "s": source, "msg": source_message_id, **pair},
         )
     return int(new_id)
 
@@ -203,9 +207,9 @@ async def update_verified(
     sql: str,
 ) -> None:
     await owned(engine, tenant_id=tenant_id, query_id=query_id)
-    question = clean_question(question)
-    sql = await dry_run(executor, tenant_id=tenant_id, sql=sql)
-    vector = await embed(embeddings, question)
+    pair = await verified_pair(
+        executor=executor, embeddings=embeddings, tenant_id=tenant_id, question=question, sql=sql
+    )
     async with engine.begin() as connection:
         await connection.execute(
             text(
@@ -213,7 +217,7 @@ async def update_verified(
                 "embedding = CAST(:v AS vector), embedding_model = :m, verified_at = now() "
                 "WHERE id = :id AND tenant_id = :t"
             ),
-            {"id": query_id, "t": tenant_id, "q": question, "sql": sql, **vector},
+            {"id": query_id, "t": tenant_id, **pair},
         )
 
 

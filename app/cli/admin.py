@@ -168,8 +168,8 @@ def usage_command(
     as_json: bool = AS_JSON,
 ) -> None:
     """Model calls, tokens and cost per day, user or model over a period, with the total."""
-    from app.store.review import GROUPINGS, choice
-    from app.store.usage import parse_period, usage_by, usage_csv
+    from app.store.review import choice
+    from app.store.usage import GROUPINGS, parse_period, total_of, usage_by, usage_csv
 
     if as_csv and as_json:
         fail(InvalidInput("choose --json or --csv, not both", code="bad_option"), as_json=True)
@@ -425,23 +425,6 @@ def message_body(m: MessageRow) -> list[str]:
         comment = f": {m.feedback_comment}" if m.feedback_comment else ""
         lines.append(f"feedback: {verdict}{comment}")
     return lines
-
-
-def total_of(rows: list[UsageRow]) -> UsageRow:
-    """The rows added up (a cost is unknown only when no row has one)."""
-    from app.store.usage import UsageRow
-
-    costs = [row.cost_usd for row in rows if row.cost_usd is not None]
-    return UsageRow(
-        "total",
-        model_calls=sum(row.model_calls for row in rows),
-        input_tokens=sum(row.input_tokens for row in rows),
-        output_tokens=sum(row.output_tokens for row in rows),
-        cached_input_tokens=sum(row.cached_input_tokens for row in rows),
-        cost_usd=sum(costs, Decimal(0)) if costs else None,
-        unpriced_calls=sum(row.unpriced_calls for row in rows),
-        errors=sum(row.errors for row in rows),
-    )
 
 
 def usage_cells(row: UsageRow) -> list[Any]:

@@ -23,7 +23,6 @@ from app.errors import InvalidInput, NotFound
 
 SORTS = {"date": "s.updated_at", "tokens": "s.total_tokens", "cost": "s.cost_usd"}
 FEEDBACK = ("up", "down", "any", "none")
-GROUPINGS = ("day", "user", "model")
 MAX_PER_PAGE = 200
 MAX_TEXT_CHARS = 200
 
@@ -227,15 +226,20 @@ class SessionDetail:
 
     def answer_sql(self, message_id: int) -> tuple[str, str] | None:
         """(question, last successful SQL) of the turn whose answer is ``message_id``."""
+        return self.answers_with_sql().get(message_id)
+
+    def answers_with_sql(self) -> dict[int, tuple[str, str]]:
+        """Each answer (by id) whose turn ran SQL successfully: its question and that SQL."""
+        found: dict[int, tuple[str, str]] = {}
         question, sql = None, None
         for message in self.messages:
             if message.role == "user":
                 question, sql = message.content, None
             elif message.sql and message.error is None:
                 sql = message.sql
-            elif message.id == message_id:
-                return (question, sql) if question and sql else None
-        return None
+            elif message.role == "assistant" and question and sql:
+                found[message.id] = (question, sql)
+        return found
 
 
 def json_ready(data: dict[str, Any]) -> dict[str, Any]:

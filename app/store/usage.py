@@ -29,8 +29,8 @@ GROUP_KEYS = {
     "day": "d.day::text",
     "user": "coalesce(u.username, '(no user)')",
     "model": "d.model",
-    "total": "'total'",
 }
+GROUPINGS = tuple(GROUP_KEYS)
 USAGE_COLUMNS = (
     "sum(d.model_calls)::bigint AS model_calls, sum(d.input_tokens)::bigint AS input_tokens, "
     "sum(d.output_tokens)::bigint AS output_tokens, "
@@ -61,7 +61,7 @@ class Period:
 
 @dataclass
 class UsageRow:
-    key: str  # the day (ISO), username, model, or "total"
+    key: str  # the day (ISO), username, model, or "total" (``total_of``)
     model_calls: int
     input_tokens: int
     output_tokens: int
@@ -91,27 +91,35 @@ def parse_period(
 async def usage_by(
     engine: AsyncEngine, *, tenant_id: uuid.UUID, by: str, period: Period
 ) -> list[UsageRow]:
-    """Usage per ``day`` (every day of the period, zeros included), ``user``, ``model``, or
-    the ``total``; most expensive first for users and models."""
+    """Usage per ``day`` (every day of the period, zeros included), ``user`` or ``model``
+    (most expensive first); ``total_of`` adds any of them up."""
     if by not in GROUP_KEYS:
         raise InvalidInput(f"usage can be grouped by day, user or model, not {by!r}")
-    key = GROUP_KEYS[by]
-    order = "key" if by in ("day", "total") else "cost_usd DESC NULLS LAST, input_tokens DESC"
-    group = "" if by == "total" else "GROUP BY 1"
+    order = "key" if by == "day" else "cost_usd DESC NULLS LAST, input_tokens DESC"
     query = text(
-        f"SELECT {key} AS key, {USAGE_COLUMNS} FROM chat_usage_daily d "
+        f"SELECT {GROUP_KEYS[by]} AS key, {USAGE_COLUMNS} FROM chat_usage_daily d "
         "LEFT JOIN app_users u ON u.id = d.user_id "
-        f"WHERE d.tenant_id = :t AND d.day BETWEEN :since AND :until {group} ORDER BY {order}"
+        f"WHERE d.tenant_id = :t AND d.day BETWEEN :since AND :until GROUP BY 1 ORDER BY {order}"
     )
     params = {"t": tenant_id, "since": period.since, "until": period.until}
     async with engine.connect() as connection:
-        rows = [UsageRow(**zeroed(r._asdict())) for r in await connection.execute(query, params)]
+        rows = [UsageRow(**r._asdict()) for r in await connection.execute(query, params)]
     return every_day(rows, period) if by == "day" else rows
 
 
-def zeroed(values: dict[str, Any]) -> dict[str, Any]:
-    """A total over no rows has NULL sums; counts become 0 (cost stays NULL: unknown)."""
-    return {k: (0 if v is None and k not in ("cost_usd", "key") else v) for k, v in values.items()}
+def total_of(rows: list[UsageRow]) -> UsageRow:
+    """The rows added up (a cost is unknown only when no row has one)."""
+    costs = [row.cost_usd for row in rows if row.cost_usd is not None]
+    return UsageRow(
+        "total",
+        model_calls=sum(row.model_calls for row in rows),
+        input_tokens=sum(row.input_tokens for row in rows),
+        output_tokens=sum(row.output_tokens for row in rows),
+        cached_input_tokens=sum(row.cached_input_tokens for row in rows),
+        cost_usd=sum(costs, Decimal(0)) if costs else None,
+        unpriced_calls=sum(row.unpriced_calls for row in rows),
+        errors=sum(row.errors for row in rows),
+    )
 
 
 def every_day(rows: list[UsageRow], period: Period) -> list[UsageRow]:

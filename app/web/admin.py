@@ -182,11 +182,11 @@ async def conversation(request: Request, session_id: str) -> Response:
 def turns_of(detail: review.SessionDetail) -> list[dict[str, Any]]:
     """Messages grouped by question; each answer knows whether it can be promoted."""
     turns: list[dict[str, Any]] = []
+    promotable = detail.answers_with_sql()
     for message in detail.messages:
         if message.role == "user" or not turns:
             turns.append({"messages": []})
-        promotable = message.role == "assistant" and detail.answer_sql(message.id) is not None
-        turns[-1]["messages"].append({"row": message, "promotable": promotable})
+        turns[-1]["messages"].append({"row": message, "promotable": message.id in promotable})
     return turns
 
 
@@ -205,8 +205,9 @@ async def usage_page(
         return error_page(request, admin, error)
     tables = {
         by: await usage.usage_by(engine, tenant_id=admin.tenant_id, by=by, period=period)
-        for by in ("day", "user", "model", "total")
+        for by in usage.GROUPINGS
     }
+    tables["total"] = [usage.total_of(tables["day"])]
     return page(
         request,
         "admin/usage.html",
@@ -245,19 +246,35 @@ def usage_chart(days: list[usage.UsageRow]) -> str:
 @router.get("/verified", response_class=HTMLResponse)
 async def verified(request: Request, message: int | None = None, retired: bool = False) -> Response:
     admin = await admin_for(request)
-    engine = get_state().runtime.engine
     draft = await promotion_draft(admin, message) if message else None
+    notice = request.query_params.get("notice")
+    return await verified_page(request, admin, draft=draft, retired=retired, notice=notice)
+
+
+async def verified_page(
+    request: Request,
+    admin: Admin,
+    *,
+    draft: dict[str, Any] | None,
+    retired: bool = False,
+    notice: str | None = None,
+    error: BichatError | None = None,
+) -> Response:
+    """The library, the suggestions and the add/promote form (with a refusal, status 400)."""
+    engine = get_state().runtime.engine
     return page(
         request,
         "admin/verified.html",
         admin,
+        200 if error is None else 400,
         rows=await curation.list_verified(
             engine, tenant_id=admin.tenant_id, include_retired=retired
         ),
         suggestions=await curation.suggestions(engine, tenant_id=admin.tenant_id),
         draft=draft,
         retired=retired,
-        notice=request.query_params.get("notice"),
+        notice=notice,
+        error=error.message if error else None,
     )
 
 
@@ -274,24 +291,6 @@ async def promotion_draft(admin: Admin, message_id: int) -> dict[str, Any] | Non
     detail = await review.session_detail(engine, tenant_id=admin.tenant_id, session_id=session_id)
     pair = detail.answer_sql(message_id)
     return {"question": pair[0], "sql": pair[1], "message": message_id} if pair else None
-
-
-async def verified_form_error(
-    request: Request, admin: Admin, error: BichatError, draft: dict[str, Any]
-) -> Response:
-    engine = get_state().runtime.engine
-    return page(
-        request,
-        "admin/verified.html",
-        admin,
-        400,
-        rows=await curation.list_verified(engine, tenant_id=admin.tenant_id),
-        suggestions=await curation.suggestions(engine, tenant_id=admin.tenant_id),
-        draft=draft,
-        retired=False,
-        notice=None,
-        error=error.message,
-    )
 
 
 @router.post("/verified")
@@ -318,7 +317,7 @@ async def add_verified(
         )
     except BichatError as error:
         draft = {"question": question, "sql": sql, "message": message}
-        return await verified_form_error(request, admin, error, draft)
+        return await verified_page(request, admin, draft=draft, error=error)
     return RedirectResponse("/admin/verified?notice=saved", status_code=303)
 
 
@@ -352,7 +351,8 @@ async def edit_verified(
     except NotFound as error:  # another shop's query, or none
         return error_page(request, admin, error)
     except BichatError as error:
-        return await verified_form_error(request, admin, error, {"question": question, "sql": sql})
+        draft = {"question": question, "sql": sql}
+        return await verified_page(request, admin, draft=draft, error=error)
     notice = "retired" if action == "retire" else "saved"
     return RedirectResponse(f"/admin/verified?notice={notice}", status_code=303)
 
