@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.passwords import hash_password
 from db.models import APPLICATION_TABLES, BUSINESS_TABLES
+from db.passwords import hash_password
 
 
 async def insert(connection: AsyncConnection, table: str, **values: Any) -> Any:
