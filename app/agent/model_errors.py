@@ -15,6 +15,12 @@ class ModelCallFailed(BichatError):
 
     code = "model_failed"
 
+    def __init__(
+        self, message: str, *, model: str | None = None, latency_ms: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.model, self.latency_ms = model, latency_ms
+
 
 def describe_model_error(error: BaseException) -> str:
     if isinstance(error, openai.RateLimitError):

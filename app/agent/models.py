@@ -7,7 +7,7 @@ from typing import Any
 from langchain.chat_models import init_chat_model
 from langchain_core.language_models import BaseChatModel
 
-from app.agent.offline import OFFLINE_MODEL, Matcher, OfflineChatModel
+from app.agent.offline import OFFLINE_MODEL, OfflineChatModel
 from app.config import Settings
 from app.errors import ConfigError
 
@@ -16,9 +16,7 @@ def is_offline(settings: Settings) -> bool:
     return settings.effective_model == OFFLINE_MODEL
 
 
-def build_chat_model(
-    settings: Settings, *, matcher: Matcher, http_async_client: Any = None
-) -> BaseChatModel:
+def build_chat_model(settings: Settings, *, http_async_client: Any = None) -> BaseChatModel:
     """The model named by ``BICHAT_MODEL`` with streaming usage, a timeout and retries.
 
     ``OPENAI_BASE_URL`` (read by the OpenAI client) points OpenAI models at any compatible
@@ -27,7 +25,7 @@ def build_chat_model(
     the eval harness's cassettes (vcrpy) see its requests."""
     name = settings.effective_model
     if name == OFFLINE_MODEL:
-        return OfflineChatModel(matcher=matcher, min_similarity=settings.offline_min_similarity)
+        return OfflineChatModel(min_similarity=settings.offline_min_similarity)
     provider = name.split(":", 1)[0]
     options: dict[str, Any] = {
         "timeout": settings.model_timeout_s,

@@ -14,9 +14,9 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from app.agent.verified import similar_questions
 from app.embeddings import LOCAL_MODEL, LocalEmbeddings
 from app.store.conversations import Message, add_message, create_session, set_feedback
+from app.store.verified import similar_questions
 from db.engine import create_engine
 from db.tenants import get_tenant
 from tests.app.web.conftest import PASSWORD

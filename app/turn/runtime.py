@@ -14,6 +14,7 @@ from app.config import Settings
 from app.embeddings import build_embeddings
 from app.tools.search import ProductSearch
 from app.tools.sql import SqlExecutor
+from app.turn.runner import Turns
 from db.engine import open_engine, owner_url
 
 
@@ -22,13 +23,15 @@ class AgentRuntime:
     engine: AsyncEngine
     executor: SqlExecutor
     agent: ChatAgent
+    turns: Turns
 
 
 @asynccontextmanager
 async def open_agent(
     settings: Settings, *, chat_model: BaseChatModel | None = None
 ) -> AsyncIterator[AgentRuntime]:
-    """The engine, the reader pools and a prepared agent; all released on exit."""
+    """The engine, the reader pools, a prepared agent and the turns it answers; all released
+    on exit."""
     async with open_engine(settings) as engine:
         executor = SqlExecutor(engine=engine, settings=settings, owner_url=owner_url(settings))
         try:
@@ -41,7 +44,8 @@ async def open_agent(
                 embeddings=embeddings,
                 chat_model=chat_model,
             )
-            await agent.prepare()
-            yield AgentRuntime(engine, executor, agent)
+            turns = Turns(engine=engine, answerer=agent, embeddings=embeddings)
+            await turns.prepare()
+            yield AgentRuntime(engine, executor, agent, turns)
         finally:
             await executor.close()
