@@ -31,10 +31,11 @@ from langchain_core.messages.utils import count_tokens_approximately
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.agent.context import AgentTurn
-from app.agent.model_errors import ModelCallFailed
 from app.agent.models import build_chat_model, is_offline
 from app.agent.offline import MATCHES_SETTING, OFFLINE_MODEL, OfflineChatModel
 from app.agent.prompt import SYSTEM_TEMPLATE, PromptParts, build_prompt_parts, system_prompt
+from app.agent.providers import provider_for
+from app.agent.providers.base import ModelCallFailed
 from app.agent.reporter import CallReporter
 from app.agent.tools import build_agent_tools
 from app.answering.events import AnswerCutShort, AnswerEvent, AnswerFailed, AnswerReady, Token
@@ -110,7 +111,7 @@ class ChatAgent:
             ToolCallLimitMiddleware(
                 run_limit=self.settings.agent_max_tool_calls, exit_behavior="continue"
             ),
-            CallReporter(model_name=label),
+            CallReporter(model_name=label, provider=provider_for(self.settings.effective_model)),
         ]
         if offline:  # the offline model answers from the question's verified matches
             middleware.append(VerifiedMatches())

@@ -15,8 +15,8 @@ from langgraph.config import get_stream_writer
 from langgraph.types import Command
 
 from app.agent.context import AgentTurn
-from app.agent.model_errors import ModelCallFailed, describe_model_error
 from app.agent.pricing import cost_usd
+from app.agent.providers.base import ModelCallFailed, Provider, describe_model_error
 from app.answering.events import (
     AnswerEvent,
     ChartShown,
@@ -34,7 +34,7 @@ TOO_MANY_ERRORS = (
 )
 
 
-def model_call(ai: AIMessage, *, fallback_model: str, latency_ms: int) -> ModelCall:
+def model_call(ai: AIMessage, *, fallback_model: str, provider: str, latency_ms: int) -> ModelCall:
     usage: dict[str, Any] = dict(ai.usage_metadata or {})
     details: dict[str, Any] = usage.get("input_token_details") or {}
     model = ai.response_metadata.get("model_name") or fallback_model
@@ -45,9 +45,11 @@ def model_call(ai: AIMessage, *, fallback_model: str, latency_ms: int) -> ModelC
     if input_tokens is not None or model == "offline":
         cost = cost_usd(
             model,
+            provider=provider,
             input_tokens=input_tokens or 0,
             output_tokens=output_tokens or 0,
             cached_input_tokens=cached or 0,
+            cache_write_tokens=details.get("cache_creation") or 0,
         )
     return ModelCall(
         model=model,
@@ -64,11 +66,12 @@ def model_call(ai: AIMessage, *, fallback_model: str, latency_ms: int) -> ModelC
 class CallReporter(AgentMiddleware):
     """Reports each call of the running question (its ``AgentTurn`` is the runtime context).
 
-    One instance per agent; ``model_name`` names the model when a failed call reported none."""
+    One instance per agent; ``model_name`` names the model when a failed call reported none;
+    ``provider`` maps its errors and prices its calls."""
 
-    def __init__(self, *, model_name: str) -> None:
+    def __init__(self, *, model_name: str, provider: Provider) -> None:
         super().__init__()
-        self.model_name = model_name
+        self.model_name, self.provider = model_name, provider
 
     async def awrap_model_call(
         self,
@@ -79,11 +82,13 @@ class CallReporter(AgentMiddleware):
         try:
             response = await handler(request)
         except Exception as error:
-            raise ModelCallFailed(
-                describe_model_error(error), model=self.model_name, latency_ms=ms(started)
-            ) from error
+            text = describe_model_error(error, self.provider)
+            raise ModelCallFailed(text, model=self.model_name, latency_ms=ms(started)) from error
         ai = next(m for m in reversed(response.result) if isinstance(m, AIMessage))
-        emit(ModelCalled(model_call(ai, fallback_model=self.model_name, latency_ms=ms(started))))
+        call = model_call(
+            ai, fallback_model=self.model_name, provider=self.provider.name, latency_ms=ms(started)
+        )
+        emit(ModelCalled(call))
         return response
 
     async def awrap_tool_call(
