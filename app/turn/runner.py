@@ -100,8 +100,9 @@ class Turns:
             matching.cancel()
             raise
         asked = Question(tenant, session, text, history, await matching, TurnResults())
-        async for event in self.run(asked, writer):
-            yield event
+        async with aclosing(self.run(asked, writer)) as events:  # a channel that stops
+            async for event in events:  # reading closes the run: it stores the interruption
+                yield event
 
     async def similar(self, tenant: TenantRecord, question: str) -> list[Match]:
         vector = await asyncio.to_thread(self.embeddings.embed_query, question)
