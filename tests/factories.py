@@ -31,6 +31,8 @@ def vector(seed: int) -> str:
     return "[" + ",".join(f"{rng.uniform(-1, 1):.4f}" for _ in range(384)) + "]"
 
 
+# Long: one row in every business and application table, in foreign-key order; a test of
+# tenant deletion or isolation needs all of them at once, and each insert is one statement.
 async def fill_tenant(connection: AsyncConnection, tenant_id: uuid.UUID) -> dict[str, int]:
     """Rows in every business and application table (two each; four messages: a question and
     an answer per session); returns row counts."""

@@ -62,6 +62,7 @@ SORT = typer.Option(None, "--sort", help="date (last activity, default), tokens 
 ASCENDING = typer.Option(False, "--ascending", help="Smallest or oldest first.")
 
 
+# Over 60 lines because 17 are its Typer options, one a line: they are the command's --help.
 @app.command("sessions")
 def sessions_command(
     tenant: str = TENANT,
