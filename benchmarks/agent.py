@@ -39,9 +39,9 @@ from app.agent.prompt import system_prompt
 from app.agent.tools import build_agent_tools
 from app.config import load_settings
 from app.embeddings import LocalEmbeddings
-from app.tools.search import ProductSearch
 from app.tools.sql import READER_TABLES, SqlExecutor
 from app.turn.runner import Turns
+from app.turn.runtime import build_turns
 from db import migrate
 from db.engine import create_engine
 from db.seed import seed_tenant
@@ -144,15 +144,15 @@ async def main(quick: bool) -> None:
             tenant = await get_tenant(connection, "bench")
         embeddings = LocalEmbeddings()
         executor = SqlExecutor(engine=engine, settings=settings, owner_url=url)
-        agent = ChatAgent(
+        runner = build_turns(
             engine=engine,
             settings=settings,
             executor=executor,
-            search=ProductSearch(executor=executor, engine=engine, embeddings=embeddings),
             embeddings=embeddings,
             chat_model=ScriptedChatModel(script=[]),
         )
-        runner = Turns(engine=engine, answerer=agent, embeddings=embeddings)
+        agent = runner.answerer
+        assert isinstance(agent, ChatAgent)
         await runner.prepare()
         figures: dict[str, Any] = await measure_turns(runner, tenant, turns)
         encoding = o200k_base()

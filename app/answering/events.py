@@ -5,40 +5,46 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any
 
 from app.tools.charts import Chart
 from app.tools.tool import ToolCallRecord
 
 
+class Event:
+    """Every event names itself for the wire (JSON, server-sent events): ``ToolStarted`` is
+    ``tool_started``."""
+
+    @property
+    def type(self) -> str:
+        return re.sub(r"(?<!^)(?=[A-Z])", "_", type(self).__name__).lower()
+
+
 @dataclass(frozen=True)
-class Token:
+class Token(Event):
     """A piece of the answer's text, as the model streams it."""
 
     text: str
-    type: ClassVar[str] = "token"
 
 
 @dataclass(frozen=True)
-class ToolStarted:
+class ToolStarted(Event):
     call_id: str
     tool: str
     input: dict[str, Any]
-    type: ClassVar[str] = "tool_started"
 
 
 @dataclass(frozen=True)
-class ToolFinished:
+class ToolFinished(Event):
     call: ToolCallRecord
-    type: ClassVar[str] = "tool_finished"
 
 
 @dataclass(frozen=True)
-class ChartShown:
+class ChartShown(Event):
     chart: Chart
-    type: ClassVar[str] = "chart"
 
 
 @dataclass(frozen=True)
@@ -57,37 +63,33 @@ class ModelCall:
 
 
 @dataclass(frozen=True)
-class ModelCalled:
+class ModelCalled(Event):
     call: ModelCall
-    type: ClassVar[str] = "model_called"
 
 
 @dataclass(frozen=True)
-class AnswerReady:
+class AnswerReady(Event):
     """The answer: the text of the last model call (already reported as ``ModelCalled``)."""
 
     text: str
-    type: ClassVar[str] = "answer_ready"
 
 
 @dataclass(frozen=True)
-class AnswerCutShort:
+class AnswerCutShort(Event):
     """No answer within the turn's limits: ``text`` says so to the owner, ``reason`` is the
     stored error (``turn_limit``)."""
 
     text: str
     reason: str
-    type: ClassVar[str] = "answer_cut_short"
 
 
 @dataclass(frozen=True)
-class AnswerFailed:
+class AnswerFailed(Event):
     """The model provider failed (after its retries); ``error`` is the message to show."""
 
     error: str
     model: str | None = None
     latency_ms: int | None = None
-    type: ClassVar[str] = "answer_failed"
 
 
 AnswerEvent = (

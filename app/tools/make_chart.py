@@ -7,25 +7,25 @@ from app.tools.charts import Chart, ChartSpec, build_figure
 from app.tools.tool import Output, Shown, Tool, ToolContext
 
 NAME = "make_chart"
-DESCRIPTION = (
-    "Show the owner a chart of a run_sql result of this turn; columns must come from that result."
-)
 
 
-async def run(context: ToolContext, spec: ChartSpec) -> tuple[Output, list[Shown]]:
-    charts = context.turn.charts
-    result = context.turn.result_for(spec.result_id)
-    figure = build_figure(spec, result.columns, result.rows)
-    chart = Chart(id=f"c{len(charts) + 1}", spec=spec, figure=figure)
-    charts.append(chart)
-    output = {"chart_id": chart.id, "kind": spec.kind, "points": len(result.rows), "shown": True}
-    return output, [chart]
+class MakeChart(Tool[ChartSpec]):
+    name = NAME
+    description = (
+        "Show the owner a chart of a run_sql result of this turn; columns must come from that "
+        "result."
+    )
+    input = ChartSpec
+    replays = True
+
+    async def run(self, context: ToolContext, spec: ChartSpec) -> tuple[Output, list[Shown]]:
+        charts = context.turn.charts
+        result = context.turn.result_for(spec.result_id)
+        figure = build_figure(spec, result.columns, result.rows)
+        chart = Chart(id=f"c{len(charts) + 1}", spec=spec, figure=figure)
+        charts.append(chart)
+        drawn = {"chart_id": chart.id, "kind": spec.kind, "points": len(result.rows)}
+        return drawn | {"shown": True}, [chart]
 
 
-TOOL = Tool(
-    name=NAME,
-    description=DESCRIPTION,
-    input=ChartSpec,
-    run=run,
-    replays=True,
-)
+TOOL = MakeChart()

@@ -13,12 +13,6 @@ from app.tools.tool import Facts, Output, Shown, Tool, ToolContext
 
 NAME = "search_products"
 SUMMARY_SKUS = 10  # SKUs of the hits kept in the store
-DESCRIPTION = (
-    "Find the shop's products by meaning and by words (\"a gift under $40 for someone who "
-    'camps", a SKU, a brand). Filters: category slug (includes subcategories), min_price, '
-    "max_price, in_stock. Returns JSON with sku, name, brand, price, stock, category path, "
-    "score and which signals matched. Use run_sql for numbers about sales."
-)
 
 
 class SearchProductsInput(BaseModel):
@@ -30,42 +24,36 @@ class SearchProductsInput(BaseModel):
     limit: int = Field(default=10, ge=1, le=MAX_LIMIT)
 
 
-async def run(context: ToolContext, arguments: SearchProductsInput) -> tuple[Output, list[Shown]]:
-    found = await context.services.search.search(
-        tenant_id=context.tenant.id,
-        tenant_slug=context.tenant.slug,
-        chat_session_id=context.session_id,
-        **arguments.model_dump(),
+class SearchProducts(Tool[SearchProductsInput]):
+    name = NAME
+    description = (
+        "Find the shop's products by meaning and by words (\"a gift under $40 for someone who "
+        'camps", a SKU, a brand). Filters: category slug (includes subcategories), min_price, '
+        "max_price, in_stock. Returns JSON with sku, name, brand, price, stock, category path, "
+        "score and which signals matched. Use run_sql for numbers about sales."
     )
-    return found.to_dict(), []
+    input = SearchProductsInput
+
+    async def run(
+        self, context: ToolContext, arguments: SearchProductsInput
+    ) -> tuple[Output, list[Shown]]:
+        found = await context.services.search.search(
+            tenant_id=context.tenant.id,
+            tenant_slug=context.tenant.slug,
+            chat_session_id=context.session_id,
+            **arguments.model_dump(),
+        )
+        return found.to_dict(), []
+
+    def summarise(self, output: Output) -> Output:
+        hits = output.get("results", [])
+        return {"results_count": len(hits), "skus": [h.get("sku") for h in hits[:SUMMARY_SKUS]]}
+
+    def outcome(self, output: Mapping[str, Any]) -> str | None:
+        return f"{output['results_count']} product(s)" if "results_count" in output else None
+
+    def facts(self, output: Mapping[str, Any]) -> Facts:
+        return Facts([f"{output['results_count']} products"] if "results_count" in output else [])
 
 
-def summarise(output: Output) -> Output:
-    results = output.get("results", [])
-    return {
-        "results_count": len(results),
-        "skus": [r.get("sku") for r in results[:SUMMARY_SKUS]],
-    }
-
-
-def outcome(output: Mapping[str, Any]) -> str | None:
-    if "results_count" not in output:
-        return None
-    return f"{output['results_count']} product(s)"
-
-
-def facts(output: Mapping[str, Any]) -> Facts:
-    if "results_count" not in output:
-        return Facts()
-    return Facts([f"{output['results_count']} products"])
-
-
-TOOL = Tool(
-    name=NAME,
-    description=DESCRIPTION,
-    input=SearchProductsInput,
-    run=run,
-    summarise=summarise,
-    outcome=outcome,
-    facts=facts,
-)
+TOOL = SearchProducts()

@@ -8,7 +8,7 @@ them. Nothing outside a tool's own module branches on its name."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -113,22 +113,10 @@ class Facts:
     lines: list[str] = field(default_factory=list)
 
 
-def keep_output(output: Output) -> Output:
-    return output
-
-
-def no_outcome(output: Mapping[str, Any]) -> str | None:
-    return None
-
-
-def no_facts(output: Mapping[str, Any]) -> Facts:
-    return Facts()
-
-
-@dataclass(frozen=True)
 class Tool(Generic[InputT]):
-    """One tool, all of it: the model-facing part (name, description, input model, run) and how
-    the rest of bichat treats its calls.
+    """One tool, all of it: the model-facing part (name, description, input model, ``run``) and
+    how the rest of bichat treats its calls. Each tool module subclasses it once and keeps the
+    one instance as ``TOOL``.
 
     - ``run`` returns the output object the model reads as JSON, or raises ``BichatError``
       (the model reads the error and may correct itself); ``Shown`` items it returns beside
@@ -145,10 +133,18 @@ class Tool(Generic[InputT]):
     name: str
     description: str
     input: type[InputT]
-    run: Callable[[ToolContext, InputT], Awaitable[tuple[Output, list[Shown]]]]
-    summarise: Callable[[Output], Output] = keep_output
-    outcome: Callable[[Mapping[str, Any]], str | None] = no_outcome
-    facts: Callable[[Mapping[str, Any]], Facts] = no_facts
-    sql_input: bool = False
-    replays: bool = False
-    offline: bool = False
+    sql_input = False
+    replays = False
+    offline = False
+
+    async def run(self, context: ToolContext, arguments: InputT) -> tuple[Output, list[Shown]]:
+        raise NotImplementedError
+
+    def summarise(self, output: Output) -> Output:
+        return output
+
+    def outcome(self, output: Mapping[str, Any]) -> str | None:
+        return None
+
+    def facts(self, output: Mapping[str, Any]) -> Facts:
+        return Facts()

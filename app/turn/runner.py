@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from typing import Any
 
@@ -69,7 +69,7 @@ class Turns:
         session_id: uuid.UUID | str | None = None,
         user_id: int | None = None,
         create_session: bool = False,
-    ) -> AsyncIterator[TurnEvent]:
+    ) -> AsyncGenerator[TurnEvent, None]:
         """Run one turn, yielding its events; the last is ``Answered`` or ``Failed``.
 
         ``session_id`` continues a conversation of the tenant (and user); with
@@ -118,7 +118,7 @@ class Turns:
         """The path this question takes (one answerer for now)."""
         return self.answerer
 
-    async def run(self, question: Question, writer: TurnWriter) -> AsyncIterator[TurnEvent]:
+    async def run(self, question: Question, writer: TurnWriter) -> AsyncGenerator[TurnEvent, None]:
         answerer = self.pick(question)
         result = TurnResult(
             question.session_id,

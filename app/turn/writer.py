@@ -74,17 +74,9 @@ class TurnWriter:
         return await self.add(Message(role="user", content=text))
 
     async def model_call(self, call: ModelCall) -> int:
-        message = Message(
-            role="assistant",
-            content=call.content,
-            model=call.model,
-            input_tokens=call.input_tokens,
-            output_tokens=call.output_tokens,
-            cached_input_tokens=call.cached_input_tokens,
-            cost_usd=call.cost_usd,
-            latency_ms=call.latency_ms,
-            tool_input={"tool_calls": call.tool_calls} if call.tool_calls else None,
-        )
+        fields = {name: value for name, value in vars(call).items() if name != "tool_calls"}
+        requested = {"tool_calls": call.tool_calls} if call.tool_calls else None
+        message = Message(role="assistant", tool_input=requested, **fields)
         self.log.usage.add(message)
         return await self.add(message)
 

@@ -14,11 +14,11 @@ import pytest_asyncio
 from langchain_core.messages import BaseMessage, HumanMessage, ToolMessage
 from pydantic import SecretStr
 
-from app.agent.chat import ChatAgent
 from app.evals.cases import EvalCase, load_cases
 from app.evals.report import VariantRun, build_report, without_timings, write_report
 from app.evals.runner import CaseResult, query_table, run_case
 from app.turn.runner import Turns
+from app.turn.runtime import build_turns
 from tests.evals.conftest import QUESTIONS, seed_eval_shop
 from tests.evals.harness import build_eval_model, cassette
 from tests.openai_server import OpenAIServer, Reply
@@ -49,15 +49,15 @@ def make_agent(engine, settings, eval_embeddings, eval_tools):
     executor, search = eval_tools
 
     def make(chat_model, **overrides) -> Turns:
-        agent = ChatAgent(
+        update = settings.model_copy(update=overrides)
+        return build_turns(
             engine=engine,
-            settings=settings.model_copy(update=overrides),
+            settings=update,
             executor=executor,
             search=search,
             embeddings=eval_embeddings,
             chat_model=chat_model,
         )
-        return Turns(engine=engine, answerer=agent, embeddings=eval_embeddings)
 
     return make
 

@@ -13,10 +13,10 @@ import pytest
 import pytest_asyncio
 from pydantic import SecretStr
 
-from app.agent.chat import ChatAgent
 from app.evals.cases import EvalCase, load_cases
 from app.evals.runner import run_case
 from app.turn.runner import Turns
+from app.turn.runtime import build_turns
 from tests.evals.conftest import (
     NO_MODEL,
     QUESTIONS,
@@ -72,7 +72,7 @@ def live_agents(engine, settings, eval_embeddings, eval_tools, pytestconfig):
             if replay and settings.openai_api_key is None:
                 update["openai_api_key"] = SecretStr(REPLAY_KEY)
             variant_settings = settings.model_copy(update=update)
-            agent = ChatAgent(
+            agents[variant.label] = build_turns(
                 engine=engine,
                 settings=variant_settings,
                 executor=executor,
@@ -81,7 +81,6 @@ def live_agents(engine, settings, eval_embeddings, eval_tools, pytestconfig):
                 chat_model=build_eval_model(settings=variant_settings, model=variant.model),
                 prompt_template=variant.prompt,
             )
-            agents[variant.label] = Turns(engine=engine, answerer=agent, embeddings=eval_embeddings)
         return agents[variant.label]
 
     return agent_for

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from app.agent.providers.base import Failure, Provider, classify_status, timeout_and_retries
+from app.agent.providers.base import Failure, Provider, classify_sdk, timeout_and_retries
 from app.config import Settings
 from app.errors import ConfigError
 
@@ -27,13 +27,7 @@ def classify(error: BaseException) -> Failure | None:
         import anthropic
     except ImportError:  # not installed: its errors cannot occur
         return None
-    if isinstance(error, anthropic.APITimeoutError):  # a subclass of APIConnectionError
-        return Failure("timed_out")
-    if isinstance(error, anthropic.APIStatusError):
-        return classify_status(error.status_code, error.message)
-    if isinstance(error, anthropic.APIConnectionError):
-        return Failure("unreachable")
-    return None
+    return classify_sdk(error, anthropic)
 
 
 PROVIDER = Provider(name="anthropic", options=options, classify=classify, key_variable=KEY_VARIABLE)

@@ -67,6 +67,17 @@ def classify_status(status: int, detail: str = "") -> Failure:
     return Failure("failed", status)
 
 
+def classify_sdk(error: BaseException, sdk: Any) -> Failure | None:
+    """Errors of the clients generated alike (``openai``, ``anthropic``): the same classes."""
+    if isinstance(error, sdk.APITimeoutError):  # a subclass of APIConnectionError
+        return Failure("timed_out")
+    if isinstance(error, sdk.APIStatusError):
+        return classify_status(error.status_code, error.message)
+    if isinstance(error, sdk.APIConnectionError):
+        return Failure("unreachable")
+    return None
+
+
 def classify_transport(error: BaseException) -> Failure | None:
     """Failures any HTTP client shows the same way: timeouts, status codes, no connection."""
     if isinstance(error, asyncio.TimeoutError | httpx.TimeoutException):

@@ -7,7 +7,7 @@ from typing import Any
 
 import openai
 
-from app.agent.providers.base import Failure, Provider, classify_status, timeout_and_retries
+from app.agent.providers.base import Failure, Provider, classify_sdk, timeout_and_retries
 from app.config import Settings
 from app.errors import ConfigError
 
@@ -26,13 +26,7 @@ def options(settings: Settings, http_async_client: Any = None) -> dict[str, Any]
 
 
 def classify(error: BaseException) -> Failure | None:
-    if isinstance(error, openai.APITimeoutError):  # a subclass of APIConnectionError
-        return Failure("timed_out")
-    if isinstance(error, openai.APIStatusError):
-        return classify_status(error.status_code, error.message)
-    if isinstance(error, openai.APIConnectionError):
-        return Failure("unreachable")
-    return None
+    return classify_sdk(error, openai)
 
 
 PROVIDER = Provider(

@@ -9,11 +9,11 @@ import pytest_asyncio
 from pydantic import SecretStr
 from sqlalchemy import text
 
-from app.agent.chat import ChatAgent
 from app.embeddings import LocalEmbeddings
 from app.tools.search import ProductSearch
 from app.tools.sql import SqlExecutor
 from app.turn.runner import Turns
+from app.turn.runtime import build_turns
 from db.embed import embed_tenant
 from db.seed import seed_tenant
 from db.tenants import get_tenant
@@ -56,7 +56,7 @@ def make_agent(engine, settings, embeddings, tools):
     def make(chat_model=None, **overrides) -> Turns:
         if "openai_api_key" in overrides:
             overrides["openai_api_key"] = SecretStr(overrides["openai_api_key"])
-        agent = ChatAgent(
+        return build_turns(
             engine=engine,
             settings=settings.model_copy(update=overrides),
             executor=executor,
@@ -64,7 +64,6 @@ def make_agent(engine, settings, embeddings, tools):
             embeddings=embeddings,
             chat_model=chat_model,
         )
-        return Turns(engine=engine, answerer=agent, embeddings=embeddings)
 
     return make
 

@@ -34,7 +34,7 @@ async def test_a_turns_events_come_typed_and_in_order(make_agent, shop):
     events = [e async for e in make_agent(model).stream(tenant=shop, question="By status?")]
     kinds = [type(e) for e in events if not isinstance(e, Token)]
     assert kinds == [ToolStarted, ToolFinished, ToolStarted, ToolFinished, ChartShown, Answered]
-    assert [e.type for e in events][-1] == "answer"
+    assert [e.type for e in events][-1] == "answered"
     (chart,) = [e.chart for e in events if isinstance(e, ChartShown)]
     result = events[-1].result
     assert result.charts == [chart] and list(result.results) == ["r1"]
