@@ -102,3 +102,16 @@ def test_tools_are_named_only_in_their_own_module():
         if isinstance(node, ast.Constant) and node.value in names and path != own[node.value]
     ]
     assert found == []
+
+
+def test_a_turns_rows_are_written_by_the_turn_writer_alone():
+    writers = {"add_message", "create_session", "ensure_session"}
+    callers = sorted(
+        str(path.relative_to(ROOT))
+        for path in ROOT.glob("app/**/*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call)
+        and getattr(node.func, "id", getattr(node.func, "attr", None)) in writers
+        and path.parent.name != "store"
+    )
+    assert set(callers) == {"app/turn/writer.py"}

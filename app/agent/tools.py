@@ -6,7 +6,7 @@ artifact to the reporter middleware."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, get_type_hints
 
 from langchain.tools import ToolRuntime
 from langchain_core.tools import BaseTool, StructuredTool
@@ -21,6 +21,9 @@ def langchain_tool(tool: Tool[Any]) -> BaseTool:
         reply = await registry.invoke(tool, runtime.context.tools, arguments)
         return reply.content, reply
 
+    # LangChain reads these hints on every call; as strings (future annotations) they would be
+    # evaluated, and compiled, each time: resolve them once.
+    call.__annotations__ = get_type_hints(call)
     return StructuredTool.from_function(
         coroutine=call,
         name=tool.name,

@@ -24,8 +24,11 @@ from app.answering.events import (
     AnswerEvent,
     AnswerFailed,
     AnswerReady,
+    ChartShown,
     ModelCalled,
+    Token,
     ToolFinished,
+    ToolStarted,
 )
 from app.answering.question import Answerer, Question
 from app.embeddings import model_name
@@ -133,9 +136,9 @@ class Turns:
         try:
             async with aclosing(answerer.answer(question)) as events:
                 async for event in events:
-                    if await self.settle(event, writer, result):
-                        continue
-                    yield event  # type: ignore[misc]  # Token, ToolStarted/Finished, ChartShown
+                    await self.settle(event, writer, result)
+                    if isinstance(event, Token | ToolStarted | ToolFinished | ChartShown):
+                        yield event  # what the channel sees of the answerer's work
         except (asyncio.CancelledError, GeneratorExit):
             await asyncio.shield(writer.interrupted())
             raise
@@ -144,14 +147,13 @@ class Turns:
             await writer.close(error=result.error, model=answerer.model_label())
         yield Failed(result) if result.error and result.message_id is None else Answered(result)
 
-    async def settle(self, event: AnswerEvent, writer: TurnWriter, result: TurnResult) -> bool:
-        """Store what the event says; True when the channel does not see it."""
+    async def settle(self, event: AnswerEvent, writer: TurnWriter, result: TurnResult) -> None:
+        """Store what the event says, and what it decides of the turn's result."""
         match event:
             case ModelCalled(call):
                 await writer.model_call(call)
             case ToolFinished(call):
                 await writer.tool_call(call)
-                return False
             case AnswerReady(text):
                 result.answer, result.message_id = text, writer.answered()
             case AnswerCutShort(text, reason):
@@ -160,9 +162,6 @@ class Turns:
             case AnswerFailed(error, model, latency_ms):
                 result.error = result.answer = error
                 await writer.close(error=error, model=model, latency_ms=latency_ms)
-            case _:
-                return False
-        return True
 
 
 def check_question(question: str) -> str:

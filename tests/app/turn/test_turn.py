@@ -116,3 +116,41 @@ async def session_of(engine, question_start: str):
             text("SELECT session_id FROM chat_messages WHERE content LIKE :q"),
             {"q": question_start + "%"},
         )
+
+
+async def test_a_question_goes_down_the_layers_and_never_back_up(make_agent, shop):
+    """Every call made while a turn runs, seen on the call stack: no function of a layer is
+    called from a lower one (a callback up), so the question enters each layer once."""
+    import sys
+
+    from tests.test_layers import LAYERS, layer_of
+
+    turns = make_agent(ScriptedChatModel(script=[Call("run_sql", {"sql": STATUS_SQL}), "Done."]))
+    await turns.prepare()
+    entered: set[str] = set()
+    upward: list[str] = []
+
+    def ours(frame) -> str | None:
+        module = frame.f_globals.get("__name__", "")
+        return module if module.split(".")[0] in ("app", "db") else None
+
+    def watch(frame, event, arg) -> None:
+        if event != "call" or (callee := ours(frame)) is None:
+            return
+        entered.add(LAYERS[layer_of(callee)][0])
+        caller = frame.f_back
+        while caller is not None and ours(caller) is None:
+            caller = caller.f_back
+        if caller is not None and layer_of(ours(caller)) > layer_of(callee):
+            upward.append(
+                f"{ours(caller)}.{caller.f_code.co_name} -> {callee}.{frame.f_code.co_name}"
+            )
+
+    sys.setprofile(watch)
+    try:
+        result = await turns.ask(tenant=shop, question="Orders by status?")
+    finally:
+        sys.setprofile(None)
+    assert result.error is None and result.tool_calls[0].error is None
+    assert upward == []
+    assert {"turn", "answerers", "tools", "guard", "store", "db"} <= entered
