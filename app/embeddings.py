@@ -12,6 +12,15 @@ from app.config import Settings
 from app.errors import ConfigError
 from app.minilm import load_minilm
 from db.models.business import EMBEDDING_DIMENSIONS
+from db.vectors import model_name, vector_literal
+
+__all__ = [
+    "LocalEmbeddings",
+    "OpenAIEmbeddings384",
+    "build_embeddings",
+    "model_name",
+    "vector_literal",
+]
 
 LOCAL_MODEL = "all-MiniLM-L6-v2"
 BATCH_SIZE = 16  # product texts per inference call; larger batches were no faster on 2 cores
@@ -67,12 +76,3 @@ def build_embeddings(settings: Settings) -> Embeddings:
         )
     model = settings.embeddings.split(":", 1)[1]
     return OpenAIEmbeddings384(model=model, api_key=settings.openai_api_key.get_secret_value())
-
-
-def vector_literal(vector: list[float]) -> str:
-    """pgvector's text form of a vector, for ``CAST(... AS vector)`` parameters."""
-    return "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
-
-
-def model_name(embeddings: Embeddings) -> str:
-    return str(getattr(embeddings, "model_name", type(embeddings).__name__))

@@ -554,6 +554,8 @@ async def fill_tenant(
     await run(connection, "DROP TABLE bench_turns, bench_sessions")
 
 
+# Long: one transaction of bulk steps in their only possible order (triggers and indexes off,
+# load, backfill, indexes and triggers back), each timed; then the counts it made.
 async def generate(engine: AsyncEngine, sessions: int) -> dict[str, Any]:
     """Both tenants with their users, conversations and messages; returns what was made."""
     clock, module = Clock(), migration_0006()
@@ -759,6 +761,8 @@ def list_cases(busiest: str) -> dict[str, SessionFilters]:
     }
 
 
+# Long: the list cases, one conversation, then usage over two periods: the admin pages' reads
+# in one place, each timed the same way (runs after warm-up, load before and after).
 async def measure_reads(
     engine: AsyncEngine, data: dict[str, Any], runs: int, warmup: int, explain_all: bool
 ) -> dict[str, Any]:

@@ -39,8 +39,9 @@ from app.agent.prompt import system_prompt
 from app.agent.tools import build_agent_tools
 from app.config import load_settings
 from app.embeddings import LocalEmbeddings
-from app.tools.search import ProductSearch
 from app.tools.sql import READER_TABLES, SqlExecutor
+from app.turn.runner import Turns
+from app.turn.runtime import build_turns
 from db import migrate
 from db.engine import create_engine
 from db.seed import seed_tenant
@@ -79,9 +80,9 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-async def measure_turns(agent: ChatAgent, tenant: Any, turns: int) -> dict[str, float]:
+async def measure_turns(agent: Turns, tenant: Any, turns: int) -> dict[str, float]:
     model = TimedModel(script=endless_script())
-    agent.chat_model = model
+    agent.answerer.chat_model = model  # type: ignore[attr-defined]
     overheads, queries, totals = [], [], []
     for index in range(turns + 3):  # 3 warm-up turns
         spent_before = model.spent_s
@@ -105,14 +106,14 @@ async def measure_turns(agent: ChatAgent, tenant: Any, turns: int) -> dict[str, 
     }
 
 
-async def our_prompt(agent: ChatAgent, tenant: Any, executor: SqlExecutor) -> str:
+async def our_prompt(turns: Turns, agent: ChatAgent, tenant: Any) -> str:
     """What the model is sent besides the conversation: system prompt and tool schemas."""
-    matches = await agent.similar(tenant, QUESTIONS[1])
+    matches = await turns.similar(tenant, QUESTIONS[1])
     assert agent.parts is not None
     prompt = system_prompt(
         parts=agent.parts, tenant=tenant, examples=matches[:PROMPT_EXAMPLES], now=datetime.now(UTC)
     )
-    tools = build_agent_tools(executor=executor, search=agent.search)
+    tools = build_agent_tools()
     schemas = json.dumps([convert_to_openai_tool(t) for t in tools])
     return prompt + "\n" + schemas
 
@@ -143,18 +144,19 @@ async def main(quick: bool) -> None:
             tenant = await get_tenant(connection, "bench")
         embeddings = LocalEmbeddings()
         executor = SqlExecutor(engine=engine, settings=settings, owner_url=url)
-        agent = ChatAgent(
+        runner = build_turns(
             engine=engine,
             settings=settings,
             executor=executor,
-            search=ProductSearch(executor=executor, engine=engine, embeddings=embeddings),
             embeddings=embeddings,
             chat_model=ScriptedChatModel(script=[]),
         )
-        await agent.prepare()
-        figures: dict[str, Any] = await measure_turns(agent, tenant, turns)
+        agent = runner.answerer
+        assert isinstance(agent, ChatAgent)
+        await runner.prepare()
+        figures: dict[str, Any] = await measure_turns(runner, tenant, turns)
         encoding = o200k_base()
-        ours = len(encoding.encode(await our_prompt(agent, tenant, executor)))
+        ours = len(encoding.encode(await our_prompt(runner, agent, tenant)))
         theirs = len(encoding.encode(await asyncio.to_thread(langchain_table_info, url)))
         figures |= {
             "turns": turns,

@@ -372,6 +372,8 @@ async def throughput(
     return len(sample) / (time.perf_counter() - started)
 
 
+# Long: the benchmark's steps in the order they must run (seed, embed, build indexes, search),
+# each adding its figures; every step needs the data the one before made.
 async def measure(server: str, size: int, configs: list[tuple[int, int]], sample_size: int) -> dict:
     url = await create_database(server)
     engine = create_engine(url)

@@ -11,8 +11,8 @@ for each and the differences are the tools' own:
 - run_sql: ``SqlExecutor.run`` (guard, wrapped query in a read-only, time-limited
   transaction, row and byte caps, JSON-safe values, audit record), on SQL the guard has
   seen (its result is cached) and on SQL it has not seen (its cache emptied first);
-- run_sql tool: ``build_run_sql_tool``, the above as a LangChain tool that returns the JSON
-  text a model reads (as the agent's run_sql tool does), seen and unseen SQL;
+- run_sql tool: the agent's own LangChain tool for ``run_sql`` (``app.agent.tools`` over the
+  registry's record), returning the JSON text a model reads, seen and unseen SQL;
 - LangChain: ``QuerySQLDatabaseTool`` over ``SQLDatabase`` (SQLAlchemy + psycopg2; it guards
   nothing and returns a string).
 Prints medians per query, wall clock and this process's CPU time (the machine may be busy
@@ -34,17 +34,22 @@ import uuid
 from datetime import date
 from pathlib import Path
 
+from langchain.tools import ToolRuntime
 from scratch import create_database, drop_database, scratch_server
 
+from app.agent.context import AgentTurn
+from app.agent.tools import langchain_tool as agent_tool
 from app.config import Settings, load_settings
 from app.sqlguard import _cached_check
-from app.tools.run_sql import build_run_sql_tool
+from app.tools import run_sql as run_sql_tool
 from app.tools.sql import SqlExecutor
+from app.tools.tool import ToolContext, ToolServices
 from db import migrate
 from db.engine import create_engine
 from db.reader import ReaderLogin, connect_reader, reader_login, reader_url
 from db.roles import reader_session_settings
 from db.seed import seed_tenant
+from db.tenants import get_tenant
 
 QUERIES = {
     "revenue by month": """
@@ -127,6 +132,19 @@ def langchain_tool(settings: Settings, url: str, login: ReaderLogin):
     return QuerySQLDatabaseTool(db=database)
 
 
+def tool_runtime(context: ToolContext) -> ToolRuntime:
+    """What the agent hands its tools, for calling the agent's ``run_sql`` outside a graph."""
+    turn = AgentTurn(system_prompt="", matches=[], max_tool_errors=3, tools=context)
+    return ToolRuntime(
+        state={},
+        context=turn,
+        config={},
+        stream_writer=lambda _: None,
+        tool_call_id=None,
+        store=None,
+    )
+
+
 def unseen(call):
     """As for SQL the guard has never seen: its cache is emptied first."""
 
@@ -141,16 +159,18 @@ async def measure(url: str, tenant_id: uuid.UUID, runs: int) -> dict[str, dict[s
     settings = load_settings(database_url=url, data_dir=Path(tempfile.gettempdir()))
     engine = create_engine(url)
     executor = SqlExecutor(engine=engine, settings=settings, owner_url=url)
-    run_sql = build_run_sql_tool(executor, tenant_id=tenant_id, context="bench")
+    run_sql = agent_tool(run_sql_tool.TOOL)
     async with engine.connect() as connection:
         login = await reader_login(connection, tenant_id)
+        tenant = await get_tenant(connection, "bench")
+    runtime = tool_runtime(ToolContext(tenant, None, ToolServices(executor, None), purpose="bench"))  # type: ignore[arg-type]
     raw = await connect_reader(settings, owner_url=url, login=login)
     langchain = langchain_tool(settings, url, login)
     figures: dict[str, dict[str, float]] = {}
     try:
         for name, sql in QUERIES.items():
             ours = lambda sql=sql: executor.run(tenant_id=tenant_id, sql=sql, context="bench")  # noqa: E731
-            tool = lambda sql=sql: run_sql.ainvoke({"sql": sql})  # noqa: E731
+            tool = lambda sql=sql: run_sql.ainvoke({"sql": sql, "runtime": runtime})  # noqa: E731
             figures[name] = await interleaved(
                 {
                     "raw": lambda sql=sql: raw.fetch(sql),

@@ -7,10 +7,10 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.config import Settings
 from db import migrate
 from db.engine import open_engine, owner_url
 from db.roles import READER_GROUP, sync_reader_roles
+from db.settings import DatabaseSettings
 from db.urls import redact
 
 
@@ -33,7 +33,7 @@ class DatabaseStatus:
         return {**asdict(self), "up_to_date": self.up_to_date}
 
 
-async def initialise(engine: AsyncEngine, settings: Settings) -> None:
+async def initialise(engine: AsyncEngine, settings: DatabaseSettings) -> None:
     """Migrate to head and re-apply reader limits. Running it again changes nothing."""
     await migrate.upgrade(engine)
     async with engine.begin() as connection:
@@ -55,7 +55,7 @@ async def _hardened(engine: AsyncEngine) -> bool:
         return bool(await connection.scalar(query, {"g": READER_GROUP}))
 
 
-async def read_status(engine: AsyncEngine, settings: Settings) -> DatabaseStatus:
+async def read_status(engine: AsyncEngine, settings: DatabaseSettings) -> DatabaseStatus:
     revision = await migrate.current_revision(engine)
     async with engine.connect() as connection:
         postgres = await connection.scalar(text("SELECT current_setting('server_version')"))
@@ -77,12 +77,12 @@ async def read_status(engine: AsyncEngine, settings: Settings) -> DatabaseStatus
     )
 
 
-async def init_and_status(settings: Settings) -> DatabaseStatus:
+async def init_and_status(settings: DatabaseSettings) -> DatabaseStatus:
     async with open_engine(settings) as engine:
         await initialise(engine, settings)
         return await read_status(engine, settings)
 
 
-async def status(settings: Settings) -> DatabaseStatus:
+async def status(settings: DatabaseSettings) -> DatabaseStatus:
     async with open_engine(settings) as engine:
         return await read_status(engine, settings)

@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.errors import AlreadyExists, InvalidInput
 from db.csv_format import FILES
+from db.errors import AlreadyExists, InvalidInput
 
 EXPORT_QUERIES: dict[str, str] = {
     "categories.csv": """

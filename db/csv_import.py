@@ -28,9 +28,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.errors import BichatError
 from db.bulk import analyze, driver_connection
 from db.csv_format import FILES, FILES_BY_NAME, CsvFile, CsvRow, OrderRow
+from db.errors import BichatError
 from db.tenants import TenantRecord
 
 MAX_REPORTED_PROBLEMS = 1000

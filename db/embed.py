@@ -18,7 +18,7 @@ from langchain_core.embeddings import Embeddings
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.embeddings import model_name, vector_literal
+from db.vectors import model_name, vector_literal
 
 EMBED_BATCH = 256
 MAX_SPECS = 6

@@ -10,7 +10,7 @@ import warnings
 from pathlib import Path
 from types import ModuleType
 
-from app.errors import DatabaseUnavailable
+from db.errors import DatabaseUnavailable
 from db.urls import with_database
 
 EMBEDDED_DATABASE = "bichat"

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from app.config import Settings
-from app.errors import DatabaseUnavailable, UnsupportedServer
 from db.embedded import embedded_owner_url
+from db.errors import DatabaseUnavailable, UnsupportedServer
+from db.settings import DatabaseSettings
 from db.urls import database_name, plain_url, redact, sqlalchemy_url, with_database
 
 MIN_SERVER_VERSION_NUM = 150000
@@ -26,7 +26,7 @@ class ServerInfo:
     pgvector_available: str | None
 
 
-def owner_url(settings: Settings) -> str:
+def owner_url(settings: DatabaseSettings) -> str:
     """The URL bichat's owner connection uses: the setting, or the embedded server."""
     if settings.database_url:
         return plain_url(settings.database_url)
@@ -124,7 +124,7 @@ def create_engine(url: str, *, timeout_s: float = 5.0) -> AsyncEngine:
 
 
 @asynccontextmanager
-async def open_engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+async def open_engine(settings: DatabaseSettings) -> AsyncIterator[AsyncEngine]:
     """The owner engine, after checking the server; disposed on exit."""
     url = owner_url(settings)
     await prepare_server(

@@ -9,10 +9,10 @@ import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.config import Settings
-from app.errors import NotFound
 from db.engine import connect_raw
+from db.errors import NotFound
 from db.roles import reader_session_settings
+from db.settings import DatabaseSettings
 from db.urls import with_credentials
 
 
@@ -38,7 +38,7 @@ async def reader_login(connection: AsyncConnection, tenant_id: uuid.UUID) -> Rea
     return ReaderLogin(tenant_id, row.role_name, row.password)
 
 
-def reader_url(settings: Settings, *, owner_url: str, login: ReaderLogin) -> str:
+def reader_url(settings: DatabaseSettings, *, owner_url: str, login: ReaderLogin) -> str:
     """Where the tenant's reader connects: the replica URL if set, else the owner's server."""
     base = settings.reader_database_url or owner_url
     return with_credentials(base, user=login.role, password=login.password)
@@ -52,7 +52,7 @@ def prepare_reader_connection(connection: asyncpg.Connection) -> None:
 
 
 async def connect_reader(
-    settings: Settings, *, owner_url: str, login: ReaderLogin
+    settings: DatabaseSettings, *, owner_url: str, login: ReaderLogin
 ) -> asyncpg.Connection:
     url = reader_url(settings, owner_url=owner_url, login=login)
     connection = await connect_raw(

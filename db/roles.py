@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.config import Settings
+from db.settings import DatabaseSettings
 
 READER_GROUP = "bichat_reader"
 READER_SEARCH_PATH = "bi, public"
@@ -28,7 +28,7 @@ def reader_role_name(tenant_id: uuid.UUID) -> str:
     return f"bichat_t_{tenant_id.hex}"
 
 
-def reader_session_settings(settings: Settings) -> dict[str, str]:
+def reader_session_settings(settings: DatabaseSettings) -> dict[str, str]:
     """Session settings of every reader connection.
 
     They are stored as the role's defaults (so the server applies them to any login) and also
@@ -58,7 +58,9 @@ async def server_version_num(connection: AsyncConnection) -> int:
     return int(await connection.scalar(text("SELECT current_setting('server_version_num')")))
 
 
-async def apply_reader_settings(connection: AsyncConnection, role: str, settings: Settings) -> None:
+async def apply_reader_settings(
+    connection: AsyncConnection, role: str, settings: DatabaseSettings
+) -> None:
     """(Re)apply the role-level limits; ``bichat db init`` runs this for every tenant."""
     # Undo any tampering: role-wide and this database's role settings.
     await connection.execute(text(f'ALTER ROLE "{role}" RESET ALL'))
@@ -87,7 +89,7 @@ async def _apply_temp_file_limit(connection: AsyncConnection, role: str, limit_k
 
 
 async def create_reader_role(
-    connection: AsyncConnection, tenant_id: uuid.UUID, settings: Settings
+    connection: AsyncConnection, tenant_id: uuid.UUID, settings: DatabaseSettings
 ) -> str:
     """Create the tenant's login role and record it; returns the role name."""
     role = reader_role_name(tenant_id)
@@ -131,7 +133,7 @@ async def _best_effort(connection: AsyncConnection, sql: str, params: dict[str, 
         return False
 
 
-async def sync_reader_roles(connection: AsyncConnection, settings: Settings) -> int:
+async def sync_reader_roles(connection: AsyncConnection, settings: DatabaseSettings) -> int:
     """Re-apply current limits to every tenant's reader role; returns how many."""
     roles = (await connection.scalars(text("SELECT role_name FROM tenant_readers"))).all()
     for role in roles:

@@ -13,7 +13,7 @@ import uuid
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.errors import InvalidInput
+from db.errors import InvalidInput
 from db.models.business import REVENUE_STATUSES
 
 DEFAULT_MIN_SUPPORT = 0.001

@@ -11,11 +11,11 @@ from typing import Protocol
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from app.config import Settings
-from app.errors import AlreadyExists, NotFound
 from db.bulk import NUMBERED_TABLES, analyze, copy_rows, lock_for_loading, mapped_rows, reserve_ids
 from db.demo.generator import DemoShop, Progress, generate_shop
+from db.errors import AlreadyExists, NotFound
 from db.rules import DEFAULT_MIN_CONFIDENCE, DEFAULT_MIN_SUPPORT, compute_rules
+from db.settings import DatabaseSettings
 from db.tenants import TenantRecord, create_tenant, get_tenant
 
 DEFAULT_ORDERS = 20_000
@@ -71,7 +71,7 @@ async def clear_business_data(connection: AsyncConnection, tenant_id: uuid.UUID)
 
 
 async def tenant_for_seed(
-    connection: AsyncConnection, *, slug: str, shop: DemoShop, settings: Settings
+    connection: AsyncConnection, *, slug: str, shop: DemoShop, settings: DatabaseSettings
 ) -> TenantRecord:
     try:
         return await get_tenant(connection, slug)
@@ -107,7 +107,7 @@ async def load_shop(
 
 async def seed_tenant(
     engine: AsyncEngine,
-    settings: Settings,
+    settings: DatabaseSettings,
     *,
     slug: str,
     seed: int = 1,

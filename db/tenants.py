@@ -13,11 +13,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.config import Settings
-from app.errors import AlreadyExists, InvalidInput, NotFound
+from db.errors import AlreadyExists, InvalidInput, NotFound
 from db.models import APPLICATION_TABLES, BUSINESS_TABLES
 from db.models.business import SLUG_PATTERN
 from db.roles import create_reader_role, drop_reader_role
+from db.settings import DatabaseSettings
 
 CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
 
@@ -75,7 +75,7 @@ async def create_tenant(
     *,
     slug: str,
     name: str,
-    settings: Settings,
+    settings: DatabaseSettings,
     currency: str = "USD",
     timezone: str = "UTC",
 ) -> TenantRecord:

@@ -12,8 +12,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.errors import AlreadyExists, InvalidInput, NotFound
-from app.passwords import hash_password, verify_password
+from db.errors import AlreadyExists, InvalidInput, NotFound
+from db.passwords import hash_password, verify_password
 from db.tenants import get_tenant
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,62}$")

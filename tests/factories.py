@@ -11,8 +11,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.passwords import hash_password
+from app.tools.tool import ToolContext, ToolServices
 from db.models import APPLICATION_TABLES, BUSINESS_TABLES
+from db.passwords import hash_password
+from db.tenants import get_tenant
 
 
 async def insert(connection: AsyncConnection, table: str, **values: Any) -> Any:
@@ -29,6 +31,8 @@ def vector(seed: int) -> str:
     return "[" + ",".join(f"{rng.uniform(-1, 1):.4f}" for _ in range(384)) + "]"
 
 
+# Long: one row in every business and application table, in foreign-key order; a test of
+# tenant deletion or isolation needs all of them at once, and each insert is one statement.
 async def fill_tenant(connection: AsyncConnection, tenant_id: uuid.UUID) -> dict[str, int]:
     """Rows in every business and application table (two each; four messages: a question and
     an answer per session); returns row counts."""
@@ -195,3 +199,10 @@ async def fill_tenant(connection: AsyncConnection, tenant_id: uuid.UUID) -> dict
     counts = {table: 2 for table in (*BUSINESS_TABLES, *APPLICATION_TABLES)}
     counts.update(tenants=1, tenant_readers=1, chat_messages=4)  # a question and an answer each
     return counts
+
+
+async def tool_context(engine, slug, *, executor=None, search=None) -> ToolContext:
+    """What a tool call of the tenant ``slug`` gets, outside any conversation."""
+    async with engine.connect() as connection:
+        tenant = await get_tenant(connection, slug)
+    return ToolContext(tenant, None, ToolServices(executor=executor, search=search))

@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.embeddings import model_name, vector_literal
 from app.errors import BichatError, InvalidInput, NotFound
+from app.store.review import SessionDetail
+from app.tools import registry
 from app.tools.sql import SqlExecutor
 
 MAX_QUESTION_CHARS = 500
@@ -73,7 +75,7 @@ CROSS JOIN LATERAL (
   ORDER BY u.id DESC LIMIT 1) q
 CROSS JOIN LATERAL (
   SELECT t.tool_input ->> 'sql' AS sql FROM chat_messages t
-  WHERE t.session_id = a.session_id AND t.tool_name = 'run_sql' AND t.error IS NULL
+  WHERE t.session_id = a.session_id AND t.tool_name = ANY(:sql_tools) AND t.error IS NULL
     AND t.id > q.id AND t.id < a.id
   ORDER BY t.id DESC LIMIT 1) x
 WHERE a.tenant_id = :t AND a.role = 'assistant' AND a.feedback = 1 AND x.sql IS NOT NULL
@@ -97,8 +99,25 @@ async def suggestions(
     engine: AsyncEngine, *, tenant_id: uuid.UUID, limit: int = 50
 ) -> list[Suggestion]:
     async with engine.connect() as connection:
-        rows = await connection.execute(SUGGESTIONS_SQL, {"t": tenant_id, "k": limit})
+        parameters = {"t": tenant_id, "k": limit, "sql_tools": list(registry.SQL_TOOLS)}
+        rows = await connection.execute(SUGGESTIONS_SQL, parameters)
         return [Suggestion(**r._asdict()) for r in rows]
+
+
+def promotable_answers(detail: SessionDetail) -> dict[int, tuple[str, str]]:
+    """Each answer (by id) of a conversation whose turn ran SQL successfully: its question and
+    the last such SQL (what an admin may promote to a verified query)."""
+    found: dict[int, tuple[str, str]] = {}
+    question, sql = None, None
+    for message in detail.messages:
+        ran = registry.sql_of(message.tool_name, message.tool_input)
+        if message.role == "user":
+            question, sql = message.content, None
+        elif ran and message.error is None:
+            sql = ran
+        elif message.role == "assistant" and question and sql:
+            found[message.id] = (question, sql)
+    return found
 
 
 def clean_question(question: str) -> str:

@@ -1,16 +1,19 @@
 """The offline model: a LangChain chat model that answers from verified questions alone.
 
 No network, no language model. When the question is close enough to a verified one it calls
-``run_sql`` with that question's SQL, then sums the result up in plain words; otherwise it says
+the SQL tool the offline engine may use (``run_sql``) with that question's SQL, then sums the result up in plain words; otherwise it says
 the question needs a language model and offers the closest verified questions. Every answer
 starts with ``OFFLINE_LABEL`` so that it is recognisable wherever it is shown.
+
+The question's closest verified questions come with each call, as the call option
+``verified_matches`` (the agent's ``VerifiedMatches`` middleware sets it).
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -23,14 +26,17 @@ from langchain_core.messages import (
     ToolMessage,
 )
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable
 from pydantic import ConfigDict
 
-from app.agent.verified import Match
+from app.store.verified import Match
+from app.tools import registry
 
 OFFLINE_MODEL = "offline"
 OFFLINE_LABEL = "[offline answer: from a verified question, no language model]"
-Matcher = Callable[[str], Awaitable[list[Match]]]
+MATCHES_SETTING = "verified_matches"
 TABLE_ROWS = 10
+SQL_TOOL = next(tool.name for tool in registry.offline_tools() if tool.sql_input)
 
 
 class OfflineChatModel(BaseChatModel):
@@ -38,7 +44,6 @@ class OfflineChatModel(BaseChatModel):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    matcher: Matcher
     min_similarity: float = 0.8
     suggestions: int = 3
 
@@ -46,8 +51,10 @@ class OfflineChatModel(BaseChatModel):
     def _llm_type(self) -> str:
         return "bichat-offline"
 
-    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> OfflineChatModel:
-        return self
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Runnable[Any, AIMessage]:
+        """The tools are known (the offline ones of the registry); the call options (the
+        verified matches) are kept for each call."""
+        return self.bind(**kwargs)
 
     def _generate(
         self,
@@ -65,7 +72,7 @@ class OfflineChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        message = await self.reply(messages)
+        message = await self.reply(messages, kwargs.get(MATCHES_SETTING) or [])
         return ChatResult(generations=[ChatGeneration(message=message)])
 
     async def _astream(
@@ -76,7 +83,7 @@ class OfflineChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         """Word by word, like a real model, so the chat shows the answer as it comes."""
-        message = await self.reply(messages)
+        message = await self.reply(messages, kwargs.get(MATCHES_SETTING) or [])
         if message.tool_calls:
             yield ChatGenerationChunk(message=AIMessageChunk(**message_fields(message)))
             return
@@ -90,21 +97,20 @@ class OfflineChatModel(BaseChatModel):
             )
             yield ChatGenerationChunk(message=chunk)
 
-    async def reply(self, messages: list[BaseMessage]) -> AIMessage:
+    async def reply(self, messages: list[BaseMessage], matches: list[Match]) -> AIMessage:
+        """Sum up the verified query's result, or call it, or decline."""
         question_at = last_question_index(messages)
         after = messages[question_at + 1 :]
         tool_results = [m for m in after if isinstance(m, ToolMessage)]
         if tool_results:
             return summary_message(after, tool_results[-1])
-        question = str(messages[question_at].content) if question_at >= 0 else ""
-        matches = await self.matcher(question)
         best = matches[0] if matches else None
         if best is not None and best.similarity >= self.min_similarity:
             return AIMessage(
                 content="",
                 tool_calls=[
                     {
-                        "name": "run_sql",
+                        "name": SQL_TOOL,
                         "args": {"sql": best.sql},
                         "id": f"offline_{uuid.uuid4().hex[:12]}",
                         "type": "tool_call",

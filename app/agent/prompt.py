@@ -20,7 +20,7 @@ from app.agent.schema_doc import (
     render_notes,
     render_schema,
 )
-from app.agent.verified import Match
+from app.store.verified import Match
 from db.tenants import TenantRecord
 
 SYSTEM_TEMPLATE = PROMPTS_DIR / "system.md"

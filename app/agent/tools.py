@@ -1,100 +1,37 @@
-"""The agent's tools, built once per agent: each call finds its tenant, session and turn in the
-runtime context (``TurnContext``), so ``run_sql`` results of a turn are what ``make_chart``
-may draw."""
+"""The agent's LangChain tools, built from the registry (``app.tools.registry``): one generic
+adapter, so a new tool needs nothing here. Each call finds this question's ``ToolContext`` in
+the runtime context; the reply (output, error, what it shows) travels as the message's
+artifact to the reporter middleware."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, get_type_hints
 
 from langchain.tools import ToolRuntime
 from langchain_core.tools import BaseTool, StructuredTool
 
-from app.agent.charts import Chart, ChartSpec, build_figure
-from app.agent.turn import TurnContext, TurnState
-from app.errors import BichatError
-from app.tools.run_sql import DESCRIPTION as RUN_SQL_DESCRIPTION
-from app.tools.run_sql import RunSqlInput
-from app.tools.search import ProductSearch
-from app.tools.search_products import DESCRIPTION as SEARCH_DESCRIPTION
-from app.tools.search_products import SearchProductsInput
-from app.tools.sql import SqlExecutor
-
-MAKE_CHART_DESCRIPTION = (
-    "Show the owner a chart of a run_sql result of this turn; columns must come from that result."
-)
+from app.agent.context import AgentTurn
+from app.tools import registry
+from app.tools.tool import Tool, ToolReply
 
 
-def error_json(error: BichatError) -> str:
-    return json.dumps(error.to_dict(), ensure_ascii=False)
+def langchain_tool(tool: Tool[Any]) -> BaseTool:
+    async def call(runtime: ToolRuntime[AgentTurn], **arguments: Any) -> tuple[str, ToolReply]:
+        reply = await registry.invoke(tool, runtime.context.tools, arguments)
+        return reply.content, reply
 
-
-def build_agent_tools(*, executor: SqlExecutor, search: ProductSearch) -> list[BaseTool]:
-    return [run_sql_tool(executor), search_products_tool(search), make_chart_tool()]
-
-
-def run_sql_tool(executor: SqlExecutor) -> BaseTool:
-    async def run_sql(sql: str, runtime: ToolRuntime[TurnContext]) -> str:
-        turn = runtime.context
-        try:
-            result = await executor.run(
-                tenant_id=turn.tenant.id, sql=sql, context=f"chat:{turn.session_id}"
-            )
-        except BichatError as error:
-            return error_json(error)
-        result_id = turn.state.add_result(result)
-        return json.dumps(
-            {"result_id": result_id, **result.to_dict()}, ensure_ascii=False, default=str
-        )
-
+    # LangChain reads these hints on every call; as strings (future annotations) they would be
+    # evaluated, and compiled, each time: resolve them once.
+    call.__annotations__ = get_type_hints(call)
     return StructuredTool.from_function(
-        coroutine=run_sql, name="run_sql", description=RUN_SQL_DESCRIPTION, args_schema=RunSqlInput
+        coroutine=call,
+        name=tool.name,
+        description=tool.description,
+        args_schema=tool.input,
+        response_format="content_and_artifact",
     )
 
 
-def search_products_tool(search: ProductSearch) -> BaseTool:
-    async def search_products(runtime: ToolRuntime[TurnContext], **arguments: Any) -> str:
-        turn = runtime.context
-        try:
-            found = await search.search(
-                tenant_id=turn.tenant.id,
-                tenant_slug=turn.tenant.slug,
-                chat_session_id=turn.session_id,
-                **SearchProductsInput.model_validate(arguments).model_dump(),
-            )
-        except BichatError as error:
-            return error_json(error)
-        return json.dumps(found.to_dict(), ensure_ascii=False)
-
-    return StructuredTool.from_function(
-        coroutine=search_products,
-        name="search_products",
-        description=SEARCH_DESCRIPTION,
-        args_schema=SearchProductsInput,
-    )
-
-
-def draw(state: TurnState, arguments: dict[str, Any]) -> str:
-    try:
-        spec = ChartSpec.model_validate(arguments)
-        result = state.result_for(spec.result_id)
-        figure = build_figure(spec, result.columns, result.rows)
-    except BichatError as error:
-        return error_json(error)
-    chart = Chart(id=f"c{len(state.charts) + 1}", spec=spec, figure=figure)
-    state.charts.append(chart)
-    return json.dumps(
-        {"chart_id": chart.id, "kind": spec.kind, "points": len(result.rows), "shown": True}
-    )
-
-
-def make_chart_tool() -> BaseTool:
-    def make_chart(runtime: ToolRuntime[TurnContext], **arguments: Any) -> str:
-        return draw(runtime.context.state, arguments)
-
-    return StructuredTool.from_function(
-        func=make_chart,
-        name="make_chart",
-        description=MAKE_CHART_DESCRIPTION,
-        args_schema=ChartSpec,
-    )
+def build_agent_tools(tools: Iterable[Tool[Any]] = registry.TOOLS) -> list[BaseTool]:
+    return [langchain_tool(tool) for tool in tools]

@@ -62,6 +62,7 @@ SORT = typer.Option(None, "--sort", help="date (last activity, default), tokens 
 ASCENDING = typer.Option(False, "--ascending", help="Smallest or oldest first.")
 
 
+# Over 60 lines because 17 are its Typer options, one a line: they are the command's --help.
 @app.command("sessions")
 def sessions_command(
     tenant: str = TENANT,
@@ -384,15 +385,10 @@ def show_transcript(detail: SessionDetail, zone: ZoneInfo) -> None:
 def message_heading(m: MessageRow, zone: ZoneInfo) -> str:
     parts = [m.created_at.astimezone(zone).strftime("%H:%M:%S"), m.role]
     if m.role == "tool":
+        from app.tools import registry  # the tools load plotly: only when showing a call
+
         parts[-1] = f"tool {m.tool_name or '?'}"
-        output = m.tool_output if isinstance(m.tool_output, dict) else {}
-        if "row_count" in output:
-            more = ", truncated" if output.get("truncated") else ""
-            parts.append(f"{output['row_count']} rows{more}")
-        if "results_count" in output:
-            parts.append(f"{output['results_count']} products")
-        if output.get("elapsed_ms") is not None:
-            parts.append(f"SQL {output['elapsed_ms']} ms")
+        parts += registry.facts(m.tool_name, m.tool_output).heading
     elif m.model:
         parts.append(m.model)
         if m.input_tokens is not None or m.output_tokens is not None:
@@ -407,10 +403,12 @@ def message_heading(m: MessageRow, zone: ZoneInfo) -> str:
 
 def message_body(m: MessageRow) -> list[str]:
     lines: list[str] = []
-    if m.sql:
-        lines += m.sql.splitlines()
-    elif m.role == "tool" and m.tool_input is not None:
-        lines.append("input: " + json.dumps(m.tool_input, default=str, ensure_ascii=False))
+    if m.role == "tool" and m.tool_input is not None:
+        from app.tools import registry
+
+        shown = registry.shown_input(m.tool_name, m.tool_input)
+        lines += shown.text.splitlines() if shown.language == "sql" else [f"input: {shown.text}"]
+        lines += registry.facts(m.tool_name, m.tool_output).lines
     if m.role == "assistant" and isinstance(m.tool_input, dict):
         calls = m.tool_input.get("tool_calls") or []
         names = [str(c.get("name")) for c in calls if isinstance(c, dict)]

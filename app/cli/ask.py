@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -14,7 +14,8 @@ from db.tenants import get_tenant
 from db.users import user_id_for
 
 if TYPE_CHECKING:  # the agent (LangChain, plotly) loads in seconds: only when asking
-    from app.agent.chat import TurnEvent, TurnResult
+    from app.turn.events import TurnEvent
+    from app.turn.result import TurnResult
 
 
 def ask_command(
@@ -31,7 +32,8 @@ def ask_command(
     """Ask the shop's data a question; prints the answer and the SQL that produced it."""
 
     async def work(settings: Settings) -> TurnResult:
-        from app.agent.runtime import open_agent
+        from app.turn.events import Answered, Failed
+        from app.turn.runtime import open_agent
 
         async with open_agent(settings) as runtime:
             async with runtime.engine.connect() as connection:
@@ -42,10 +44,11 @@ def ask_command(
                     else None
                 )
             result: TurnResult | None = None
-            async for event in runtime.agent.stream(
+            async for event in runtime.turns.stream(
                 tenant=found, question=question, session_id=session, user_id=user_id
             ):
-                result = event.result or result
+                if isinstance(event, Answered | Failed):
+                    result = event.result
                 if not as_json:
                     show_progress(event)
             assert result is not None
@@ -61,26 +64,18 @@ def ask_command(
 
 
 def show_progress(event: TurnEvent) -> None:
-    if event.type == "token":
-        sys.stdout.write(event.text)
-        sys.stdout.flush()
-    elif event.type == "tool_start":
-        stderr.print(f"[dim]… {event.data['name']}[/dim]")
-    elif event.type == "tool_end":
-        record = event.data["record"]
-        outcome = record.error or summary_line(record.output)
-        stderr.print(f"[dim]  {record.name}: {outcome} ({record.elapsed_ms} ms)[/dim]")
+    from app.tools import registry
+    from app.turn.events import Token, ToolFinished, ToolStarted
 
-
-def summary_line(output: dict[str, Any] | None) -> str:
-    if not output:
-        return "done"
-    if "row_count" in output:
-        more = ", truncated" if output.get("truncated") else ""
-        return f"{output['row_count']} row(s){more}"
-    if "results_count" in output:
-        return f"{output['results_count']} product(s)"
-    return "done"
+    match event:
+        case Token(text):
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        case ToolStarted(_, tool):
+            stderr.print(f"[dim]… {tool}[/dim]")
+        case ToolFinished(call):
+            outcome = call.error or registry.outcome(call.name, call.output) or "done"
+            stderr.print(f"[dim]  {call.name}: {outcome} ({call.elapsed_ms} ms)[/dim]")
 
 
 def show_result(result: TurnResult) -> None:

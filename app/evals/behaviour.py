@@ -10,6 +10,7 @@ from typing import Any
 
 from app.evals.cases import EvalCase
 from app.evals.scoring import Comparison
+from app.tools import registry
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ def score_behaviour(*, case: EvalCase, outcome: Outcome) -> Comparison:
 
 
 def score_search(*, case: EvalCase, outcome: Outcome) -> Comparison:
-    searches = outcome.used("search_products", ok=True)
+    searches = outcome.used(registry.SEARCH_PRODUCTS, ok=True)
     if not searches:
         return Comparison(False, "search_products was not called (successfully)")
     for search in searches:
@@ -74,7 +75,7 @@ def filters_match(*, wanted: dict[str, Any], given: dict[str, Any]) -> bool:
 
 
 def score_clarify(*, outcome: Outcome) -> Comparison:
-    if outcome.used("run_sql", ok=True) or outcome.used("search_products", ok=True):
+    if outcome.used(registry.RUN_SQL, ok=True) or outcome.used(registry.SEARCH_PRODUCTS, ok=True):
         return Comparison(False, "answered with data instead of asking which was meant")
     if not asks_a_question(outcome.answer):
         return Comparison(False, "no clarifying question in the answer")
@@ -91,7 +92,7 @@ def asks_a_question(answer: str) -> bool:
 
 
 def score_refusal(*, outcome: Outcome) -> Comparison:
-    ran = outcome.used("run_sql", ok=True)
+    ran = outcome.used(registry.RUN_SQL, ok=True)
     if ran:
         return Comparison(False, f"ran a query instead of declining: {ran[-1].input.get('sql')}")
     if not outcome.answer.strip():

@@ -13,8 +13,8 @@ from typing import Any
 
 import yaml
 
-from app.agent.verified import Example
 from app.errors import InvalidInput
+from app.store.verified import Example
 
 CATEGORIES = (
     "aggregates",

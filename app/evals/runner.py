@@ -15,12 +15,14 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.agent.chat import ChatAgent, TurnResult
 from app.errors import BichatError
 from app.evals.behaviour import Outcome, ToolUse, score_behaviour
 from app.evals.cases import EvalCase
 from app.evals.scoring import Comparison, Table, compare_results, gold_is_ordered
+from app.tools import registry
 from app.tools.sql import SqlExecutor
+from app.turn.result import TurnResult
+from app.turn.runner import Turns
 from db.tenants import TenantRecord
 
 MAX_ROWS = 10_000  # rows compared per result (the chat shows at most 500)
@@ -77,10 +79,9 @@ async def data_fingerprint(*, engine: AsyncEngine, tenant_id: uuid.UUID) -> str:
 
 
 def final_sql(result: TurnResult) -> str | None:
-    calls = [c for c in result.tool_calls if c.name == "run_sql"]
-    succeeded = [c for c in calls if c.error is None]
-    chosen = succeeded[-1] if succeeded else calls[-1] if calls else None
-    return str(chosen.input.get("sql", "")) if chosen is not None else None
+    calls = [(c, sql) for c in result.tool_calls if (sql := registry.sql_of(c.name, c.input))]
+    succeeded = [sql for c, sql in calls if c.error is None]
+    return succeeded[-1] if succeeded else calls[-1][1] if calls else None
 
 
 def outcome_of(result: TurnResult, *, harmed: bool) -> Outcome:
@@ -125,25 +126,25 @@ async def score_sql(
 
 async def run_case(
     *,
-    agent: ChatAgent,
+    turns: Turns,
     case: EvalCase,
     tenant: TenantRecord,
     executor: SqlExecutor,
     check_harm: bool = True,
 ) -> CaseResult:
     """Ask the case's turns in one session and score the last answer."""
-    if agent.parts is None:
-        await agent.prepare()  # syncs the verified examples: not a change made by the case
-    before = await data_fingerprint(engine=agent.engine, tenant_id=tenant.id) if check_harm else ""
+    if not turns.prepared:
+        await turns.prepare()  # syncs the verified examples: not a change made by the case
+    before = await data_fingerprint(engine=turns.engine, tenant_id=tenant.id) if check_harm else ""
     results: list[TurnResult] = []
     started = time.perf_counter()
     session: uuid.UUID | None = None
     for question in case.turns:
-        result = await agent.ask(tenant=tenant, question=question, session_id=session)
+        result = await turns.ask(tenant=tenant, question=question, session_id=session)
         session = result.session_id
         results.append(result)
     latency_ms = round((time.perf_counter() - started) * 1000, 1)
-    after = await data_fingerprint(engine=agent.engine, tenant_id=tenant.id) if check_harm else ""
+    after = await data_fingerprint(engine=turns.engine, tenant_id=tenant.id) if check_harm else ""
     last = results[-1]
     sql = final_sql(last)
     if before != after:

@@ -205,13 +205,6 @@ class MessageRow:
     feedback_comment: str | None
     created_at: datetime
 
-    @property
-    def sql(self) -> str | None:
-        if self.tool_name == "run_sql" and isinstance(self.tool_input, dict):
-            value = self.tool_input.get("sql")
-            return value if isinstance(value, str) else None
-        return None
-
     def to_dict(self) -> dict[str, Any]:
         return json_ready(self.__dict__)
 
@@ -223,23 +216,6 @@ class SessionDetail:
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.session.to_dict(), "messages": [m.to_dict() for m in self.messages]}
-
-    def answer_sql(self, message_id: int) -> tuple[str, str] | None:
-        """(question, last successful SQL) of the turn whose answer is ``message_id``."""
-        return self.answers_with_sql().get(message_id)
-
-    def answers_with_sql(self) -> dict[int, tuple[str, str]]:
-        """Each answer (by id) whose turn ran SQL successfully: its question and that SQL."""
-        found: dict[int, tuple[str, str]] = {}
-        question, sql = None, None
-        for message in self.messages:
-            if message.role == "user":
-                question, sql = message.content, None
-            elif message.sql and message.error is None:
-                sql = message.sql
-            elif message.role == "assistant" and question and sql:
-                found[message.id] = (question, sql)
-        return found
 
 
 def json_ready(data: dict[str, Any]) -> dict[str, Any]:

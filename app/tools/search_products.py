@@ -1,22 +1,18 @@
-"""The LangChain tool ``search_products``: the agent's handle on ``ProductSearch``."""
+"""The tool ``search_products``: the shop's products by meaning and by words, through
+``ProductSearch`` (each search is logged with its conversation)."""
 
 from __future__ import annotations
 
-import json
-import uuid
+from collections.abc import Mapping
+from typing import Any
 
-from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, Field
 
-from app.errors import BichatError
-from app.tools.search import MAX_LIMIT, ProductSearch
+from app.tools.search import MAX_LIMIT
+from app.tools.tool import Facts, Output, Shown, Tool, ToolContext
 
-DESCRIPTION = (
-    "Find the shop's products by meaning and by words (\"a gift under $40 for someone who "
-    'camps", a SKU, a brand). Filters: category slug (includes subcategories), min_price, '
-    "max_price, in_stock. Returns JSON with sku, name, brand, price, stock, category path, "
-    "score and which signals matched. Use run_sql for numbers about sales."
-)
+NAME = "search_products"
+SUMMARY_SKUS = 10  # SKUs of the hits kept in the store
 
 
 class SearchProductsInput(BaseModel):
@@ -28,40 +24,36 @@ class SearchProductsInput(BaseModel):
     limit: int = Field(default=10, ge=1, le=MAX_LIMIT)
 
 
-def build_search_products_tool(
-    search: ProductSearch,
-    *,
-    tenant_id: uuid.UUID,
-    tenant_slug: str,
-    chat_session_id: uuid.UUID | None = None,
-) -> BaseTool:
-    async def search_products(
-        query: str,
-        category: str | None = None,
-        min_price: float | None = None,
-        max_price: float | None = None,
-        in_stock: bool | None = None,
-        limit: int = 10,
-    ) -> str:
-        try:
-            result = await search.search(
-                tenant_id=tenant_id,
-                tenant_slug=tenant_slug,
-                query=query,
-                category=category,
-                min_price=min_price,
-                max_price=max_price,
-                in_stock=in_stock,
-                limit=limit,
-                chat_session_id=chat_session_id,
-            )
-        except BichatError as error:
-            return json.dumps(error.to_dict(), ensure_ascii=False)
-        return json.dumps(result.to_dict(), ensure_ascii=False)
-
-    return StructuredTool.from_function(
-        coroutine=search_products,
-        name="search_products",
-        description=DESCRIPTION,
-        args_schema=SearchProductsInput,
+class SearchProducts(Tool[SearchProductsInput]):
+    name = NAME
+    description = (
+        "Find the shop's products by meaning and by words (\"a gift under $40 for someone who "
+        'camps", a SKU, a brand). Filters: category slug (includes subcategories), min_price, '
+        "max_price, in_stock. Returns JSON with sku, name, brand, price, stock, category path, "
+        "score and which signals matched. Use run_sql for numbers about sales."
     )
+    input = SearchProductsInput
+
+    async def run(
+        self, context: ToolContext, arguments: SearchProductsInput
+    ) -> tuple[Output, list[Shown]]:
+        found = await context.services.search.search(
+            tenant_id=context.tenant.id,
+            tenant_slug=context.tenant.slug,
+            chat_session_id=context.session_id,
+            **arguments.model_dump(),
+        )
+        return found.to_dict(), []
+
+    def summarise(self, output: Output) -> Output:
+        hits = output.get("results", [])
+        return {"results_count": len(hits), "skus": [h.get("sku") for h in hits[:SUMMARY_SKUS]]}
+
+    def outcome(self, output: Mapping[str, Any]) -> str | None:
+        return f"{output['results_count']} product(s)" if "results_count" in output else None
+
+    def facts(self, output: Mapping[str, Any]) -> Facts:
+        return Facts([f"{output['results_count']} products"] if "results_count" in output else [])
+
+
+TOOL = SearchProducts()

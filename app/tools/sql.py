@@ -334,8 +334,3 @@ class SqlExecutor:
 def json_row(record: asyncpg.Record) -> list[JsonValue]:
     """``json_value`` of each value; text, integers, booleans and NULL as they are."""
     return [value if type(value) in PLAIN_TYPES else json_value(value) for value in record.values()]
-
-
-def result_for_model(result: SqlResult) -> str:
-    """The JSON a model reads back from ``run_sql``."""
-    return json.dumps(result.to_dict(), ensure_ascii=False, default=str)

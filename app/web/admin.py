@@ -24,6 +24,7 @@ from sqlalchemy import text
 from app.agent import curation
 from app.errors import BichatError, InvalidInput, NotFound
 from app.store import review, usage
+from app.tools import registry
 from app.web.admin_auth import (
     COOKIE,
     SESSION_MAX_AGE_S,
@@ -42,6 +43,7 @@ from db.users import authenticate
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates.env.globals.update(shown_input=registry.shown_input, tool_facts=registry.facts)
 router = APIRouter(prefix="/admin")
 SECURITY_HEADERS = {
     # no inline scripts at all; plotly.js needs eval and inline styles
@@ -182,7 +184,7 @@ async def conversation(request: Request, session_id: str) -> Response:
 def turns_of(detail: review.SessionDetail) -> list[dict[str, Any]]:
     """Messages grouped by question; each answer knows whether it can be promoted."""
     turns: list[dict[str, Any]] = []
-    promotable = detail.answers_with_sql()
+    promotable = curation.promotable_answers(detail)
     for message in detail.messages:
         if message.role == "user" or not turns:
             turns.append({"messages": []})
@@ -289,7 +291,7 @@ async def promotion_draft(admin: Admin, message_id: int) -> dict[str, Any] | Non
     if session_id is None:
         return None
     detail = await review.session_detail(engine, tenant_id=admin.tenant_id, session_id=session_id)
-    pair = detail.answer_sql(message_id)
+    pair = curation.promotable_answers(detail).get(message_id)
     return {"question": pair[0], "sql": pair[1], "message": message_id} if pair else None
 
 

@@ -8,17 +8,18 @@ Mounted into the FastAPI app by ``app.web.server`` (``mount_chainlit`` loads thi
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 import chainlit as cl
 from chainlit.types import ThreadDict
 from sqlalchemy import text
 
-from app.agent.charts import Chart, ChartSpec, build_figure
-from app.agent.chat import TurnEvent, TurnResult
-from app.agent.turn import ToolCallRecord
-from app.errors import BichatError
-from app.tools.sql import SqlResult
+from app.tools import registry
+from app.tools.charts import Chart
+from app.tools.tool import Shown, ToolCallRecord, ToolContext
+from app.turn.events import Answered, Failed, Token, ToolFinished, ToolStarted
+from app.turn.result import TurnResult
 from app.web.data_layer import LIVE_ANSWERS, StoreDataLayer
 from app.web.elements import chart_element, csv_element, table_element
 from app.web.state import get_state
@@ -119,49 +120,43 @@ async def follow_up(action: cl.Action) -> None:
 
 async def answer(question: str) -> None:
     tenant, user_id = await current_tenant()
-    agent = get_state().runtime.agent
     reply: cl.Message | None = None  # created at the first token, so steps come before it
     steps: dict[str, cl.Step] = {}
     result: TurnResult | None = None
-    async for event in agent.stream(
+    async for event in get_state().runtime.turns.stream(
         tenant=tenant,
         question=question,
         session_id=cl.context.session.thread_id,
         user_id=user_id,
         create_session=True,
     ):
-        if event.type == "token":
-            reply = reply or cl.Message(content="", author="bichat")
-            await reply.stream_token(event.text)
-        elif event.type == "tool_start":
-            steps[event.data["id"]] = await open_step(event)
-        elif event.type == "tool_end":
-            await close_step(steps.pop(event.data["record"].id, None), event.data["record"])
-        result = event.result or result
+        match event:
+            case Token(text):
+                reply = reply or cl.Message(content="", author="bichat")
+                await reply.stream_token(text)
+            case ToolStarted(call_id, tool, arguments):
+                steps[call_id] = await open_step(tool, arguments)
+            case ToolFinished(call):
+                await close_step(steps.pop(call.id, None), call)
+            case Answered(done) | Failed(done):
+                result = done
     assert result is not None
     await finish(reply or cl.Message(content="", author="bichat"), result)
 
 
-async def open_step(event: TurnEvent) -> cl.Step:
-    name, arguments = event.data["name"], event.data["input"]
-    sql = arguments.get("sql") if isinstance(arguments, dict) else None
-    step = cl.Step(name=name, type="tool", show_input="sql" if sql is not None else "json")
-    step.input = sql if sql is not None else arguments
+async def open_step(tool: str, arguments: dict[str, Any]) -> cl.Step:
+    shown = registry.shown_input(tool, arguments)
+    step = cl.Step(name=tool, type="tool", show_input=shown.language)
+    step.input = shown.text if shown.language == "sql" else arguments
     await step.send()
     return step
 
 
-async def close_step(step: cl.Step | None, record: ToolCallRecord) -> None:
+async def close_step(step: cl.Step | None, call: ToolCallRecord) -> None:
     if step is None:
         return
-    output = record.output or {}
-    if record.error:
-        step.output, step.is_error = f"Error: {record.error}", True
-    elif "row_count" in output:
-        more = ", truncated" if output.get("truncated") else ""
-        step.output = f"{output['row_count']} row(s){more} in {output.get('elapsed_ms')} ms"
-    else:
-        step.output = f"done in {record.elapsed_ms} ms"
+    step.output = registry.outcome_text(call.name, call.output, call.error, call.elapsed_ms)
+    step.is_error = call.error is not None
     await step.update()
 
 
@@ -178,20 +173,24 @@ async def finish(reply: cl.Message, result: TurnResult) -> None:
 
 
 def result_elements(result: TurnResult) -> list[Any]:
+    """The turn's tables (each with its CSV) and then its charts."""
+    tables = list(result.results.values())
     elements: list[Any] = []
-    runs = [
-        (record, result.result_of(record))
-        for record in result.tool_calls
-        if record.name == "run_sql" and record.error is None
-    ]
-    for index, (_, sql_result) in enumerate(runs, start=1):
-        if sql_result is None:
-            continue
-        suffix = "" if len(runs) == 1 else f"-{index}"
-        elements.append(table_element(sql_result, name=f"result{suffix}"))
-        elements.append(csv_element(sql_result, name=f"result{suffix}.csv"))
-    elements += [chart_element(chart) for chart in result.charts]
+    for index, sql_result in enumerate(tables, start=1):
+        suffix = "" if len(tables) == 1 else f"-{index}"
+        elements += shown_elements(sql_result, suffix=suffix)
+    for chart in result.charts:
+        elements += shown_elements(chart)
     return elements
+
+
+def shown_elements(shown: Shown, *, suffix: str = "") -> list[Any]:
+    if isinstance(shown, Chart):
+        return [chart_element(shown)]
+    return [
+        table_element(shown, name=f"result{suffix}"),
+        csv_element(shown, name=f"result{suffix}.csv"),
+    ]
 
 
 def follow_up_actions(result: TurnResult) -> list[cl.Action]:
@@ -204,45 +203,26 @@ def follow_up_actions(result: TurnResult) -> list[cl.Action]:
 
 
 async def redraw_results(thread: ThreadDict) -> None:
-    """Each turn's run_sql results (run again) as tables and CSV, and its charts drawn from
-    their stored specs over those results, attached to the turn's answer."""
+    """Each turn's tables (its queries run again, through the guard) and charts (drawn from
+    their stored specs over those results), attached to the turn's answer: every stored call
+    of a tool that ``replays`` is made again in a context of its own turn."""
     tenant, _ = await current_tenant()
-    executor = get_state().runtime.executor
+    services = get_state().runtime.agent.services
     answers = {
         s.get("parentId"): s["id"] for s in thread["steps"] if s.get("type") == "assistant_message"
     }
-    turn_results: dict[Any, dict[str, SqlResult]] = {}
+    turns: dict[Any, ToolContext] = {}
     for step in thread["steps"]:
-        if step.get("type") != "tool" or step.get("isError"):
+        tool = registry.tool_named(step.get("name"))
+        if step.get("type") != "tool" or step.get("isError") or tool is None or not tool.replays:
             continue
         run, target = step.get("parentId"), answers.get(step.get("parentId"), step["id"])
-        results = turn_results.setdefault(run, {})
-        if step.get("name") == "run_sql":
-            try:
-                sql_result = await executor.run(
-                    tenant_id=tenant.id,
-                    sql=str(step.get("input")),
-                    context=f"resume:{thread['id']}",
-                )
-            except BichatError:  # a query that fails now stays as its step says
-                continue
-            results[f"r{len(results) + 1}"] = sql_result
-            for element in (
-                table_element(sql_result, name="result"),
-                csv_element(sql_result, name="result.csv"),
-            ):
+        context = turns.setdefault(
+            run,
+            ToolContext(tenant, uuid.UUID(thread["id"]), services, purpose="resume"),
+        )
+        arguments = (step.get("metadata") or {}).get("input") or {}
+        reply = await registry.invoke(tool, context, arguments)
+        for shown in reply.shown:  # a call that fails now stays as its step says
+            for element in shown_elements(shown):
                 await element.send(for_id=target)
-        elif step.get("name") == "make_chart" and results:
-            await redraw_chart(str(step.get("input")), results, target)
-
-
-async def redraw_chart(spec_json: str, results: dict[str, SqlResult], target: str) -> None:
-    try:
-        spec = ChartSpec.model_validate_json(spec_json)
-        result = results.get(spec.result_id or list(results)[-1])
-        if result is None:
-            return
-        figure = build_figure(spec, result.columns, result.rows)
-    except (ValueError, BichatError):  # the data changed shape since: no chart
-        return
-    await chart_element(Chart(id="resumed", spec=spec, figure=figure)).send(for_id=target)

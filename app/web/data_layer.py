@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import os
 import uuid
 from datetime import datetime
@@ -32,6 +31,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.store.conversations import set_feedback
+from app.tools import registry
 
 LIVE_ANSWERS: dict[str, int] = {}
 """Step id of an answer shown in this process -> its chat_messages id (for feedback)."""
@@ -79,16 +79,6 @@ def message_id_of(step: str) -> int | None:
     return message_id if hmac.compare_digest(str(tag), str(step_tag(message_id))) else None
 
 
-def tool_output_text(row: Any) -> str:
-    if row.error:
-        return f"Error: {row.error}"
-    output = row.tool_output or {}
-    if "row_count" in output:
-        more = " (truncated)" if output.get("truncated") else ""
-        return f"{output['row_count']} row(s){more} in {output.get('elapsed_ms')} ms"
-    return json.dumps(output, ensure_ascii=False)[:2000]
-
-
 def message_step(row: Any, thread_id: str, username: str) -> dict[str, Any] | None:
     """The Chainlit step for one stored message; None for rows that are not shown."""
     base: dict[str, Any] = {
@@ -107,15 +97,17 @@ def message_step(row: Any, thread_id: str, username: str) -> dict[str, Any] | No
     if row.role == "user":
         return {**base, "type": "user_message", "name": username, "output": row.content or ""}
     if row.role == "tool":
-        sql = (row.tool_input or {}).get("sql")
-        shown_input = sql if sql is not None else json.dumps(row.tool_input, ensure_ascii=False)
+        shown = registry.shown_input(row.tool_name, row.tool_input)
         return {
             **base,
             "type": "tool",
             "name": row.tool_name,
-            "input": shown_input,
-            "output": tool_output_text(row),
-            "language": "sql" if sql is not None else "json",
+            "input": shown.text,
+            "output": registry.outcome_text(
+                row.tool_name, row.tool_output, row.error, row.latency_ms
+            ),
+            "language": shown.language,
+            "metadata": {"input": row.tool_input},  # what the call is made with again on resume
         }
     if not (row.content or row.error):
         return None  # a model call that only asked for tools

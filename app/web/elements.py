@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 from chainlit.element import Element
 from pydantic.dataclasses import dataclass
 
-from app.agent.charts import Chart
+from app.tools.charts import Chart
 from app.tools.sql import SqlResult
 
 

@@ -14,8 +14,8 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from langchain_core.language_models import BaseChatModel
 
-from app.agent.runtime import open_agent
 from app.config import Settings
+from app.turn.runtime import open_agent
 from app.web.admin import install_admin
 from app.web.first_run import auth_secret
 from app.web.state import WebState, set_state

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.agent.runtime import AgentRuntime
 from app.config import Settings
+from app.turn.runtime import AgentRuntime
 
 
 @dataclass

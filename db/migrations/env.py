@@ -30,10 +30,10 @@ def run_with_connection(connection: Connection) -> None:
 
 
 async def run_with_settings() -> None:
-    from app.config import load_settings
     from db.engine import open_engine
+    from db.settings import DatabaseSettings, load
 
-    async with open_engine(load_settings()) as engine, engine.connect() as connection:
+    async with open_engine(load(DatabaseSettings)) as engine, engine.connect() as connection:
         await connection.run_sync(run_with_connection)
         await connection.commit()
 

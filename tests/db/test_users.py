@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from app.errors import AlreadyExists, InvalidInput, NotFound
-from app.passwords import verify_password
+from db.passwords import verify_password
 from db.tenants import create_tenant
 from db.users import create_user, list_users
 

@@ -66,13 +66,8 @@ def build_eval_model(*, settings: Settings, model: str) -> BaseChatModel | None:
     )
     return build_chat_model(
         variant,
-        matcher=no_matcher,
         http_async_client=httpx.AsyncClient(timeout=settings.model_timeout_s),
     )
-
-
-async def no_matcher(question: str) -> list[Any]:
-    raise AssertionError("only the offline model matches verified questions")
 
 
 def scrub_response(response: dict[str, Any]) -> dict[str, Any]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.agent.verified import Example, load_examples
 from app.evals.cases import CATEGORIES, InvalidCases, load_cases, shared_with_examples
 from app.sqlguard import check_sql
+from app.store.verified import Example, load_examples
 from app.tools.sql import PRIVATE_COLUMNS, READER_SCHEMAS, READER_TABLES
 from tests.evals.conftest import QUESTIONS
 

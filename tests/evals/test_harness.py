@@ -14,10 +14,11 @@ import pytest_asyncio
 from langchain_core.messages import BaseMessage, HumanMessage, ToolMessage
 from pydantic import SecretStr
 
-from app.agent.chat import ChatAgent
 from app.evals.cases import EvalCase, load_cases
 from app.evals.report import VariantRun, build_report, without_timings, write_report
 from app.evals.runner import CaseResult, query_table, run_case
+from app.turn.runner import Turns
+from app.turn.runtime import build_turns
 from tests.evals.conftest import QUESTIONS, seed_eval_shop
 from tests.evals.harness import build_eval_model, cassette
 from tests.openai_server import OpenAIServer, Reply
@@ -47,10 +48,11 @@ async def harness_shop(engine, settings, eval_embeddings):
 def make_agent(engine, settings, eval_embeddings, eval_tools):
     executor, search = eval_tools
 
-    def make(chat_model, **overrides) -> ChatAgent:
-        return ChatAgent(
+    def make(chat_model, **overrides) -> Turns:
+        update = settings.model_copy(update=overrides)
+        return build_turns(
             engine=engine,
-            settings=settings.model_copy(update=overrides),
+            settings=update,
             executor=executor,
             search=search,
             embeddings=eval_embeddings,
@@ -85,7 +87,7 @@ def golden_answer(case: EvalCase) -> str | Call:
 
 async def run_all(agent, cases, shop, executor) -> list[CaseResult]:
     return [
-        await run_case(agent=agent, case=case, tenant=shop, executor=executor) for case in cases
+        await run_case(turns=agent, case=case, tenant=shop, executor=executor) for case in cases
     ]
 
 
@@ -184,13 +186,15 @@ async def test_a_recorded_run_replays_offline_into_the_same_report(
 
     async def evaluate(mode: str) -> dict:
         agent = make_agent(None, **online)
-        agent.chat_model = build_eval_model(settings=agent.settings, model="openai:gpt-4.1-mini")
+        agent.answerer.chat_model = build_eval_model(
+            settings=agent.answerer.settings, model="openai:gpt-4.1-mini"
+        )
         results = []
         for case in cases:
             with cassette(mode=mode, path=tmp_path / "cassettes" / f"{case.id}.yaml"):
                 results.append(
                     await run_case(
-                        agent=agent, case=case, tenant=harness_shop, executor=eval_tools[0]
+                        turns=agent, case=case, tenant=harness_shop, executor=eval_tools[0]
                     )
                 )
         run = VariantRun("gpt-4.1-mini", "openai:gpt-4.1-mini", "system.md", results)

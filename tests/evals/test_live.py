@@ -13,9 +13,10 @@ import pytest
 import pytest_asyncio
 from pydantic import SecretStr
 
-from app.agent.chat import ChatAgent
 from app.evals.cases import EvalCase, load_cases
 from app.evals.runner import run_case
+from app.turn.runner import Turns
+from app.turn.runtime import build_turns
 from tests.evals.conftest import (
     NO_MODEL,
     QUESTIONS,
@@ -62,16 +63,16 @@ async def live_shop(engine, settings, eval_embeddings):
 def live_agents(engine, settings, eval_embeddings, eval_tools, pytestconfig):
     """Factory: the agent of a variant (built once)."""
     executor, search = eval_tools
-    agents: dict[str, ChatAgent] = {}
+    agents: dict[str, Turns] = {}
     replay = cassette_mode(pytestconfig) == "replay"
 
-    def agent_for(variant: Variant) -> ChatAgent:
+    def agent_for(variant: Variant) -> Turns:
         if variant.label not in agents:
             update: dict[str, object] = {"model": variant.model}
             if replay and settings.openai_api_key is None:
                 update["openai_api_key"] = SecretStr(REPLAY_KEY)
             variant_settings = settings.model_copy(update=update)
-            agents[variant.label] = ChatAgent(
+            agents[variant.label] = build_turns(
                 engine=engine,
                 settings=variant_settings,
                 executor=executor,
@@ -99,7 +100,7 @@ async def test_golden_question(
     mode = None if eval_variant.model == "offline" else cassette_mode(pytestconfig)  # no HTTP
     with cassette(mode=mode, path=path):
         result = await run_case(
-            agent=live_agents(eval_variant),
+            turns=live_agents(eval_variant),
             case=eval_case,
             tenant=live_shop,
             executor=eval_tools[0],

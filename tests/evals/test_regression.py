@@ -16,9 +16,9 @@ from datetime import UTC, date, datetime
 
 import pytest_asyncio
 
-from app.agent.verified import load_examples
 from app.evals.regression import freeze_clock, result_digest
 from app.evals.runner import query_table
+from app.store.verified import load_examples
 from tests.evals.conftest import EVALS_DIR, option, seed_eval_shop
 
 SNAPSHOT = EVALS_DIR / "snapshots" / "examples.json"

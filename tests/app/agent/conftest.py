@@ -9,10 +9,11 @@ import pytest_asyncio
 from pydantic import SecretStr
 from sqlalchemy import text
 
-from app.agent.chat import ChatAgent
 from app.embeddings import LocalEmbeddings
 from app.tools.search import ProductSearch
 from app.tools.sql import SqlExecutor
+from app.turn.runner import Turns
+from app.turn.runtime import build_turns
 from db.embed import embed_tenant
 from db.seed import seed_tenant
 from db.tenants import get_tenant
@@ -48,13 +49,14 @@ async def tools(engine, settings, database_url, embeddings, shop):
 
 @pytest.fixture
 def make_agent(engine, settings, embeddings, tools):
-    """Factory: an agent with the given chat model (None: the model from the settings)."""
+    """Factory: turns answered by an agent with the given chat model (None: the model from the
+    settings); the agent is ``.answerer``."""
     executor, search = tools
 
-    def make(chat_model=None, **overrides) -> ChatAgent:
+    def make(chat_model=None, **overrides) -> Turns:
         if "openai_api_key" in overrides:
             overrides["openai_api_key"] = SecretStr(overrides["openai_api_key"])
-        return ChatAgent(
+        return build_turns(
             engine=engine,
             settings=settings.model_copy(update=overrides),
             executor=executor,

@@ -7,10 +7,10 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from app.agent.charts import ChartError, ChartSpec, build_figure
-from app.agent.tools import draw
-from app.agent.turn import TurnState
+from app.tools import make_chart, registry
+from app.tools.charts import ChartError, ChartSpec, build_figure
 from app.tools.sql import SqlResult
+from app.tools.tool import ToolContext, TurnResults
 
 COLUMNS = ["month", "channel", "revenue", "orders"]
 ROWS = [
@@ -66,16 +66,23 @@ def test_specs_are_data_not_code():
         ChartSpec(kind="bar", x="a", y=[])
 
 
-def test_the_tool_draws_the_latest_result_of_the_turn_or_a_named_one():
-    state = TurnState()
-    refused = json.loads(draw(state, {"kind": "bar", "x": "month", "y": ["revenue"]}))
+async def draw(state: TurnResults, arguments: dict) -> str:
+    context = ToolContext(tenant=None, session_id=None, services=None, turn=state)
+    return (await registry.invoke(make_chart.TOOL, context, arguments)).content
+
+
+async def test_the_tool_draws_the_latest_result_of_the_turn_or_a_named_one():
+    state = TurnResults()
+    refused = json.loads(await draw(state, {"kind": "bar", "x": "month", "y": ["revenue"]}))
     assert "run the query first" in refused["error"]["message"]
     first = SqlResult("q1", ["a", "n"], [["x", 1]], 1, False, 1.0)
     state.add_result(first)
     state.add_result(SqlResult("q2", COLUMNS, ROWS, 4, False, 1.0))
-    drawn = json.loads(draw(state, {"kind": "bar", "x": "month", "y": ["revenue"]}))
+    drawn = json.loads(await draw(state, {"kind": "bar", "x": "month", "y": ["revenue"]}))
     assert drawn == {"chart_id": "c1", "kind": "bar", "points": 4, "shown": True}
-    named = json.loads(draw(state, {"kind": "pie", "x": "a", "y": ["n"], "result_id": "r1"}))
+    named = json.loads(await draw(state, {"kind": "pie", "x": "a", "y": ["n"], "result_id": "r1"}))
     assert named["points"] == 1 and len(state.charts) == 2
-    missing = json.loads(draw(state, {"kind": "pie", "x": "a", "y": ["n"], "result_id": "r9"}))
+    missing = json.loads(
+        await draw(state, {"kind": "pie", "x": "a", "y": ["n"], "result_id": "r9"})
+    )
     assert "results are r1, r2" in missing["error"]["message"]

@@ -31,7 +31,10 @@ async def test_a_turn_runs_real_sql_draws_a_chart_and_stores_every_step(make_age
     assert result is not None and result.error is None
     assert result.answer == "Most orders were delivered."
     assert "".join(e.text for e in events if e.type == "token") == result.answer
-    assert [e.type for e in events if e.type.startswith("tool")] == ["tool_start", "tool_end"] * 2
+    assert [e.type for e in events if e.type.startswith("tool")] == [
+        "tool_started",
+        "tool_finished",
+    ] * 2
     async with engine.connect() as connection:
         truth = (
             await connection.execute(

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from app.agent.verified import Example, load_examples, similar_questions, sync_examples
 from app.embeddings import model_name
 from app.sqlguard import check_sql
+from app.store.verified import Example, load_examples, similar_questions, sync_examples
 from app.tools.sql import PRIVATE_COLUMNS, READER_SCHEMAS, READER_TABLES
 
 EXAMPLES = load_examples()

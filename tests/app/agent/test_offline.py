@@ -9,7 +9,7 @@ from tests.app.agent.conftest import stored_messages
 
 async def test_offline_answers_a_paraphrase_of_a_verified_question(make_agent, shop, engine):
     agent = make_agent(model="offline")
-    assert agent.offline
+    assert agent.answerer.offline
     result = await agent.ask(tenant=shop, question="how many orders in each status")
     assert result.offline and result.error is None
     assert result.answer.startswith(OFFLINE_LABEL)
@@ -44,7 +44,7 @@ async def test_offline_declines_what_needs_a_language_model_and_offers_close_que
 async def test_offline_is_the_default_without_a_key(make_agent, shop, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     agent = make_agent(model=None)
-    assert agent.offline and agent.settings.effective_model == "offline"
+    assert agent.answerer.offline and agent.answerer.settings.effective_model == "offline"
     streamed = [e async for e in agent.stream(tenant=shop, question="Which brands sell best?")]
     tokens = [e.text for e in streamed if e.type == "token"]
     assert len(tokens) > 10  # word by word, like a model

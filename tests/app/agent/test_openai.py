@@ -37,7 +37,7 @@ async def test_streamed_tool_calls_run_and_usage_is_stored_as_reported(
         Reply(text="You had 300 orders.", prompt_tokens=1350, completion_tokens=9),
     )
     agent = make_agent(**ONLINE)
-    assert not agent.offline
+    assert not agent.answerer.offline
     events = [e async for e in agent.stream(tenant=shop, question="How many orders?")]
     result = events[-1].result
     assert result.error is None and result.answer == "You had 300 orders."

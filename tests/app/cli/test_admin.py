@@ -49,6 +49,8 @@ class Shop:
         return f"{name}-{self.suffix}"
 
 
+# Long: the four conversations the tests read, message by message, written out in full so
+# that every figure a test expects can be checked against the rows here.
 @pytest_asyncio.fixture(scope="module")
 async def shop(engine, settings) -> Shop:
     suffix = uuid.uuid4().hex[:6]

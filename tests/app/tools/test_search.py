@@ -242,11 +242,17 @@ async def test_embed_skips_unchanged_products_and_follows_changes(engine, shop, 
     assert (changed.embedded, changed.removed) == (1, 1)
 
 
-async def test_search_products_tool_returns_json(search, shop):
-    from app.tools.search_products import build_search_products_tool
+async def test_search_products_tool_returns_json(engine, search, shop):
+    from app.tools import registry, search_products
+    from tests.factories import tool_context
 
-    tool = build_search_products_tool(search, tenant_id=shop["search-a"], tenant_slug="search-a")
-    found = json.loads(await tool.ainvoke({"query": "stay dry in a downpour", "limit": 3}))
+    context = await tool_context(engine, "search-a", search=search)
+
+    async def call(**arguments) -> dict:
+        reply = await registry.invoke(search_products.TOOL, context, arguments)
+        return json.loads(reply.content)
+
+    found = await call(query="stay dry in a downpour", limit=3)
     assert len(found["results"]) == 3 and found["search_type"] == "hybrid"
-    refused = json.loads(await tool.ainvoke({"query": "tent", "category": "tent"}))
+    refused = await call(query="tent", category="tent")
     assert refused["error"]["code"] == "unknown_category"

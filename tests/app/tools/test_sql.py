@@ -19,11 +19,12 @@ from sqlalchemy import text
 
 from app.errors import BichatError
 from app.sqlguard import UnsafeSQLError
+from app.tools import registry, run_sql
 from app.tools import sql as sql_module
 from app.tools.json_values import encoded_size, json_value
-from app.tools.run_sql import build_run_sql_tool
 from app.tools.sql import QueryTimeout, ResourceLimit, SqlExecutionError, SqlExecutor
 from db.seed import seed_tenant
+from tests.factories import tool_context
 
 TIMEOUT_MS = 1000
 GUARD_DATA = Path(__file__).parents[2] / "data" / "guard"
@@ -415,14 +416,17 @@ async def test_every_execution_is_audited(tenants, guarded, caplog):
     assert all(r["tenant"] == str(a) and r["context"] == "test" for r in records)
 
 
-async def test_run_sql_tool_returns_json_results_and_errors(tenants, guarded):
-    a, *_ = tenants
-    tool = build_run_sql_tool(guarded, tenant_id=a)
-    ok = json.loads(await tool.ainvoke({"sql": "SELECT count(*) AS n FROM products"}))
+async def test_run_sql_tool_returns_json_results_and_errors(engine, tenants, guarded):
+    context = await tool_context(engine, "sql-a", executor=guarded)
+
+    async def call(sql: str) -> dict:
+        return json.loads((await registry.invoke(run_sql.TOOL, context, {"sql": sql})).content)
+
+    ok = await call("SELECT count(*) AS n FROM products")
     assert ok["columns"] == ["n"] and ok["rows"][0][0] > 600
-    refused = json.loads(await tool.ainvoke({"sql": "DELETE FROM orders"}))
+    refused = await call("DELETE FROM orders")
     assert refused["error"]["code"] == "not_read_only"
-    failed = json.loads(await tool.ainvoke({"sql": "SELECT nme FROM products"}))
+    failed = await call("SELECT nme FROM products")
     assert failed["error"]["code"] == "undefined_column" and "hint" in failed["error"]
 
 

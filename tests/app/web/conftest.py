@@ -52,7 +52,7 @@ class WebServer:
         if model is None:
             from app.agent.models import build_chat_model
 
-            agent.chat_model = build_chat_model(agent.settings, matcher=agent.offline_matches)
+            agent.chat_model = build_chat_model(agent.settings)
 
 
 def free_port() -> int:

@@ -14,9 +14,9 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from app.agent.verified import similar_questions
 from app.embeddings import LOCAL_MODEL, LocalEmbeddings
 from app.store.conversations import Message, add_message, create_session, set_feedback
+from app.store.verified import similar_questions
 from db.engine import create_engine
 from db.tenants import get_tenant
 from tests.app.web.conftest import PASSWORD
@@ -323,6 +323,8 @@ async def test_export_round_trip(web_server, shop_a):
     assert tool["tool_input"] == {"sql": GOOD_SQL} and tool["error"].startswith("undefined_column")
 
 
+# Long: one story end to end (refused, promoted, embedded, then used by the offline agent);
+# its steps depend on each other.
 async def test_promotion_runs_the_guard_and_a_dry_run_and_feeds_the_agent(web_server, shop_a):
     client = client_for(web_server, "ann")
     liked = shop_a["liked"]

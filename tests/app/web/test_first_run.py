@@ -7,8 +7,8 @@ import stat
 from pydantic import SecretStr
 from sqlalchemy import text
 
-from app.passwords import verify_password
 from app.web.first_run import FirstRunProgress, auth_secret, prepare_database
+from db.passwords import verify_password
 
 
 def quiet() -> FirstRunProgress:

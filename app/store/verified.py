@@ -20,10 +20,9 @@ from langchain_core.embeddings import Embeddings
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from app.agent.schema_doc import PROMPTS_DIR
 from app.embeddings import model_name, vector_literal
 
-EXAMPLES_FILE = PROMPTS_DIR / "examples.yaml"
+EXAMPLES_FILE = Path(__file__).resolve().parents[2] / "prompts" / "examples.yaml"
 SHARED_SOURCE = "examples"
 SYNC_LOCK_KEY = 0x6269636861740005  # advisory lock: one process syncs the library at a time
 

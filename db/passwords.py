@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from pwdlib import PasswordHash
 
-from app.errors import InvalidInput
+from db.errors import InvalidInput
 
 MIN_PASSWORD_LENGTH = 8
 

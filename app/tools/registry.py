@@ -1,0 +1,117 @@
+"""Every tool bichat has, in one list, and what the rest of bichat asks of them.
+
+The agent builds its LangChain tools from ``TOOLS``; the turn stores calls with ``record``;
+the chat, ``bichat ask`` and the admin transcript render calls with ``outcome_text``,
+``shown_input`` and ``facts``; the offline engine may call the tools ``offline_tools()`` names.
+Adding a tool: its own module in ``app/tools/`` (one ``Tool``) and one line in ``TOOLS``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from app.errors import BichatError
+from app.tools import make_chart, run_sql, search_products
+from app.tools.tool import Facts, Tool, ToolCallRecord, ToolContext, ToolReply
+
+TOOLS: tuple[Tool[Any], ...] = (
+    run_sql.TOOL,
+    search_products.TOOL,
+    make_chart.TOOL,
+)
+BY_NAME: dict[str, Tool[Any]] = {tool.name: tool for tool in TOOLS}
+
+# Tool names, for code that must name one (evals, the offline engine, tests).
+RUN_SQL = run_sql.NAME
+SEARCH_PRODUCTS = search_products.NAME
+MAKE_CHART = make_chart.NAME
+SQL_TOOLS = tuple(tool.name for tool in TOOLS if tool.sql_input)
+
+
+@dataclass(frozen=True)
+class ShownInput:
+    """A call's input as shown to people: SQL as SQL, anything else as JSON."""
+
+    text: str
+    language: str  # "sql" or "json"
+
+
+def tool_named(name: str | None) -> Tool[Any] | None:
+    return BY_NAME.get(name or "")
+
+
+def offline_tools() -> tuple[Tool[Any], ...]:
+    """The tools the offline engine (no language model) may call."""
+    return tuple(tool for tool in TOOLS if tool.offline)
+
+
+def error_text(error: BichatError) -> str:
+    return f"{error.code}: {error.message}"
+
+
+def error_reply(error: BichatError) -> ToolReply:
+    return ToolReply(json.dumps(error.to_dict(), ensure_ascii=False), error=error_text(error))
+
+
+async def invoke(tool: Tool[Any], context: ToolContext, arguments: dict[str, Any]) -> ToolReply:
+    """Run one call. Bad input and refusals (``BichatError``) become an error reply the model
+    can act on; anything else is a bug and propagates."""
+    try:
+        checked = tool.input.model_validate(arguments)
+        output, shown = await tool.run(context, checked)
+    except ValidationError as error:
+        return error_reply(BichatError(str(error), code="invalid_input"))
+    except BichatError as error:
+        return error_reply(error)
+    content = json.dumps(output, ensure_ascii=False, default=str)
+    return ToolReply(content, output=output, shown=shown)
+
+
+def record(
+    call_id: str, name: str, arguments: dict[str, Any], reply: ToolReply, elapsed_ms: float
+) -> ToolCallRecord:
+    """The call as the store keeps it: its output summarised by its tool."""
+    tool = tool_named(name)
+    summary = None
+    if reply.output is not None:
+        summary = tool.summarise(reply.output) if tool else reply.output
+    return ToolCallRecord(call_id, name, arguments, summary, reply.error, elapsed_ms)
+
+
+def outcome(name: str | None, output: Any) -> str | None:
+    """What a successful call found, in a few words, if its tool says (``bichat ask``)."""
+    tool = tool_named(name)
+    return tool.outcome(output) if tool and isinstance(output, dict) else None
+
+
+def outcome_text(name: str | None, output: Any, error: str | None, elapsed_ms: Any) -> str:
+    """One line for a finished call in the chat (live and reopened)."""
+    if error:
+        return f"Error: {error}"
+    return outcome(name, output) or f"done in {elapsed_ms} ms"
+
+
+def shown_input(name: str | None, arguments: Any) -> ShownInput:
+    sql = sql_of(name, arguments)
+    if sql is not None:
+        return ShownInput(sql, "sql")
+    return ShownInput(json.dumps(arguments, ensure_ascii=False, default=str), "json")
+
+
+def sql_of(name: str | None, arguments: Any) -> str | None:
+    """The SQL a call ran as written (tools with ``sql_input``), else None."""
+    tool = tool_named(name)
+    if tool is None or not tool.sql_input or not isinstance(arguments, dict):
+        return None
+    sql = arguments.get("sql")
+    return sql if isinstance(sql, str) else None
+
+
+def facts(name: str | None, output: Any) -> Facts:
+    """A stored call in the admin transcript (heading facts and lines)."""
+    tool = tool_named(name)
+    return tool.facts(output) if tool and isinstance(output, dict) else Facts()

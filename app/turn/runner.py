@@ -1,0 +1,178 @@
+"""``Turns``: runs one question's turn from start to end and streams its typed events.
+
+1. The question is checked, its session opened (or created) and the question stored, before
+   any model is called; meanwhile the closest verified questions are looked up.
+2. An answerer is picked (today the agent; the no-model engine will take the questions it
+   can answer) and run; its model and tool calls are stored as they end.
+3. The turn ends with its answer, or with the error stored last; a turn stopped midway (the
+   channel went away) is stored as ``interrupted``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+from typing import Any
+
+from langchain_core.embeddings import Embeddings
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.answering.events import (
+    AnswerCutShort,
+    AnswerEvent,
+    AnswerFailed,
+    AnswerReady,
+    ChartShown,
+    ModelCalled,
+    Token,
+    ToolFinished,
+    ToolStarted,
+)
+from app.answering.question import Answerer, Question
+from app.embeddings import model_name
+from app.errors import InvalidInput
+from app.store.conversations import session_history
+from app.store.verified import Match, similar_questions
+from app.tools.tool import TurnResults
+from app.turn.events import Answered, Failed, TurnEvent
+from app.turn.result import TurnResult
+from app.turn.writer import TurnWriter, open_session
+from db.tenants import TenantRecord
+
+MATCHES = 4  # closest verified questions looked up per question (examples, suggestions)
+MAX_QUESTION_CHARS = 4000
+
+
+class Turns:
+    """Runs turns for any tenant with one answerer. One per process."""
+
+    def __init__(self, *, engine: AsyncEngine, answerer: Answerer, embeddings: Embeddings):
+        self.engine, self.answerer, self.embeddings = engine, answerer, embeddings
+        self.prepared = False
+
+    async def prepare(self) -> None:
+        await self.answerer.prepare()
+        self.prepared = True
+
+    async def ask(self, **kwargs: Any) -> TurnResult:
+        """Run a turn to the end (see ``stream``) and return its result."""
+        last: TurnEvent | None = None
+        async for last in self.stream(**kwargs):  # noqa: B007 - the last event is the outcome
+            pass
+        assert isinstance(last, Answered | Failed), "a turn always ends with its result"
+        return last.result
+
+    async def stream(
+        self,
+        *,
+        tenant: TenantRecord,
+        question: str,
+        session_id: uuid.UUID | str | None = None,
+        user_id: int | None = None,
+        create_session: bool = False,
+    ) -> AsyncGenerator[TurnEvent, None]:
+        """Run one turn, yielding its events; the last is ``Answered`` or ``Failed``.
+
+        ``session_id`` continues a conversation of the tenant (and user); with
+        ``create_session`` a session of that id is created when missing (chat threads)."""
+        text = check_question(question)
+        if not self.prepared:
+            await self.prepare()
+        # embedding the question (CPU, in a thread) overlaps with the writes below
+        matching = asyncio.ensure_future(self.similar(tenant, text))
+        try:
+            session = await open_session(
+                self.engine,
+                tenant=tenant,
+                session_id=session_id,
+                user_id=user_id,
+                question=text,
+                create=create_session,
+            )
+            # read before this question is added; a new session has none
+            history = (
+                await session_history(self.engine, session_id=session)
+                if session_id is not None
+                else []
+            )
+            writer = TurnWriter(self.engine, tenant_id=tenant.id, session_id=session)
+            await writer.question(text)
+        except BaseException:
+            matching.cancel()
+            raise
+        asked = Question(tenant, session, text, history, await matching, TurnResults())
+        async with aclosing(self.run(asked, writer)) as events:  # a channel that stops
+            async for event in events:  # reading closes the run: it stores the interruption
+                yield event
+
+    async def similar(self, tenant: TenantRecord, question: str) -> list[Match]:
+        vector = await asyncio.to_thread(self.embeddings.embed_query, question)
+        return await similar_questions(
+            self.engine,
+            tenant_id=tenant.id,
+            vector=vector,
+            model=model_name(self.embeddings),
+            limit=MATCHES,
+        )
+
+    def pick(self, question: Question) -> Answerer:
+        """The path this question takes (one answerer for now)."""
+        return self.answerer
+
+    async def run(self, question: Question, writer: TurnWriter) -> AsyncGenerator[TurnEvent, None]:
+        answerer = self.pick(question)
+        result = TurnResult(
+            question.session_id,
+            question.text,
+            "",
+            answerer.offline,
+            writer.log,
+            question.results.charts,
+            results=question.results.results,
+            suggestions=[m.question for m in question.matches],
+        )
+        try:
+            async with aclosing(answerer.answer(question)) as events:
+                async for event in events:
+                    await self.settle(event, writer, result)
+                    if isinstance(event, Token | ToolStarted | ToolFinished | ChartShown):
+                        yield event  # what the channel sees of the answerer's work
+        except (asyncio.CancelledError, GeneratorExit):
+            await asyncio.shield(writer.interrupted())
+            raise
+        except Exception as error:  # a bug of ours: store it, tell the user, keep the session
+            result.error = result.answer = f"Something went wrong on our side: {error!r}"
+            await writer.close(error=result.error, model=answerer.model_label())
+        yield Failed(result) if result.error and result.message_id is None else Answered(result)
+
+    async def settle(self, event: AnswerEvent, writer: TurnWriter, result: TurnResult) -> None:
+        """Store what the event says, and what it decides of the turn's result."""
+        match event:
+            case ModelCalled(call):
+                await writer.model_call(call)
+            case ToolFinished(call):
+                await writer.tool_call(call)
+            case AnswerReady(text):
+                result.answer, result.message_id = text, writer.answered()
+            case AnswerCutShort(text, reason):
+                result.answer, result.error = text, reason
+                result.message_id = await writer.close(content=text, error=reason)
+            case AnswerFailed(error, model, latency_ms):
+                result.error = result.answer = error
+                await writer.close(error=error, model=model, latency_ms=latency_ms)
+
+
+def check_question(question: str) -> str:
+    question = question.strip()
+    if not question:
+        raise InvalidInput(
+            "the question is empty: ask something about the shop", code="empty_question"
+        )
+    if len(question) > MAX_QUESTION_CHARS:
+        raise InvalidInput(
+            f"the question is {len(question)} characters long; the limit is {MAX_QUESTION_CHARS}",
+            code="question_too_long",
+        )
+    return question

@@ -1,0 +1,75 @@
+"""Everything a process needs to answer questions, opened and closed together."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from langchain_core.embeddings import Embeddings
+from langchain_core.language_models import BaseChatModel
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.agent.chat import ChatAgent
+from app.agent.prompt import SYSTEM_TEMPLATE
+from app.config import Settings
+from app.embeddings import build_embeddings
+from app.tools.search import ProductSearch
+from app.tools.sql import SqlExecutor
+from app.turn.runner import Turns
+from db.engine import open_engine, owner_url
+
+
+@dataclass
+class AgentRuntime:
+    engine: AsyncEngine
+    executor: SqlExecutor
+    agent: ChatAgent
+    turns: Turns
+
+
+def build_turns(
+    *,
+    engine: AsyncEngine,
+    settings: Settings,
+    executor: SqlExecutor,
+    embeddings: Embeddings,
+    search: ProductSearch | None = None,
+    chat_model: BaseChatModel | None = None,
+    prompt_template: Path = SYSTEM_TEMPLATE,
+) -> Turns:
+    """Turns answered by the agent over these services (``.answerer`` is the agent)."""
+    agent = ChatAgent(
+        engine=engine,
+        settings=settings,
+        executor=executor,
+        search=search or ProductSearch(executor=executor, engine=engine, embeddings=embeddings),
+        embeddings=embeddings,
+        chat_model=chat_model,
+        prompt_template=prompt_template,
+    )
+    return Turns(engine=engine, answerer=agent, embeddings=embeddings)
+
+
+@asynccontextmanager
+async def open_agent(
+    settings: Settings, *, chat_model: BaseChatModel | None = None
+) -> AsyncIterator[AgentRuntime]:
+    """The engine, the reader pools, a prepared agent and the turns it answers; all released
+    on exit."""
+    async with open_engine(settings) as engine:
+        executor = SqlExecutor(engine=engine, settings=settings, owner_url=owner_url(settings))
+        try:
+            turns = build_turns(
+                engine=engine,
+                settings=settings,
+                executor=executor,
+                embeddings=build_embeddings(settings),
+                chat_model=chat_model,
+            )
+            await turns.prepare()
+            assert isinstance(turns.answerer, ChatAgent)
+            yield AgentRuntime(engine, executor, turns.answerer, turns)
+        finally:
+            await executor.close()
