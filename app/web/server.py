@@ -37,10 +37,27 @@ def prepare_chainlit(settings: Settings) -> Path:
     return root
 
 
+def mount_chat(app: FastAPI) -> None:
+    """Chainlit at ``CHAT_PATH``: what ``chainlit.utils.mount_chainlit`` does, without the
+    ``BaseHTTPMiddleware`` it wraps Chainlit in. That middleware only re-checks the path prefix
+    (``Mount`` already routes by it) and raises ``RuntimeError: No response returned.``, with a
+    traceback on the console, whenever a browser drops a request before the answer (the login
+    page's logo and favicon, when the page moves on)."""
+    from chainlit.auth import ensure_jwt_secret
+    from chainlit.config import config, load_module
+    from chainlit.server import app as chainlit_app
+
+    config.run.debug = bool(os.environ.get("CHAINLIT_DEBUG"))
+    os.environ["CHAINLIT_ROOT_PATH"] = CHAT_PATH
+    config.run.module_name = str(CHAT_MODULE)
+    load_module(config.run.module_name)
+    ensure_jwt_secret()
+    app.mount(CHAT_PATH, chainlit_app)
+
+
 def create_app(settings: Settings, *, chat_model: BaseChatModel | None = None) -> FastAPI:
     prepare_chainlit(settings)
     from chainlit.config import config
-    from chainlit.utils import mount_chainlit
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -62,7 +79,7 @@ def create_app(settings: Settings, *, chat_model: BaseChatModel | None = None) -
         return RedirectResponse(f"{CHAT_PATH}/")
 
     install_admin(app)
-    mount_chainlit(app=app, target=str(CHAT_MODULE), path=CHAT_PATH)
+    mount_chat(app)
     config.ui.name = "bichat"
     config.features.unsafe_allow_html = False  # data is shown as text, never as HTML
     return app
