@@ -96,7 +96,9 @@ async def main(quick: bool) -> None:
     server_url = scratch_server()
     url = await create_database(server_url)
     try:
-        settings = load_settings(database_url=url, data_dir=Path(tempfile.mkdtemp()), model="offline")
+        settings = load_settings(
+            database_url=url, data_dir=Path(tempfile.mkdtemp()), model="offline"
+        )
         await prepare(url, settings)
         for index in range(5):
             await write_conversation(url, tenant="web-shop", user="ann", question=f"Q {index}")
