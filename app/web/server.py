@@ -17,6 +17,7 @@ from langchain_core.language_models import BaseChatModel
 from app.agent.runtime import open_agent
 from app.config import Settings
 from app.web.admin import install_admin
+from app.web.branding import configure_chainlit, install_shop_name, prepare_branding
 from app.web.first_run import auth_secret
 from app.web.state import WebState, set_state
 
@@ -35,6 +36,14 @@ def prepare_chainlit(settings: Settings) -> Path:
     os.environ["CHAINLIT_AUTH_SECRET"] = auth_secret(settings)
     os.environ.setdefault("CHAINLIT_ENV_FILE", str(root / ".env"))  # not the cwd's .env
     return root
+
+
+def chainlit_root() -> str:
+    """The app root Chainlit uses: fixed when ``chainlit.config`` is first imported, which is
+    after ``prepare_chainlit`` in ``bichat serve`` but may be earlier in a test process."""
+    from chainlit.config import APP_ROOT
+
+    return APP_ROOT
 
 
 def mount_chat(app: FastAPI) -> None:
@@ -79,7 +88,9 @@ def create_app(settings: Settings, *, chat_model: BaseChatModel | None = None) -
         return RedirectResponse(f"{CHAT_PATH}/")
 
     install_admin(app)
+    install_shop_name(app)
     mount_chat(app)
-    config.ui.name = "bichat"
+    prepare_branding(Path(chainlit_root()))  # where Chainlit reads them (see chainlit_root)
+    configure_chainlit()
     config.features.unsafe_allow_html = False  # data is shown as text, never as HTML
     return app

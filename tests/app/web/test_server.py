@@ -3,31 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import socket
-from collections.abc import Iterator
 from urllib.parse import urlparse
 
 import httpx
-import pytest
-
-
-@pytest.fixture
-def server_errors() -> Iterator[list[logging.LogRecord]]:
-    """What the server logs at ERROR and above (uvicorn's 'Exception in ASGI application')."""
-    records: list[logging.LogRecord] = []
-
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            records.append(record)
-
-    handler = Keep(level=logging.ERROR)
-    loggers = [logging.getLogger(name) for name in ("uvicorn.error", "chainlit", "")]
-    for logger in loggers:
-        logger.addHandler(handler)
-    yield records
-    for logger in loggers:
-        logger.removeHandler(handler)
 
 
 def drop_request(base_url: str, path: str) -> None:
