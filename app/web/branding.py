@@ -37,8 +37,13 @@ TEXTS = {  # Chainlit's login texts, for a login with a username
 REMOTE_LINK = re.compile(r"<link\b[^>]*\bhref=\"(?:https?:)?//[^\"]*\"[^>]*>", re.S)
 
 
-def prepare_branding(root: Path) -> None:
-    """Write the logos, theme, CSS, JS and texts into Chainlit's app root."""
+def prepare_branding(root: Path, *, welcome: Path | None = None) -> None:
+    """Write the logos, theme, CSS, JS, texts and the welcome page (the header's Readme, in
+    the language the chat uses) into Chainlit's app root."""
+    if welcome is not None and welcome.exists():
+        for name in ("chainlit.md", f"chainlit_{LANGUAGE}.md"):
+            if (root / name).resolve() != welcome.resolve():
+                shutil.copyfile(welcome, root / name)
     public = root / "public"
     public.mkdir(parents=True, exist_ok=True)
     for source in PUBLIC.iterdir():

@@ -5,7 +5,6 @@ it at a folder in the data dir (never the working directory) before importing it
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -30,8 +29,6 @@ def prepare_chainlit(settings: Settings) -> Path:
     """The folder Chainlit keeps its config, translations and uploads in; set up before import."""
     root = Path(settings.data_dir) / "web"
     root.mkdir(parents=True, exist_ok=True)
-    if WELCOME.exists():
-        shutil.copyfile(WELCOME, root / "chainlit.md")
     os.environ["CHAINLIT_APP_ROOT"] = str(root)
     os.environ["CHAINLIT_AUTH_SECRET"] = auth_secret(settings)
     os.environ.setdefault("CHAINLIT_ENV_FILE", str(root / ".env"))  # not the cwd's .env
@@ -90,7 +87,7 @@ def create_app(settings: Settings, *, chat_model: BaseChatModel | None = None) -
     install_admin(app)
     install_shop_name(app)
     mount_chat(app)
-    prepare_branding(Path(chainlit_root()))  # where Chainlit reads them (see chainlit_root)
+    prepare_branding(Path(chainlit_root()), welcome=WELCOME)  # where Chainlit reads them
     configure_chainlit()
     config.features.unsafe_allow_html = False  # data is shown as text, never as HTML
     return app

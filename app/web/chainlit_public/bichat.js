@@ -50,6 +50,7 @@
     "search-chats-button": "Search the conversations",
     "new-chat-button": "New conversation",
     "upload-button": "Attach a file",
+    "upload-button-loading": "Attach a file (connecting)",
     "chat-submit": "Send",
     "stop-button": "Stop",
     "theme-toggle": "Light or dark theme",
@@ -84,8 +85,8 @@
     }
     const icon = button.querySelector("svg[class*='lucide-']");
     const match = icon && icon.getAttribute("class").match(/lucide-([a-z0-9-]+)/);
-    if (!match) return null;
-    return BUTTON_NAMES_BY_ICON[match[1]] || match[1].replace(/-/g, " ");
+    if (match) return BUTTON_NAMES_BY_ICON[match[1]] || match[1].replace(/-/g, " ");
+    return button.id ? button.id.replace(/[-_]+/g, " ") : null; // better than no name
   }
 
   function mendAccessibility() {
