@@ -15,6 +15,8 @@ import os
 import tempfile
 import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from importlib.metadata import version
 from pathlib import Path
@@ -48,6 +50,21 @@ def max_tokens(weights: Path) -> int:
     return int(config["max_seq_length"])
 
 
+@contextmanager
+def no_transformers_bars() -> Iterator[None]:
+    """transformers draws a "Loading weights" bar while it reads the weights; the export is
+    one quiet step of bichat's own, so the bar is off for its duration (and restored)."""
+    from transformers.utils import logging as transformers_logging
+
+    was_enabled = transformers_logging.is_progress_bar_enabled()
+    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    try:
+        yield
+    finally:
+        if was_enabled:
+            transformers_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
+
+
 def export_onnx(*, weights: Path, target: Path) -> None:
     """Export the transformer plus pooling and normalisation (atomic: several processes may
     race on a fresh machine, each writes its own file and the last rename wins)."""
@@ -65,7 +82,8 @@ def export_onnx(*, weights: Path, target: Path) -> None:
             mean = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
             return torch.nn.functional.normalize(mean, dim=1)
 
-    model = Pooled(AutoModel.from_pretrained(str(weights)).eval())
+    with no_transformers_bars():
+        model = Pooled(AutoModel.from_pretrained(str(weights)).eval())
     example = torch.ones((1, 8), dtype=torch.int64)
     axes = {0: "batch", 1: "tokens"}
     target.parent.mkdir(parents=True, exist_ok=True)

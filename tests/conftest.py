@@ -7,6 +7,7 @@ named by BICHAT_DATABASE_URL when that is set: test databases are created on it 
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -24,6 +25,10 @@ from db.urls import plain_url, with_database
 from tests.factories import fill_tenant
 
 MakeDatabase = Callable[[], Awaitable[str]]
+
+# Chainlit fixes its app root (config, translations, public files, uploads) when first
+# imported, which a test module may do before any server is created: not the working directory
+os.environ.setdefault("CHAINLIT_APP_ROOT", tempfile.mkdtemp(prefix="bichat-chainlit-"))
 
 
 @pytest.fixture(scope="session")

@@ -23,10 +23,11 @@ from rich.text import Text
 
 from app.cli.output import print_error, print_json, stderr, stdout
 from app.cli.runner import EXIT_ERROR, fail, run
+from app.cli.tenant_choice import TENANT, chosen_tenant
 from app.config import Settings
 from app.errors import BichatError, InvalidInput
 from db.engine import open_engine
-from db.tenants import TenantRecord, get_tenant
+from db.tenants import TenantRecord
 
 if TYPE_CHECKING:  # the store modules load only when a command runs
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -41,7 +42,6 @@ app = typer.Typer(
 )
 
 # The filters of `sessions` and `export` (one definition, the same help).
-TENANT = typer.Option(..., "--tenant", help="Tenant slug.")
 AS_JSON = typer.Option(False, "--json", help="Print JSON.")
 USER = typer.Option(None, "--user", help="Only this user's conversations (username).")
 SINCE = typer.Option(
@@ -65,7 +65,7 @@ ASCENDING = typer.Option(False, "--ascending", help="Smallest or oldest first.")
 # Over 60 lines because 17 are its Typer options, one a line: they are the command's --help.
 @app.command("sessions")
 def sessions_command(
-    tenant: str = TENANT,
+    tenant: str | None = TENANT,
     user: str | None = USER,
     since: str | None = SINCE,
     until: str | None = UNTIL,
@@ -136,7 +136,7 @@ def sessions_command(
 @app.command("show")
 def show_command(
     session_id: str = typer.Argument(..., metavar="ID", help="The conversation's id."),
-    tenant: str = TENANT,
+    tenant: str | None = TENANT,
     as_json: bool = AS_JSON,
 ) -> None:
     """One conversation: every question, answer, model call and tool call (SQL, rows, errors)."""
@@ -157,7 +157,7 @@ def show_command(
 
 @app.command("usage")
 def usage_command(
-    tenant: str = TENANT,
+    tenant: str | None = TENANT,
     by: str = typer.Option("day", "--by", help="day, user or model."),
     since: str | None = typer.Option(
         None, "--since", help="First day (YYYY-MM-DD; default: 29 days before --until)."
@@ -213,7 +213,7 @@ def usage_command(
 
 @app.command("export")
 def export_command(
-    tenant: str = TENANT,
+    tenant: str | None = TENANT,
     user: str | None = USER,
     since: str | None = SINCE,
     until: str | None = UNTIL,
@@ -306,9 +306,9 @@ def session_filters(
     return checked(lambda: parse_filters(values), as_json=as_json)
 
 
-async def tenant_of(engine: AsyncEngine, slug: str) -> TenantRecord:
+async def tenant_of(engine: AsyncEngine, slug: str | None) -> TenantRecord:
     async with engine.connect() as connection:
-        return await get_tenant(connection, slug)
+        return await chosen_tenant(connection, slug)
 
 
 def check_output(path: Path) -> None:

@@ -9,8 +9,8 @@ import typer
 
 from app.cli.output import print_json, stderr, stdout
 from app.cli.runner import EXIT_ERROR, run
+from app.cli.tenant_choice import TENANT, chosen_tenant
 from app.config import Settings
-from db.tenants import get_tenant
 from db.users import user_id_for
 
 if TYPE_CHECKING:  # the agent (LangChain, plotly) loads in seconds: only when asking
@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # the agent (LangChain, plotly) loads in seconds: only when a
 
 def ask_command(
     question: str = typer.Argument(..., help="The question, in plain words."),
-    tenant: str = typer.Option(..., "--tenant", help="Tenant slug."),
+    tenant: str | None = TENANT,
     user: str | None = typer.Option(None, "--user", help="Ask as this user of the tenant."),
     session: str | None = typer.Option(
         None, "--session", help="Continue this conversation (its id, from an earlier answer)."
@@ -37,7 +37,7 @@ def ask_command(
 
         async with open_agent(settings) as runtime:
             async with runtime.engine.connect() as connection:
-                found = await get_tenant(connection, tenant)
+                found = await chosen_tenant(connection, tenant)
                 user_id = (
                     await user_id_for(connection, username=user, tenant_id=found.id)
                     if user

@@ -10,6 +10,7 @@ import typer
 from app.cli.output import print_json, stderr, stdout
 from app.cli.progress import step_progress
 from app.cli.runner import run
+from app.cli.tenant_choice import TENANT, chosen_slug, chosen_tenant
 from app.config import Settings
 from app.embeddings import build_embeddings
 from db.bootstrap import DatabaseStatus, init_and_status, initialise, status
@@ -19,7 +20,6 @@ from db.embed import EmbedReport, embed_tenant
 from db.engine import open_engine
 from db.rules import DEFAULT_MIN_CONFIDENCE, DEFAULT_MIN_SUPPORT, compute_rules
 from db.seed import DEFAULT_ORDERS, SeedReport, seed_tenant
-from db.tenants import get_tenant
 
 app = typer.Typer(help="Database: schema, status and data.", no_args_is_help=True)
 EMBED_HINT = "product search is out of date: run `bichat db embed --tenant {tenant}`"
@@ -57,7 +57,9 @@ def status_command(as_json: bool = typer.Option(False, "--json", help="Print JSO
 
 @app.command("seed")
 def seed_command(
-    tenant: str = typer.Option(..., "--tenant", help="Tenant slug (created if missing)."),
+    tenant: str | None = typer.Option(
+        None, "--tenant", help="Tenant slug (created if missing; default: the only tenant)."
+    ),
     seed: int = typer.Option(1, "--seed", help="Random seed: the same seed gives the same shop."),
     orders: int = typer.Option(DEFAULT_ORDERS, "--orders", min=1, help="Number of orders."),
     end_date: str | None = typer.Option(
@@ -72,11 +74,13 @@ def seed_command(
     async def work(settings: Settings) -> SeedReport:
         async with open_engine(settings) as engine:
             await initialise(engine, settings)
+            async with engine.connect() as connection:
+                slug = await chosen_slug(connection, tenant)
             with step_progress() as bars:
                 return await seed_tenant(
                     engine,
                     settings,
-                    slug=tenant,
+                    slug=slug,
                     seed=seed,
                     orders=orders,
                     end=end,
@@ -99,7 +103,7 @@ def seed_command(
 
 @app.command("rules")
 def rules_command(
-    tenant: str = typer.Option(..., "--tenant", help="Tenant slug."),
+    tenant: str | None = TENANT,
     min_support: float = typer.Option(
         DEFAULT_MIN_SUPPORT,
         "--min-support",
@@ -114,35 +118,36 @@ def rules_command(
 ) -> None:
     """Recompute the tenant's "bought together" rules, replacing the previous ones."""
 
-    async def work(settings: Settings) -> int:
+    async def work(settings: Settings) -> tuple[str, int]:
         async with open_engine(settings) as engine, engine.begin() as connection:
-            found = await get_tenant(connection, tenant)
-            return await compute_rules(
+            found = await chosen_tenant(connection, tenant)
+            count = await compute_rules(
                 connection,
                 tenant_id=found.id,
                 min_support=min_support,
                 min_confidence=min_confidence,
             )
+            return found.slug, count
 
     with stderr.status("Computing bundle rules..."):
-        count = run(work, as_json=as_json)
+        slug, count = run(work, as_json=as_json)
     if as_json:
-        print_json({"tenant": tenant, "bundle_rules": count})
+        print_json({"tenant": slug, "bundle_rules": count})
     else:
-        stdout.print(f"{count} bundle rules for {tenant}")
+        stdout.print(f"{count} bundle rules for {slug}")
 
 
 @app.command("load-csv")
 def load_csv_command(
     folder: Path = typer.Argument(..., help="Folder with categories.csv, products.csv, ..."),
-    tenant: str = typer.Option(..., "--tenant", help="Tenant slug."),
+    tenant: str | None = TENANT,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Import the shop's own data from CSV files: all or nothing, upsert by natural key."""
 
     async def work(settings: Settings) -> ImportReport:
         async with open_engine(settings) as engine, engine.begin() as connection:
-            found = await get_tenant(connection, tenant)
+            found = await chosen_tenant(connection, tenant)
             with stderr.status(f"Validating and importing {folder}...") as status:
                 return await import_folder(
                     connection,
@@ -168,34 +173,34 @@ def load_csv_command(
 @app.command("export-csv")
 def export_csv_command(
     folder: Path = typer.Argument(..., help="Folder to write (created if missing)."),
-    tenant: str = typer.Option(..., "--tenant", help="Tenant slug."),
+    tenant: str | None = TENANT,
     force: bool = typer.Option(False, "--force", help="Overwrite existing CSV files."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Export the tenant's shop data as CSV files in the load-csv format."""
 
-    async def work(settings: Settings) -> dict[str, int]:
+    async def work(settings: Settings) -> tuple[str, dict[str, int]]:
         async with open_engine(settings) as engine, engine.connect() as plain:
             # One snapshot for all six files, so they agree with each other.
             connection = await plain.execution_options(
                 isolation_level="REPEATABLE READ", postgresql_readonly=True
             )
-            found = await get_tenant(connection, tenant)
-            return await export_tenant(connection, found.id, folder, force=force)
+            found = await chosen_tenant(connection, tenant)
+            return found.slug, await export_tenant(connection, found.id, folder, force=force)
 
-    counts = run(work, as_json=as_json)
+    slug, counts = run(work, as_json=as_json)
     if as_json:
-        print_json({"tenant": tenant, "folder": str(folder), "files": counts})
+        print_json({"tenant": slug, "folder": str(folder), "files": counts})
     else:
         stdout.print(
-            f"exported {tenant} to {folder}: "
+            f"exported {slug} to {folder}: "
             + ", ".join(f"{n} rows in {f}" for f, n in counts.items())
         )
 
 
 @app.command("embed")
 def embed_command(
-    tenant: str = typer.Option(..., "--tenant", help="Tenant slug."),
+    tenant: str | None = TENANT,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Embed the tenant's active products for search (skips products that did not change)."""
@@ -203,7 +208,7 @@ def embed_command(
     async def work(settings: Settings) -> EmbedReport:
         embeddings = build_embeddings(settings)
         async with open_engine(settings) as engine, engine.begin() as connection:
-            found = await get_tenant(connection, tenant)
+            found = await chosen_tenant(connection, tenant)
             with step_progress() as bars:
                 task = bars.task("embed products", None)
 

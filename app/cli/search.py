@@ -6,17 +6,17 @@ import typer
 
 from app.cli.output import print_json, print_table, stdout
 from app.cli.runner import run
+from app.cli.tenant_choice import TENANT, chosen_tenant
 from app.config import Settings
 from app.embeddings import build_embeddings
 from app.tools.search import ProductSearch, SearchResult
 from app.tools.sql import SqlExecutor
 from db.engine import open_engine, owner_url
-from db.tenants import get_tenant
 
 
 def search_command(
     query: str = typer.Argument(..., help="What to look for, in plain words."),
-    tenant: str = typer.Option(..., "--tenant", help="Tenant slug."),
+    tenant: str | None = TENANT,
     category: str | None = typer.Option(
         None, "--category", help="Category slug (with subcategories)."
     ),
@@ -31,7 +31,7 @@ def search_command(
     async def work(settings: Settings) -> SearchResult:
         async with open_engine(settings) as engine:
             async with engine.connect() as connection:
-                found = await get_tenant(connection, tenant)
+                found = await chosen_tenant(connection, tenant)
             executor = SqlExecutor(engine=engine, settings=settings, owner_url=owner_url(settings))
             try:
                 search = ProductSearch(

@@ -10,11 +10,11 @@ import typer
 
 from app.cli.output import print_grid, print_json, stdout
 from app.cli.runner import EXIT_ERROR, fail, run
+from app.cli.tenant_choice import TENANT, chosen_tenant
 from app.config import Settings
 from app.errors import BichatError, InvalidInput
 from app.tools.sql import SqlExecutor, SqlResult
 from db.engine import open_engine, owner_url
-from db.tenants import get_tenant
 
 
 def read_stdin() -> str:
@@ -41,10 +41,12 @@ def parse_jsonl(lines: list[str]) -> list[str | BichatError]:
     return jobs
 
 
-async def run_jobs(settings: Settings, tenant: str, jobs: list[str | BichatError]) -> list[Any]:
+async def run_jobs(
+    settings: Settings, tenant: str | None, jobs: list[str | BichatError]
+) -> list[Any]:
     async with open_engine(settings) as engine:
         async with engine.connect() as connection:
-            tenant_id = (await get_tenant(connection, tenant)).id
+            tenant_id = (await chosen_tenant(connection, tenant)).id
         executor = SqlExecutor(engine=engine, settings=settings, owner_url=owner_url(settings))
         outcomes: list[Any] = []
         try:
@@ -63,7 +65,7 @@ async def run_jobs(settings: Settings, tenant: str, jobs: list[str | BichatError
 
 def sql_command(
     sql: str | None = typer.Argument(None, help="The query (read from standard input if omitted)."),
-    tenant: str = typer.Option(..., "--tenant", help="Tenant slug."),
+    tenant: str | None = TENANT,
     as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
     jsonl: bool = typer.Option(
         False, "--jsonl", help='Read {"sql": ...} per line from stdin; write one result per line.'

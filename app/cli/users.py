@@ -9,6 +9,7 @@ import typer
 
 from app.cli.output import print_json, print_table, stdout
 from app.cli.runner import fail, run
+from app.cli.tenant_choice import TENANT, chosen_tenant
 from app.config import Settings
 from app.errors import InvalidInput
 from db.engine import open_engine
@@ -27,7 +28,7 @@ def read_password_from_stdin() -> str:
 @app.command("create")
 def create_command(
     username: str = typer.Argument(..., help="Login name."),
-    tenant: str = typer.Option(..., "--tenant", help="The user's tenant (slug)."),
+    tenant: str | None = TENANT,
     admin: bool = typer.Option(False, "--admin", help="Admin role (default: analyst)."),
     password_stdin: bool = typer.Option(
         False, "--password-stdin", help="Read the password from standard input."
@@ -48,7 +49,11 @@ def create_command(
     async def work(settings: Settings) -> UserRecord:
         async with open_engine(settings) as engine, engine.begin() as connection:
             return await create_user(
-                connection, username=username, tenant_slug=tenant, password=password, admin=admin
+                connection,
+                username=username,
+                tenant_slug=(await chosen_tenant(connection, tenant)).slug,
+                password=password,
+                admin=admin,
             )
 
     user = run(work, as_json=as_json)

@@ -110,7 +110,11 @@ def test_onnx_vectors_equal_sentence_transformers():
         assert max(abs(a - b) for a, b in zip(want, single, strict=True)) < 1e-5
 
 
-def test_a_damaged_cached_graph_is_exported_again(tmp_path, monkeypatch):
+def test_a_damaged_cached_graph_is_exported_again_quietly(tmp_path, monkeypatch, capfd):
+    """And the export draws no bar of its own: transformers' "Loading weights" progress bar
+    appeared in the middle of `bichat serve`'s output."""
+    from transformers.utils import logging as transformers_logging
+
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     target = onnx_path()
     assert target.parent == tmp_path / "bichat"
@@ -124,3 +128,6 @@ def test_a_damaged_cached_graph_is_exported_again(tmp_path, monkeypatch):
     assert target.stat().st_size > 80_000_000
     assert abs(float((vector**2).sum()) - 1) < 1e-5
     assert [p.name for p in target.parent.iterdir()] == [target.name]  # no partial files left
+    printed = capfd.readouterr()
+    assert "Loading weights" not in printed.err + printed.out
+    assert transformers_logging.is_progress_bar_enabled()  # others' bars are left as they were

@@ -5,10 +5,12 @@ tests may swap the agent's chat model between turns (``use_model``)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -143,3 +145,21 @@ def offline(web_server):
     web_server.use_model(None)
     yield web_server
     web_server.use_model(None)
+
+
+@pytest.fixture
+def server_errors() -> Iterator[list[logging.LogRecord]]:
+    """What the server logs at ERROR and above (uvicorn's 'Exception in ASGI application')."""
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    handler = Keep(level=logging.ERROR)
+    loggers = [logging.getLogger(name) for name in ("uvicorn.error", "chainlit", "")]
+    for logger in loggers:
+        logger.addHandler(handler)
+    yield records
+    for logger in loggers:
+        logger.removeHandler(handler)

@@ -4,6 +4,7 @@ verified-query curation through the guard and a dry run."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import uuid
@@ -47,6 +48,7 @@ async def write_conversation(
     error: bool = False,
     thumbs: int | None = None,
     model: str = "gpt-4o-mini",
+    answer: str | None = None,
 ) -> Conversation:
     """A stored turn as the agent writes it: question, model call, run_sql, answer."""
     engine = create_engine(url)
@@ -81,9 +83,9 @@ async def write_conversation(
             error="undefined_column: no such column" if error else None,
             latency_ms=5,
         )
-        answer = await add(
+        answer_id = await add(
             role="assistant",
-            content=f"Answer to {question}",
+            content=answer or f"Answer to {question}",
             model=model,
             input_tokens=1200,
             output_tokens=60,
@@ -91,8 +93,8 @@ async def write_conversation(
             latency_ms=700,
         )
         if thumbs:
-            await set_feedback(engine, message_id=answer, tenant_id=shop.id, feedback=thumbs)
-        return Conversation(session, answer, question)
+            await set_feedback(engine, message_id=answer_id, tenant_id=shop.id, feedback=thumbs)
+        return Conversation(session, answer_id, question)
     finally:
         await engine.dispose()
 
@@ -114,6 +116,11 @@ def client_for(web_server, username: str | None) -> httpx.Client:
         )
         assert response.status_code == 303, response.text
     return client
+
+
+def text_of(page: str) -> str:
+    """What a person reads: the page without its tags (highlighted SQL is split into spans)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", page))
 
 
 def csrf(client: httpx.Client, path: str = "/admin/verified") -> str:
@@ -211,7 +218,7 @@ def test_another_shops_admin_sees_nothing_of_this_shop(web_server, shop_a, shop_
         response = client.request(method, path, data=data)
         assert response.status_code in (200, 303, 400, 404), (method, path)
         for secret in ("Orders per status", "Broken margin", "Bob asks", GOOD_SQL):
-            assert secret not in response.text, (method, path, secret)
+            assert secret not in text_of(response.text), (method, path, secret)
     assert client.get(f"/admin/conversations/{a.session_id}").status_code == 404
     listing = client.get("/admin/conversations").text
     assert "Other shop secret" in listing and "Orders per status" not in listing
@@ -219,7 +226,7 @@ def test_another_shops_admin_sees_nothing_of_this_shop(web_server, shop_a, shop_
     assert "Orders per status" not in export and "Other shop secret" in export
     assert "web-shop" not in client.get("/admin/usage").text
     draft = client.get(f"/admin/verified?message={a.answer_id}").text
-    assert GOOD_SQL not in draft  # another shop's answer is no draft here
+    assert GOOD_SQL not in text_of(draft)  # another shop's answer is no draft here
     usage = client.get("/admin/export/usage.csv?by=user").text
     assert "ann" not in usage and "bob" not in usage
 
@@ -278,7 +285,7 @@ def test_list_filters_and_sorting(web_server, shop_a):
 def test_the_transcript_shows_every_call_with_tokens_cost_and_feedback(web_server, shop_a):
     client = client_for(web_server, "ann")
     page = client.get(f"/admin/conversations/{shop_a['failed'].session_id}").text
-    assert "Broken margin question" in page and GOOD_SQL.replace("*", "*") in page
+    assert "Broken margin question" in page and GOOD_SQL in text_of(page)
     assert "undefined_column: no such column" in page
     assert "1000 in / 20 out" in page and "0.000162 USD" in page and "400 ms" in page
     assert "👎" in page
@@ -300,7 +307,18 @@ def test_usage_page_and_csv_add_up(web_server, shop_a):
     assert lines["local-llama"][5] == ""  # unpriced: no cost, never 0
     assert int(lines["local-llama"][6]) == 2
     page = client.get("/admin/usage").text
-    assert 'id="usage-chart-data"' in page and "plus 2 calls of models without a price" in page
+    assert "plus 2 calls of models without a price" in page
+    assert '<svg class="usage-chart"' in page and "<rect" in page  # drawn on the server
+    assert "plotly" not in page  # no 4.7 MB script to fetch and run for one chart
+
+
+def test_a_period_without_model_calls_says_so_instead_of_a_flat_chart(web_server, shop_a):
+    client = client_for(web_server, "ann")
+    page = client.get("/admin/usage", params={"since": "2001-01-01", "until": "2001-01-30"})
+    assert page.status_code == 200
+    assert 'id="usage-empty"' in page.text
+    assert "No model calls from 2001-01-01 to 2001-01-30" in text_of(page.text)
+    assert "<svg" not in page.text and "<table" not in page.text  # no axis, no rows of zeros
 
 
 async def test_export_round_trip(web_server, shop_a):
