@@ -35,20 +35,21 @@ TREE_MODES = ("descendants", "root")
 DISTINCT_SAFE = (exp.Min, exp.Max)  # with COUNT(DISTINCT ...): right however rows repeat
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one object per name: compared by identity
 class Fragment:
     """A SQL fragment of the model (columns written ``entity.column``), parsed once."""
 
     text: str
     tree: exp.Expr
     columns: frozenset[tuple[str, str]]
+    aliased: exp.Expr  # the tree with each entity written as its alias (copy before use)
 
     @property
     def entities(self) -> frozenset[str]:
         return frozenset(entity for entity, _ in self.columns)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one object per name: compared by identity
 class Entity:
     name: str
     alias: str
@@ -69,7 +70,7 @@ class ValueInfo:
     synonyms: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one object per name: compared by identity
 class Dimension:
     """A categorical dimension: what a result can be grouped or filtered by."""
 
@@ -91,7 +92,7 @@ class Dimension:
         return tuple(source.entity for source in self.sources)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one object per name: compared by identity
 class TimeDimension:
     name: str
     label: str
@@ -119,7 +120,7 @@ class Condition:
     unless: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one object per name: compared by identity
 class Metric:
     name: str
     label: str
@@ -301,7 +302,8 @@ class Loader:
         columns = set()
         for column in tree.find_all(exp.Column):
             columns.add(self.column(column, text, where))
-        return Fragment(str(text), tree, frozenset(columns))
+        aliases = {name: entity.alias for name, entity in self.entities.items()}
+        return Fragment(str(text), tree, frozenset(columns), aliased(tree, aliases))
 
     def column(self, column: exp.Column, text: str, where: str) -> tuple[str, str]:
         entity, name = column.table, column.name
@@ -426,6 +428,15 @@ class Loader:
 
 
 FORMULA_OPERATORS = (exp.Add, exp.Sub, exp.Mul, exp.Div)
+
+
+def aliased(tree: exp.Expr, aliases: Mapping[str, str]) -> exp.Expr:
+    """A copy of ``tree`` whose ``entity.column`` references read ``alias.column``."""
+    copy = tree.copy()
+    for column in copy.find_all(exp.Column):
+        if column.table in aliases:
+            column.set("table", exp.to_identifier(aliases[column.table]))
+    return copy
 
 
 def strings(value: Any) -> tuple[str, ...]:
