@@ -42,6 +42,7 @@ from app.agent.verified import Match, similar_questions, sync_examples
 from app.config import Settings
 from app.embeddings import model_name
 from app.errors import InvalidInput
+from app.semantic.service import SemanticLayer
 from app.store.conversations import (
     Message,
     add_message,
@@ -87,7 +88,12 @@ class TurnResult:
 
     @property
     def sql(self) -> list[str]:
-        return [c.input.get("sql", "") for c in self.log.tool_calls if c.name == "run_sql"]
+        """The SQL of each query of the turn (query_metrics: the SQL it compiled)."""
+        return [
+            c.input.get("sql", "") if c.name == "run_sql" else (c.output or {}).get("sql", "")
+            for c in self.log.tool_calls
+            if c.name in ("run_sql", "query_metrics")
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -131,6 +137,7 @@ class ChatAgent:
         self.engine, self.settings, self.executor = engine, settings, executor
         self.search, self.embeddings, self.prompt_template = search, embeddings, prompt_template
         self.chat_model = chat_model
+        self.semantic = SemanticLayer(engine=engine)
         self.offline = chat_model is None and is_offline(settings)
         self.parts: PromptParts | None = None
         self._graph: tuple[BaseChatModel, Any] | None = None
@@ -138,7 +145,7 @@ class ChatAgent:
     async def prepare(self) -> None:
         """Load the verified examples (embedding new ones) and the schema description."""
         await sync_examples(self.engine, embeddings=self.embeddings)
-        self.parts = await build_prompt_parts(self.engine)
+        self.parts = await build_prompt_parts(self.engine, self.semantic.model)
 
     async def ask(self, **kwargs: Any) -> TurnResult:
         """Run a turn to the end (see ``stream``) and return its result."""
@@ -258,7 +265,7 @@ class ChatAgent:
         label = OFFLINE_MODEL if self.offline else model_label(model, self.settings)
         return create_agent(
             model,
-            build_agent_tools(executor=self.executor, search=self.search),
+            build_agent_tools(executor=self.executor, search=self.search, semantic=self.semantic),
             middleware=[
                 turn_prompt,
                 ModelCallLimitMiddleware(  # type: ignore[list-item]  # generic in its state

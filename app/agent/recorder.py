@@ -65,6 +65,10 @@ def summarize_output(name: str, content: str) -> tuple[dict[str, Any] | None, st
     if name == "run_sql":
         keys = ("result_id", "columns", "row_count", "truncated", "elapsed_ms")
         return {**{k: data.get(k) for k in keys}, "rows": data.get("rows", [])[:SUMMARY_ROWS]}, None
+    if name == "query_metrics":  # a run_sql summary, with what the semantic layer adds
+        keys = ("result_id", "columns", "row_count", "truncated", "elapsed_ms", "sql")
+        summary = {k: data.get(k) for k in (*keys, "interpretation", "partial", "period")}
+        return {**summary, "rows": data.get("rows", [])[:SUMMARY_ROWS]}, None
     if name == "search_products":
         results = data.get("results", [])
         return {"results_count": len(results), "skus": [r.get("sku") for r in results[:10]]}, None

@@ -13,6 +13,8 @@ from langchain_core.tools import BaseTool, StructuredTool
 from app.agent.charts import Chart, ChartSpec, build_figure
 from app.agent.turn import TurnContext, TurnState
 from app.errors import BichatError
+from app.semantic.service import SemanticLayer
+from app.tools import query_metrics
 from app.tools.run_sql import DESCRIPTION as RUN_SQL_DESCRIPTION
 from app.tools.run_sql import RunSqlInput
 from app.tools.search import ProductSearch
@@ -21,16 +23,45 @@ from app.tools.search_products import SearchProductsInput
 from app.tools.sql import SqlExecutor
 
 MAKE_CHART_DESCRIPTION = (
-    "Show the owner a chart of a run_sql result of this turn; columns must come from that result."
+    "Show the owner a chart of a run_sql or query_metrics result of this turn; columns must "
+    "come from that result."
 )
+SQL_RESULT_TOOLS = frozenset({"run_sql", query_metrics.NAME})  # results shown as tables
 
 
 def error_json(error: BichatError) -> str:
     return json.dumps(error.to_dict(), ensure_ascii=False)
 
 
-def build_agent_tools(*, executor: SqlExecutor, search: ProductSearch) -> list[BaseTool]:
-    return [run_sql_tool(executor), search_products_tool(search), make_chart_tool()]
+def build_agent_tools(
+    *, executor: SqlExecutor, search: ProductSearch, semantic: SemanticLayer | None = None
+) -> list[BaseTool]:
+    tools = [run_sql_tool(executor), search_products_tool(search), make_chart_tool()]
+    if semantic is not None:
+        tools.insert(0, query_metrics_tool(executor, semantic))
+    return tools
+
+
+def query_metrics_tool(executor: SqlExecutor, semantic: SemanticLayer) -> BaseTool:
+    async def run(runtime: ToolRuntime[TurnContext], **arguments: Any) -> str:
+        turn = runtime.context
+        try:
+            result = await query_metrics.run_query_metrics(
+                semantic, executor, turn.tenant, arguments, context=f"chat:{turn.session_id}"
+            )
+        except BichatError as error:
+            return error_json(error)
+        result_id = turn.state.add_result(result.run)
+        return json.dumps(
+            {"result_id": result_id, **result.to_dict()}, ensure_ascii=False, default=str
+        )
+
+    return StructuredTool.from_function(
+        coroutine=run,
+        name=query_metrics.NAME,
+        description=query_metrics.description(semantic.model),
+        args_schema=query_metrics.build_input_model(semantic.model),
+    )
 
 
 def run_sql_tool(executor: SqlExecutor) -> BaseTool:

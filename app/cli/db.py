@@ -7,11 +7,15 @@ from pathlib import Path
 
 import typer
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from app.cli.output import print_json, stderr, stdout
 from app.cli.progress import step_progress
 from app.cli.runner import run
 from app.config import Settings
 from app.embeddings import build_embeddings
+from app.semantic.model import default_model
+from app.semantic.values import refresh_values
 from db.bootstrap import DatabaseStatus, init_and_status, initialise, status
 from db.csv_export import export_tenant
 from db.csv_import import ImportReport, import_folder
@@ -73,7 +77,7 @@ def seed_command(
         async with open_engine(settings) as engine:
             await initialise(engine, settings)
             with step_progress() as bars:
-                return await seed_tenant(
+                report = await seed_tenant(
                     engine,
                     settings,
                     slug=tenant,
@@ -84,6 +88,8 @@ def seed_command(
                     generation_progress=bars.generated,
                     load_progress=bars.loaded,
                 )
+            await refresh_tenant_values(engine, tenant)
+            return report
 
     report = run(work, as_json=as_json)
     if as_json:
@@ -141,15 +147,18 @@ def load_csv_command(
     """Import the shop's own data from CSV files: all or nothing, upsert by natural key."""
 
     async def work(settings: Settings) -> ImportReport:
-        async with open_engine(settings) as engine, engine.begin() as connection:
-            found = await get_tenant(connection, tenant)
-            with stderr.status(f"Validating and importing {folder}...") as status:
-                return await import_folder(
-                    connection,
-                    found,
-                    folder,
-                    advance=lambda step: status.update(f"Importing: {step}"),
-                )
+        async with open_engine(settings) as engine:
+            async with engine.begin() as connection:
+                found = await get_tenant(connection, tenant)
+                with stderr.status(f"Validating and importing {folder}...") as status:
+                    report = await import_folder(
+                        connection,
+                        found,
+                        folder,
+                        advance=lambda step: status.update(f"Importing: {step}"),
+                    )
+            await refresh_tenant_values(engine, tenant)
+            return report
 
     report = run(work, as_json=as_json)
     if as_json:
@@ -202,21 +211,24 @@ def embed_command(
 
     async def work(settings: Settings) -> EmbedReport:
         embeddings = build_embeddings(settings)
-        async with open_engine(settings) as engine, engine.begin() as connection:
-            found = await get_tenant(connection, tenant)
-            with step_progress() as bars:
-                task = bars.task("embed products", None)
+        async with open_engine(settings) as engine:
+            async with engine.begin() as connection:
+                found = await get_tenant(connection, tenant)
+                with step_progress() as bars:
+                    task = bars.task("embed products", None)
 
-                def advance(done: int, total: int) -> None:
-                    bars.progress.update(task, completed=done, total=total)
+                    def advance(done: int, total: int) -> None:
+                        bars.progress.update(task, completed=done, total=total)
 
-                return await embed_tenant(
-                    connection,
-                    tenant_id=found.id,
-                    slug=found.slug,
-                    embeddings=embeddings,
-                    advance=advance,
-                )
+                    report = await embed_tenant(
+                        connection,
+                        tenant_id=found.id,
+                        slug=found.slug,
+                        embeddings=embeddings,
+                        advance=advance,
+                    )
+            await refresh_tenant_values(engine, tenant)
+            return report
 
     report = run(work, as_json=as_json)
     if as_json:
@@ -226,6 +238,15 @@ def embed_command(
             f"{report.tenant}: embedded {report.embedded}, unchanged {report.unchanged}, "
             f"removed {report.removed} ({report.model})"
         )
+
+
+async def refresh_tenant_values(engine: AsyncEngine, slug: str) -> int:
+    """Rebuild the shop's values index (the semantic layer's filters and value look-ups)
+    after its data changed; the data itself is already committed."""
+    with stderr.status("Indexing the shop's values for the semantic layer..."):
+        async with engine.connect() as connection:
+            found = await get_tenant(connection, slug)
+        return await refresh_values(engine, default_model(), found.id)
 
 
 def parse_date(value: str | None, *, as_json: bool) -> date | None:

@@ -23,10 +23,6 @@ from db.tenants import TenantRecord
 STALE_AFTER = timedelta(seconds=60)  # an unknown value rebuilds an index older than this
 
 
-class SqlRun(Protocol):
-    def to_dict(self) -> dict[str, Any]: ...
-
-
 class SqlRunner(Protocol):
     """What runs the compiled SQL: ``app.tools.sql.SqlExecutor`` (guard, reader, caps)."""
 
@@ -49,7 +45,7 @@ def window_dict(window: Window | None) -> dict[str, Any]:
 class MetricsResult:
     """What ``run_sql`` returns (sql, columns, rows, ...) plus what the semantic layer knows."""
 
-    result: dict[str, Any]
+    run: Any  # what the runner returned (``SqlResult``: the rows a chart or table draws)
     interpretation: str
     plan: Plan
     compiled: CompiledQuery
@@ -69,7 +65,7 @@ class MetricsResult:
                 "like_for_like": plan.period.partial,
             }
         return {
-            **self.result,
+            **self.run.to_dict(),
             "interpretation": self.interpretation,
             "period": {"name": plan.period.name, **window_dict(plan.period.window)},
             "comparison": comparison,
@@ -135,4 +131,4 @@ class SemanticLayer:
         plan = await self.plan(tenant, query)
         compiled = self.compile(plan)
         result = await runner.run(tenant_id=tenant.id, sql=compiled.sql, context=context)
-        return MetricsResult(result.to_dict(), interpret(self.model, plan), plan, compiled)
+        return MetricsResult(result, interpret(self.model, plan), plan, compiled)

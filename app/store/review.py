@@ -210,6 +210,17 @@ class MessageRow:
         if self.tool_name == "run_sql" and isinstance(self.tool_input, dict):
             value = self.tool_input.get("sql")
             return value if isinstance(value, str) else None
+        if self.tool_name == "query_metrics" and isinstance(self.tool_output, dict):
+            value = self.tool_output.get("sql")  # the SQL the semantic layer compiled
+            return value if isinstance(value, str) else None
+        return None
+
+    @property
+    def interpretation(self) -> str | None:
+        """What a query_metrics call counted, in the owner's words."""
+        if isinstance(self.tool_output, dict):
+            value = self.tool_output.get("interpretation")
+            return value if isinstance(value, str) else None
         return None
 
     def to_dict(self) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from sqlalchemy import text
 
 from app.agent.charts import Chart, ChartSpec, build_figure
 from app.agent.chat import TurnEvent, TurnResult
+from app.agent.tools import SQL_RESULT_TOOLS
 from app.agent.turn import ToolCallRecord
 from app.errors import BichatError
 from app.tools.sql import SqlResult
@@ -160,6 +161,8 @@ async def close_step(step: cl.Step | None, record: ToolCallRecord) -> None:
     elif "row_count" in output:
         more = ", truncated" if output.get("truncated") else ""
         step.output = f"{output['row_count']} row(s){more} in {output.get('elapsed_ms')} ms"
+        if output.get("interpretation"):  # query_metrics: what was counted, and its SQL
+            step.output = f"{output['interpretation']}\n\n```sql\n{output.get('sql')}\n```\n{step.output}"
     else:
         step.output = f"done in {record.elapsed_ms} ms"
     await step.update()
@@ -182,7 +185,7 @@ def result_elements(result: TurnResult) -> list[Any]:
     runs = [
         (record, result.result_of(record))
         for record in result.tool_calls
-        if record.name == "run_sql" and record.error is None
+        if record.name in SQL_RESULT_TOOLS and record.error is None
     ]
     for index, (_, sql_result) in enumerate(runs, start=1):
         if sql_result is None:
@@ -217,7 +220,7 @@ async def redraw_results(thread: ThreadDict) -> None:
             continue
         run, target = step.get("parentId"), answers.get(step.get("parentId"), step["id"])
         results = turn_results.setdefault(run, {})
-        if step.get("name") == "run_sql":
+        if step.get("name") in SQL_RESULT_TOOLS:
             try:
                 sql_result = await executor.run(
                     tenant_id=tenant.id,

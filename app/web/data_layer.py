@@ -108,6 +108,8 @@ def message_step(row: Any, thread_id: str, username: str) -> dict[str, Any] | No
         return {**base, "type": "user_message", "name": username, "output": row.content or ""}
     if row.role == "tool":
         sql = (row.tool_input or {}).get("sql")
+        if row.tool_name == "query_metrics" and row.error is None:  # the SQL it compiled
+            sql = (row.tool_output or {}).get("sql")
         shown_input = sql if sql is not None else json.dumps(row.tool_input, ensure_ascii=False)
         return {
             **base,

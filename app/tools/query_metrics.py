@@ -1,0 +1,105 @@
+"""The agent's tool ``query_metrics``: a semantic query over the shop's metrics.
+
+Its input schema is generated from the semantic model (enums of metric and dimension names),
+so a metric added to ``prompts/semantic.yaml`` is offered at once. The compiled SQL runs
+through the SQL tool (``SqlExecutor.run``: guard, tenant reader role, result caps), and the
+result is what ``run_sql`` returns plus the interpretation, the period, the comparison and
+the ``partial`` flag.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from app.semantic.model import SemanticModel
+from app.semantic.periods import PERIOD_FORMS
+from app.semantic.query import MAX_ROWS, Compare, Grain, Operator, SemanticQuery
+from app.semantic.service import MetricsResult, SemanticLayer
+from app.tools.sql import SqlExecutor
+from db.tenants import TenantRecord
+
+NAME = "query_metrics"
+
+
+def description(model: SemanticModel) -> str:
+    return (
+        "Answer questions about the shop's metrics (revenue, orders, AOV, customers, margin, "
+        "refunds, ratings, views, conversion, stock ...) by name, grouped by dimensions, "
+        "filtered, over a period, optionally compared with the previous period or a year "
+        "earlier. The SQL is generated and checked for you and is always right about joins, "
+        "time zones and partial periods. Returns JSON: columns, rows, interpretation (one line "
+        "to state to the owner), sql, period, comparison, partial. Prefer it to run_sql "
+        f"whenever the metrics and dimensions below can express the question. Metrics: "
+        f"{', '.join(m.name for m in model.public_metrics)}."
+    )
+
+
+def names_literal(names: list[str]) -> Any:
+    return Literal[tuple(names)]
+
+
+def build_input_model(model: SemanticModel) -> type[BaseModel]:
+    """The tool's arguments, with the model's metric and dimension names as enums."""
+    metric = names_literal([m.name for m in model.public_metrics])
+    dimension = names_literal(model.dimension_names)
+    config = ConfigDict(extra="forbid")
+    filter_model = create_model(
+        "MetricFilter",
+        __config__=config,
+        dimension=(dimension, Field(description="The dimension to filter on.")),
+        op=(
+            Operator,
+            Field(
+                default="in",
+                description="in / not_in with values (for a time dimension: periods); >=, >, "
+                "<=, < with one date YYYY-MM-DD (time dimensions only).",
+            ),
+        ),
+        values=(
+            list[str],
+            Field(min_length=1, description="Values as the owner says them: labels, codes, SKUs."),
+        ),
+    )
+    fields: dict[str, Any] = {
+        "metrics": (list[metric], Field(min_length=1, max_length=8, description="What to count.")),
+        "by": (
+            list[dimension],
+            Field(default_factory=list, max_length=4, description="Group by these dimensions."),
+        ),
+        "filters": (list[filter_model], Field(default_factory=list, max_length=12)),
+        "period": (str | None, Field(default=None, description=f"Omitted: all time. {PERIOD_FORMS}")),
+        "from_date": (date | None, Field(default=None, description="First day, instead of period.")),
+        "to_date": (date | None, Field(default=None, description="Last day (inclusive).")),
+        "grain": (
+            Grain | None,
+            Field(default=None, description="Group by time: the metrics' own date at this grain."),
+        ),
+        "compare": (
+            Compare | None,
+            Field(default=None, description="previous: the period before; year: a year earlier."),
+        ),
+        "top": (int | None, Field(default=None, ge=1, le=MAX_ROWS, description="Largest N rows.")),
+        "bottom": (int | None, Field(default=None, ge=1, le=MAX_ROWS, description="Smallest N.")),
+        "order_by": (str | None, Field(default=None, description="A metric or dimension name.")),
+    }
+    return create_model("QueryMetricsInput", __config__=config, **fields)
+
+
+def to_query(arguments: dict[str, Any] | BaseModel) -> SemanticQuery:
+    data = arguments.model_dump() if isinstance(arguments, BaseModel) else dict(arguments)
+    return SemanticQuery.parse(data)
+
+
+async def run_query_metrics(
+    layer: SemanticLayer,
+    executor: SqlExecutor,
+    tenant: TenantRecord,
+    arguments: dict[str, Any] | BaseModel,
+    *,
+    context: str = "agent",
+) -> MetricsResult:
+    """Plan, compile and run one semantic query for the tenant through the SQL tool."""
+    return await layer.run(tenant, to_query(arguments), executor, context=context)
