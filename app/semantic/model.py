@@ -177,6 +177,25 @@ class SemanticModel:
 
     # ----- look-ups --------------------------------------------------------------------------
 
+    def fragments(self) -> list[Fragment]:
+        """Every SQL fragment of the model (for the drift test: all must stay readable)."""
+        found = [t.column for t in self.time_dimensions.values()]
+        for dimension in self.dimensions.values():
+            for source in dimension.sources:
+                found += [source.key, *([source.label] if source.label else [])]
+        for metric in self.metrics.values():
+            found += [f for f in (metric.measure, metric.first_per, metric.per, metric.having) if f]
+            found += [c.fragment for c in metric.filters]
+        return found
+
+    def referenced_columns(self) -> set[tuple[str, str]]:
+        """``(table, column)`` for every column the model reads."""
+        return {
+            (self.entities[entity].table.name, column)
+            for fragment in self.fragments()
+            for entity, column in fragment.columns
+        }
+
     @property
     def public_metrics(self) -> list[Metric]:
         return [m for m in self.metrics.values() if not m.hidden]

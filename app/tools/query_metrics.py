@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic_core import to_jsonable_python
 
 from app.semantic.model import SemanticModel
 from app.semantic.periods import PERIOD_FORMS
@@ -85,12 +86,14 @@ def build_input_model(model: SemanticModel) -> type[BaseModel]:
         "bottom": (int | None, Field(default=None, ge=1, le=MAX_ROWS, description="Smallest N.")),
         "order_by": (str | None, Field(default=None, description="A metric or dimension name.")),
     }
-    return create_model("QueryMetricsInput", __config__=config, **fields)
+    # no extra="forbid" at the top: the agent injects its runtime next to the arguments
+    # (unknown arguments are refused by SemanticQuery all the same)
+    return create_model("QueryMetricsInput", **fields)
 
 
 def to_query(arguments: dict[str, Any] | BaseModel) -> SemanticQuery:
-    data = arguments.model_dump() if isinstance(arguments, BaseModel) else dict(arguments)
-    return SemanticQuery.parse(data)
+    """The tool's arguments (plain or validated models, as LangChain passes them) as a query."""
+    return SemanticQuery.parse(to_jsonable_python(arguments))
 
 
 async def run_query_metrics(

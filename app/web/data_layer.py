@@ -85,7 +85,9 @@ def tool_output_text(row: Any) -> str:
     output = row.tool_output or {}
     if "row_count" in output:
         more = " (truncated)" if output.get("truncated") else ""
-        return f"{output['row_count']} row(s){more} in {output.get('elapsed_ms')} ms"
+        rows = f"{output['row_count']} row(s){more} in {output.get('elapsed_ms')} ms"
+        interpretation = output.get("interpretation")  # query_metrics: what it counted
+        return f"{interpretation}\n{rows}" if interpretation else rows
     return json.dumps(output, ensure_ascii=False)[:2000]
 
 
