@@ -51,6 +51,10 @@ def model_message(ai: AIMessage, *, fallback_model: str, latency_ms: int) -> Mes
     )
 
 
+def keys_of_results() -> tuple[str, ...]:
+    return ("result_id", "columns", "row_count", "truncated", "elapsed_ms")
+
+
 def summarize_output(name: str, content: str) -> tuple[dict[str, Any] | None, str | None]:
     """A short summary of a tool's JSON output (columns, row count, first rows), and its error."""
     try:
@@ -63,11 +67,11 @@ def summarize_output(name: str, content: str) -> tuple[dict[str, Any] | None, st
         error = data["error"]
         return None, f"{error.get('code', 'error')}: {error.get('message', '')}"
     if name == "run_sql":
-        keys = ("result_id", "columns", "row_count", "truncated", "elapsed_ms")
-        return {**{k: data.get(k) for k in keys}, "rows": data.get("rows", [])[:SUMMARY_ROWS]}, None
+        summary = {k: data.get(k) for k in keys_of_results()}
+        return {**summary, "rows": data.get("rows", [])[:SUMMARY_ROWS]}, None
     if name == "query_metrics":  # a run_sql summary, with what the semantic layer adds
-        keys = ("result_id", "columns", "row_count", "truncated", "elapsed_ms", "sql")
-        summary = {k: data.get(k) for k in (*keys, "interpretation", "partial", "period")}
+        added = ("sql", "interpretation", "partial", "period")
+        summary = {k: data.get(k) for k in (*keys_of_results(), *added)}
         return {**summary, "rows": data.get("rows", [])[:SUMMARY_ROWS]}, None
     if name == "search_products":
         results = data.get("results", [])

@@ -6,7 +6,6 @@ from datetime import date
 from pathlib import Path
 
 import typer
-
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.cli.output import print_json, stderr, stdout

@@ -58,7 +58,12 @@ def catalogue(model: SemanticModel, index: ValuesIndex) -> dict[str, Any]:
         {"name": t.name, "label": t.label, "kind": "time", "column": t.column.text}
         for t in model.time_dimensions.values()
     ]
-    return {"metrics": metrics, "dimensions": dimensions, "grains": list(GRAINS), "periods": list(NAMED_PERIODS)}
+    return {
+        "metrics": metrics,
+        "dimensions": dimensions,
+        "grains": list(GRAINS),
+        "periods": list(NAMED_PERIODS),
+    }
 
 
 def metrics_command(
@@ -112,7 +117,10 @@ def parse_where(items: list[str]) -> list[Filter]:
             )
         dimension, op, value = match.groups()
         merged.setdefault((dimension, WHERE_OPS[op]), []).append(value)
-    return [Filter(dimension=d, op=op, values=v) for (d, op), v in merged.items()]  # type: ignore[arg-type]
+    return [
+        Filter.model_validate({"dimension": d, "op": op, "values": v})
+        for (d, op), v in merged.items()
+    ]
 
 
 def parse_day(value: str | None, option: str) -> date | None:
@@ -121,7 +129,9 @@ def parse_day(value: str | None, option: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise InvalidInput(f"invalid {option} {value!r}: use YYYY-MM-DD", code="invalid_date") from None
+        raise InvalidInput(
+            f"invalid {option} {value!r}: use YYYY-MM-DD", code="invalid_date"
+        ) from None
 
 
 def query_command(

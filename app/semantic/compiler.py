@@ -163,7 +163,9 @@ class Compiler:
                 conditions = [*residuals[part.name], *([window] if window is not None else [])]
                 measure = self.measure(part, scope)
                 if conditions:
-                    measure = exp.Filter(this=measure, expression=exp.Where(this=exp.and_(*conditions)))
+                    measure = exp.Filter(
+                        this=measure, expression=exp.Where(this=exp.and_(*conditions))
+                    )
                 query = query.select(measure.as_(column_name(part, suffix)), copy=False)
         return query
 
@@ -262,7 +264,7 @@ class Compiler:
         alias, earlier = entity.alias, f"{entity.alias}_first"
         key = part.first_per.tree.name
         time = self.model.time_dimensions[part.time].column.tree.name
-        ident = list(entity.table.primary_key.columns)[0].name
+        ident = next(iter(entity.table.primary_key.columns)).name
         own = [
             retable(c.fragment.aliased, alias, earlier)
             for c in part.filters
@@ -278,7 +280,9 @@ class Compiler:
         subquery = (
             exp.select(exp.Literal.number(1))
             .from_(exp.to_table(entity.name).as_(earlier))
-            .where(exp.column(key, earlier).eq(exp.column(key, alias)), *own, exp.Paren(this=before))
+            .where(
+                exp.column(key, earlier).eq(exp.column(key, alias)), *own, exp.Paren(this=before)
+            )
         )
         return exp.Not(this=exp.Exists(this=subquery))
 
@@ -292,7 +296,9 @@ class Compiler:
         condition: exp.Expr = exp.In(this=key, expressions=values)
         if item.op == "not_in":  # a NULL (a guest's country) is not one of the values either
             condition = exp.Paren(
-                this=exp.or_(exp.Not(this=condition), exp.Is(this=key.copy(), expression=exp.Null()))
+                this=exp.or_(
+                    exp.Not(this=condition), exp.Is(this=key.copy(), expression=exp.Null())
+                )
             )
         return condition
 
@@ -345,9 +351,7 @@ class Compiler:
             assert column is not None
             comparison = self.plan.comparison
             if comparison is not None and group.bucket:
-                local = shifted_local(
-                    column, self.timezone, self.current_start(), comparison.shift
-                )
+                local = shifted_local(column, self.timezone, self.current_start(), comparison.shift)
             else:
                 local = local_time(column, self.timezone)
         value = bucket(local, group.grain, self.week_start).as_(group.column)
@@ -381,11 +385,15 @@ class Compiler:
                     continue
                 left = step.nullable or joined[step.child]
                 joined[step.parent] = left
-                joins.append(self.join(step.child, step.column, step.parent, step.parent_column, left))
+                joins.append(
+                    self.join(step.child, step.column, step.parent, step.parent_column, left)
+                )
         joins += self.tree_joins(scope)
         return joins
 
-    def join(self, child: str, column: str, parent: str, parent_column: str, left: bool) -> exp.Join:
+    def join(
+        self, child: str, column: str, parent: str, parent_column: str, left: bool
+    ) -> exp.Join:
         entities = self.model.entities
         table = exp.to_table(entities[parent].name).as_(entities[parent].alias)
         on = exp.column(parent_column, entities[parent].alias).eq(
@@ -407,7 +415,13 @@ class Compiler:
             assert edge is not None
             roots_name = f"{entity.name}_roots"
             if not any(c.alias == roots_name for c in self.ctes):
-                self.ctes.insert(0, cte(roots_name, roots_query(entity.name, edge.column, edge.parent_column, roots_name)))
+                self.ctes.insert(
+                    0,
+                    cte(
+                        roots_name,
+                        roots_query(entity.name, edge.column, edge.parent_column, roots_name),
+                    ),
+                )
                 self.recursive = True
             via, top = f"{entity.alias}_root", f"{entity.alias}_top"
             joins.append(
@@ -436,7 +450,9 @@ class Compiler:
         for condition in self.active_conditions(part).values():
             inner = inner.where(condition, copy=False)
         key = part.per.aliased.copy()
-        inner = inner.where(exp.Not(this=exp.Is(this=key.copy(), expression=exp.Null())), copy=False)
+        inner = inner.where(
+            exp.Not(this=exp.Is(this=key.copy(), expression=exp.Null())), copy=False
+        )
         inner = inner.select(key.as_("per__key"), copy=False)
         count = len(self.group_columns) + 1
         inner = inner.group_by(
@@ -445,9 +461,11 @@ class Compiler:
         having = part.having.aliased
         aggregate = next(having.find_all(exp.AggFunc))
         outer = exp.select(*(exp.column(n) for n in self.group_columns))
-        outer = outer.from_(exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("per_rows"))))
+        outer = outer.from_(
+            exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("per_rows")))
+        )
         for suffix, window in self.windows(scope):
-            measure = aggregate.copy()
+            measure: exp.Expr = aggregate.copy()
             if window is not None:
                 measure = exp.Filter(this=measure, expression=exp.Where(this=window))
             inner.select(measure.as_(f"having__{suffix}"), copy=False)
@@ -473,7 +491,7 @@ class Compiler:
                 for m in measures
             ]
             branches.append(exp.select(*columns).from_(scope.name))
-        stacked = branches[0]
+        stacked: exp.Query = branches[0]
         for branch in branches[1:]:
             stacked = exp.union(stacked, branch, distinct=False)
         merged = exp.select(
@@ -493,7 +511,9 @@ class Compiler:
             assert source is not None
             query = exp.select().from_(spine)
             on = exp.column(time.column, "m").eq(source.copy())
-            query.append("joins", exp.Join(this=exp.to_table(relation).as_("m"), on=on, side="LEFT"))
+            query.append(
+                "joins", exp.Join(this=exp.to_table(relation).as_("m"), on=on, side="LEFT")
+            )
         else:
             source = exp.column(time.column, "m") if time is not None else None
             query = exp.select().from_(exp.to_table(relation).as_("m"))
@@ -528,12 +548,20 @@ class Compiler:
         if window is None or window.start is None:
             return None
         first = unit_start(window.start.date(), group.grain, self.week_start)
-        last = unit_start((window.end - timedelta(microseconds=1)).date(), group.grain, self.week_start)
+        last = unit_start(
+            (window.end - timedelta(microseconds=1)).date(), group.grain, self.week_start
+        )
         series = exp.Anonymous(
             this="generate_series",
-            expressions=[day_literal(first), day_literal(last), interval(GRAIN_INTERVALS[group.grain])],
+            expressions=[
+                day_literal(first),
+                day_literal(last),
+                interval(GRAIN_INTERVALS[group.grain]),
+            ],
         )
-        alias = exp.TableAlias(this=exp.to_identifier("s"), columns=[exp.to_identifier(group.column)])
+        alias = exp.TableAlias(
+            this=exp.to_identifier("s"), columns=[exp.to_identifier(group.column)]
+        )
         return exp.Table(this=series, alias=alias)
 
     def final_metric(
@@ -545,7 +573,9 @@ class Compiler:
         if self.plan.comparison is None:
             return query
         previous = self.value(metric, PREVIOUS)
-        change = exp.Sub(this=exp.Paren(this=current.copy()), expression=exp.Paren(this=previous.copy()))
+        change = exp.Sub(
+            this=exp.Paren(this=current.copy()), expression=exp.Paren(this=previous.copy())
+        )
         growth = exp.Mul(this=exp.Literal.number(100), expression=exp.Paren(this=change.copy()))
         percent = exp.Round(
             this=exp.Div(
@@ -595,7 +625,11 @@ class Compiler:
     def order(self, query: exp.Select) -> exp.Select:
         ordering, keys = self.plan.ordering, []
         if ordering.is_metric:
-            keys.append(exp.Ordered(this=exp.column(ordering.column), desc=ordering.descending, nulls_first=False))
+            keys.append(
+                exp.Ordered(
+                    this=exp.column(ordering.column), desc=ordering.descending, nulls_first=False
+                )
+            )
         elif self.plan.time is not None and ordering.column == self.plan.time.column:
             keys.append(exp.Ordered(this=self.time_order(), desc=ordering.descending))
         else:
@@ -652,9 +686,15 @@ def time_condition(column: exp.Expr, item: FilterPlan, timezone: str) -> exp.Exp
 def roots_query(table: str, parent: str, key: str, name: str) -> exp.Expr:
     """Each row of a tree with its root: ``(id, root_id, depth)`` by walking down from the
     rows without a parent (depth-bounded, so a damaged tree cannot loop)."""
-    tops = exp.select(
-        exp.column(key, "t").as_("id"), exp.column(key, "t").as_("root_id"), exp.Literal.number(0).as_("depth")
-    ).from_(exp.to_table(table).as_("t")).where(exp.column(parent, "t").is_(exp.Null()))
+    tops = (
+        exp.select(
+            exp.column(key, "t").as_("id"),
+            exp.column(key, "t").as_("root_id"),
+            exp.Literal.number(0).as_("depth"),
+        )
+        .from_(exp.to_table(table).as_("t"))
+        .where(exp.column(parent, "t").is_(exp.Null()))
+    )
     below = (
         exp.select(
             exp.column(key, "t").as_("id"),

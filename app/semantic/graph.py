@@ -43,7 +43,8 @@ class JoinGraph:
                 parent = key.column.table.name
                 if parent not in tables:
                     continue
-                join = Join(name, key.parent.name, parent, key.column.name, key.parent.nullable)
+                nullable = bool(key.parent.nullable)
+                join = Join(name, key.parent.name, parent, key.column.name, nullable)
                 if parent == name:
                     trees[name] = join
                 elif any(j.parent == parent for j in joins[name]):

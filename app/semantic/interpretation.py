@@ -1,6 +1,6 @@
 """One line a shop owner can check: what was counted, over which days, with which filters.
 
-    Revenue by channel · 1–30 Nov 2026 · paid, shipped or delivered orders
+Revenue by channel · 1–30 Nov 2026 · paid, shipped or delivered orders
 """
 
 from __future__ import annotations

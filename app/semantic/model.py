@@ -19,9 +19,9 @@ from typing import Any
 import sqlglot
 import yaml
 from rapidfuzz import process
+from sqlalchemy import Table
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
-from sqlalchemy import Table
 
 from app.semantic.errors import InvalidQuery, SemanticModelError, closest_hint
 from app.semantic.graph import JoinGraph
@@ -257,9 +257,7 @@ class SemanticModel:
             reach = set(self.graph.reachable(metric.entity))
             if metric.expand_via:
                 reach |= set(self.graph.reachable(metric.expand_via))
-            allowed = {
-                d for d in self.dimension_names if reach & set(self.dimension(d).entities)
-            }
+            allowed = {d for d in self.dimension_names if reach & set(self.dimension(d).entities)}
         allowed -= metric.exclude_dimensions
         return tuple(d for d in self.dimension_names if d in allowed)
 
@@ -405,7 +403,9 @@ class Loader:
         try:
             tree = sqlglot.parse_one(formula, read="postgres")
         except SqlglotError as error:
-            raise SemanticModelError(f"{where}: cannot parse formula {formula!r}: {error}") from None
+            raise SemanticModelError(
+                f"{where}: cannot parse formula {formula!r}: {error}"
+            ) from None
         allowed = (exp.Column, exp.Identifier, exp.Literal, exp.Paren, exp.Neg, exp.Binary)
         for node in tree.walk():
             if not isinstance(node, allowed) or (
@@ -427,17 +427,19 @@ class Loader:
         if not isinstance(measure.tree, exp.AggFunc):
             raise SemanticModelError(f"{where}: measure must be one aggregate, e.g. sum(x)")
         filters = tuple(self.condition(f, where) for f in data.get("filters") or ())
-        optional = {
-            key: self.fragment(data[key], where) if data.get(key) else None
-            for key in ("first_per", "per", "having")
-        }
+
+        def optional(key: str) -> Fragment | None:
+            return self.fragment(data[key], where) if data.get(key) else None
+
         return Metric(
             **common,
             entity=entity,
             measure=measure,
             filters=filters,
             expand_via=data.get("expand_via"),
-            **optional,
+            first_per=optional("first_per"),
+            per=optional("per"),
+            having=optional("having"),
         )
 
     def condition(self, item: Any, where: str) -> Condition:

@@ -319,8 +319,10 @@ def named_period(key: str, cal: Calendar) -> Period | None:
 
 
 def last_n(cal: Calendar, count: int, unit: str, key: str) -> Period:
-    if not 1 <= count * {"day": 1, "week": 7, "month": 31, "quarter": 92, "year": 366}[unit] <= (
-        MAX_DAYS
+    if (
+        not 1
+        <= count * {"day": 1, "week": 7, "month": 31, "quarter": 92, "year": 366}[unit]
+        <= (MAX_DAYS)
     ):
         raise InvalidQuery(
             f"{key!r} is out of range: up to {MAX_DAYS} days back", code="invalid_period"
@@ -340,13 +342,15 @@ def calendar_period(key: str, cal: Calendar) -> Period | None:
     match = QUARTER.fullmatch(key)
     if match:
         quarter = int(match.group(1) or match.group(4))
-        year = match.group(2) or match.group(3)
-        return dated(cal, "quarter", date(int(year or cal.today.year), 3 * quarter - 2, 1), year)
+        year_text: str | None = match.group(2) or match.group(3)
+        first = date(int(year_text or cal.today.year), 3 * quarter - 2, 1)
+        return dated(cal, "quarter", first, year_text)
     match = MONTH_NAME.fullmatch(key)
     if match and (match.group(1) or match.group(4)) in MONTHS:
-        month = MONTHS[match.group(1) or match.group(4)]
-        year = match.group(2) or match.group(3)
-        return dated(cal, "month", date(int(year or cal.today.year), month, 1), year, key)
+        month_number = MONTHS[match.group(1) or match.group(4)]
+        year_text = match.group(2) or match.group(3)
+        first = date(int(year_text or cal.today.year), month_number, 1)
+        return dated(cal, "month", first, year_text, key)
     return None
 
 

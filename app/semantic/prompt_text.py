@@ -34,7 +34,9 @@ def metric_sql(model: SemanticModel, metric: Metric, short: Shorthand) -> str:
     text = metric.measure.text
     if metric.per is not None and metric.having is not None:
         text = f"count of {metric.per.text} having {metric.having.text}"
-    conditions = ["R" if c.fragment.text == short.condition else c.fragment.text for c in metric.filters]
+    conditions = [
+        "R" if c.fragment.text == short.condition else c.fragment.text for c in metric.filters
+    ]
     if metric.first_per is not None:
         conditions.append(f"first such order per {metric.first_per.text}")
     if conditions:
@@ -56,7 +58,9 @@ def render_metrics(model: SemanticModel) -> str:
         column = model.time_dimensions[short.time].column.text
         lines.append(f"(Metrics are dated by {column} unless a line says otherwise.)")
     for metric in model.public_metrics:
-        parts = [f"{p.name} = {metric_sql(model, p, short)}" for p in model.parts(metric) if p.hidden]
+        parts = [
+            f"{p.name} = {metric_sql(model, p, short)}" for p in model.parts(metric) if p.hidden
+        ]
         definition = "; ".join([metric_sql(model, metric, short), *parts])
         lines.append(f"- {metric.name} ({metric.format}) = {definition}. {metric.description}")
     return "\n".join(lines)

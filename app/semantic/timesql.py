@@ -62,14 +62,18 @@ def shifted_local(column: exp.Expr, timezone: str, start: datetime, shift: Shift
     shift, so a month of last year falls in the bucket of the same month this year."""
     local = local_time(column.copy(), timezone)
     moved = exp.Add(this=local_time(column.copy(), timezone), expression=interval(shift.sql()))
-    before = exp.LT(this=column.copy(), expression=instant(start.replace(tzinfo=ZoneInfo(timezone))))
+    before = exp.LT(
+        this=column.copy(), expression=instant(start.replace(tzinfo=ZoneInfo(timezone)))
+    )
     return exp.Case(ifs=[exp.If(this=before, true=moved)], default=local)
 
 
 def bucket(local: exp.Expr, grain: str, week_start: int) -> exp.Expr:
     """The period a local time falls in (a date), or its weekday / hour number."""
     if grain == "hour":
-        return exp.Cast(this=exp.Extract(this=exp.Var(this="HOUR"), expression=local), to=INT.copy())
+        return exp.Cast(
+            this=exp.Extract(this=exp.Var(this="HOUR"), expression=local), to=INT.copy()
+        )
     if grain == "weekday":
         return weekday_number(local, week_start)
     offset = (7 - week_start) % 7 if grain == "week" else 0

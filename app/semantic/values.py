@@ -247,7 +247,8 @@ def enrich(model: SemanticModel, dimension: Dimension, rows: Iterable[Any]) -> l
 
 
 def entry_of(dimension: Dimension, value: str, entry: dict[str, Any]) -> DimensionValue:
-    label, synonyms = entry["label"], ()
+    label: str = entry["label"]
+    synonyms: tuple[str, ...] = ()
     if dimension.names == "countries":
         label, synonyms = country_names(value)
     info = dimension.values.get(value)

@@ -44,8 +44,8 @@ def names_literal(names: list[str]) -> Any:
 
 def build_input_model(model: SemanticModel) -> type[BaseModel]:
     """The tool's arguments, with the model's metric and dimension names as enums."""
-    metric = names_literal([m.name for m in model.public_metrics])
-    dimension = names_literal(model.dimension_names)
+    metric: Any = names_literal([m.name for m in model.public_metrics])
+    dimension: Any = names_literal(model.dimension_names)
     config = ConfigDict(extra="forbid")
     filter_model = create_model(
         "MetricFilter",
@@ -71,8 +71,14 @@ def build_input_model(model: SemanticModel) -> type[BaseModel]:
             Field(default_factory=list, max_length=4, description="Group by these dimensions."),
         ),
         "filters": (list[filter_model], Field(default_factory=list, max_length=12)),
-        "period": (str | None, Field(default=None, description=f"Omitted: all time. {PERIOD_FORMS}")),
-        "from_date": (date | None, Field(default=None, description="First day, instead of period.")),
+        "period": (
+            str | None,
+            Field(default=None, description=f"Omitted: all time. {PERIOD_FORMS}"),
+        ),
+        "from_date": (
+            date | None,
+            Field(default=None, description="First day, instead of period."),
+        ),
         "to_date": (date | None, Field(default=None, description="Last day (inclusive).")),
         "grain": (
             Grain | None,

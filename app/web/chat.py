@@ -162,7 +162,9 @@ async def close_step(step: cl.Step | None, record: ToolCallRecord) -> None:
         more = ", truncated" if output.get("truncated") else ""
         step.output = f"{output['row_count']} row(s){more} in {output.get('elapsed_ms')} ms"
         if output.get("interpretation"):  # query_metrics: what was counted, and its SQL
-            step.output = f"{output['interpretation']}\n\n```sql\n{output.get('sql')}\n```\n{step.output}"
+            step.output = (
+                f"{output['interpretation']}\n\n```sql\n{output.get('sql')}\n```\n{step.output}"
+            )
     else:
         step.output = f"done in {record.elapsed_ms} ms"
     await step.update()

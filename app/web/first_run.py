@@ -15,10 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import Settings
 from app.embeddings import build_embeddings
-from db.bootstrap import initialise
-from db.demo.generator import Progress
 from app.semantic.model import default_model
 from app.semantic.values import refresh_values
+from db.bootstrap import initialise
+from db.demo.generator import Progress
 from db.embed import embed_tenant
 from db.seed import LoadProgress, seed_tenant
 from db.tenants import get_tenant

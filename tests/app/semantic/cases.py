@@ -252,7 +252,12 @@ CASES = [
     ),
     Case(
         "revenue_by_month_with_empty_months",
-        {"metrics": ["revenue"], "grain": "month", "from_date": "2023-09-01", "to_date": "2024-01-31"},
+        {
+            "metrics": ["revenue"],
+            "grain": "month",
+            "from_date": "2023-09-01",
+            "to_date": "2024-01-31",
+        },
         "SELECT CAST(s.month AS date) AS month, coalesce(sum(x.line_total), 0) AS revenue, false "
         "AS partial FROM generate_series(CAST('2023-09-01' AS date), CAST('2024-01-01' AS date), "
         "interval '1 month') AS s(month) LEFT JOIN (SELECT oi.line_total, date_trunc('month', "
@@ -276,7 +281,12 @@ CASES = [
     ),
     Case(
         "revenue_by_week_across_new_year",
-        {"metrics": ["revenue"], "grain": "week", "from_date": "2025-12-22", "to_date": "2026-01-11"},
+        {
+            "metrics": ["revenue"],
+            "grain": "week",
+            "from_date": "2025-12-22",
+            "to_date": "2026-01-11",
+        },
         f"SELECT CAST(date_trunc('week', {LON}) AS date) AS week, sum(oi.line_total) AS revenue "
         f"FROM {ITEMS} WHERE {PAID} AND {between(LON, '2025-12-22', '2026-01-12')} "
         "GROUP BY 1 ORDER BY 1",
@@ -430,7 +440,12 @@ CASES = [
     ),
     Case(
         "customers_by_channel_last_month_vs_previous",
-        {"metrics": ["customers"], "by": ["channel"], "period": "last-month", "compare": "previous"},
+        {
+            "metrics": ["customers"],
+            "by": ["channel"],
+            "period": "last-month",
+            "compare": "previous",
+        },
         "SELECT o.channel, count(DISTINCT o.customer_id) FILTER (WHERE "
         f"{LAST_MONTH}) AS customers, count(DISTINCT o.customer_id) FILTER (WHERE "
         f"{between(LON, '2026-09-01', '2026-10-01')}) AS customers_previous FROM orders o WHERE "

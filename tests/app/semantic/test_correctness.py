@@ -100,7 +100,10 @@ async def test_partial_periods_are_marked(shops, layer, executor):
     result = (await layer.run(tenant, query, executor)).to_dict()
     assert result["comparison"]["like_for_like"] is True
     assert (result["period"]["from"], result["period"]["to"]) == ("2026-11-01", "2026-11-22")
-    assert (result["comparison"]["from"], result["comparison"]["to"]) == ("2026-10-01", "2026-10-22")
+    assert (result["comparison"]["from"], result["comparison"]["to"]) == (
+        "2026-10-01",
+        "2026-10-22",
+    )
     assert result["interpretation"] == (
         "Revenue · 1–22 Nov 2026 (to date) · vs 1–22 Oct 2026 (previous period) · "
         "paid, shipped or delivered orders"

@@ -77,20 +77,34 @@ async def test_unknown_filter_value_lists_the_closest_values(shops, layer):
         ({"metrics": ["revenue"], "period": "fortnight"}, "invalid_period"),
         ({"metrics": ["revenue"], "period": "2031"}, "future_period"),
         ({"metrics": ["revenue"], "period": "all", "compare": "previous"}, "invalid_compare"),
-        ({"metrics": ["stock_value"], "period": "last-month", "compare": "year"}, "invalid_compare"),
+        (
+            {"metrics": ["stock_value"], "period": "last-month", "compare": "year"},
+            "invalid_compare",
+        ),
         ({"metrics": ["stock_value"], "grain": "month"}, "no_time"),
         ({"metrics": ["revenue"], "by": ["placed", "signed_up"]}, "invalid_query"),
         (
-            {"metrics": ["revenue"], "filters": [{"dimension": "channel", "op": ">=", "values": ["web"]}]},
+            {
+                "metrics": ["revenue"],
+                "filters": [{"dimension": "channel", "op": ">=", "values": ["web"]}],
+            },
             "invalid_filter",
         ),
         (
-            {"metrics": ["revenue"], "filters": [{"dimension": "placed", "op": ">=", "values": ["May"]}]},
+            {
+                "metrics": ["revenue"],
+                "filters": [{"dimension": "placed", "op": ">=", "values": ["May"]}],
+            },
             "invalid_filter",
         ),
         ({"metrics": ["revenue"], "order_by": "brand"}, "invalid_order"),
         (
-            {"metrics": ["revenue"], "from_date": "2024-01-01", "to_date": "2025-06-30", "compare": "year"},
+            {
+                "metrics": ["revenue"],
+                "from_date": "2024-01-01",
+                "to_date": "2025-06-30",
+                "compare": "year",
+            },
             "invalid_compare",
         ),
     ],

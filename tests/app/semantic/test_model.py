@@ -137,9 +137,13 @@ async def test_a_new_metric_is_one_yaml_entry(
     # the tool's schema
     schema = build_input_model(model).model_json_schema()
     assert "shipping_charged" in json.dumps(schema)
-    assert "shipping_charged" not in json.dumps(build_input_model(default_model()).model_json_schema())
+    assert "shipping_charged" not in json.dumps(
+        build_input_model(default_model()).model_json_schema()
+    )
     # the prompt
-    assert "- shipping_charged (money) = sum(orders.shipping_amount) where R." in render_model(model)
+    assert "- shipping_charged (money) = sum(orders.shipping_amount) where R." in render_model(
+        model
+    )
     # bichat metrics
     monkeypatch.setattr(model_module, "MODEL_FILE", path)
     default_model.cache_clear()

@@ -85,15 +85,15 @@ async def test_tenants_see_only_their_own_values(shops, layer, engine):
             assert len(index.of(dimension)) == count
 
 
-async def test_a_rebuild_is_seen_by_every_process_and_replaces_the_old_values(
-    shops, layer, engine
-):
+async def test_a_rebuild_is_seen_by_every_process_and_replaces_the_old_values(shops, layer, engine):
     tenant = shops.kiritimati
     before = await layer.index(tenant)
     async with engine.begin() as connection:
         await connection.execute(
-            text("UPDATE products SET brand = 'Zephyr Labs' WHERE tenant_id = :t AND id = "
-                 "(SELECT min(id) FROM products WHERE tenant_id = :t)"),
+            text(
+                "UPDATE products SET brand = 'Zephyr Labs' WHERE tenant_id = :t AND id = "
+                "(SELECT min(id) FROM products WHERE tenant_id = :t)"
+            ),
             {"t": tenant.id},
         )
     count = await refresh_values(engine, layer.model, tenant.id)  # as `bichat db ...` does
@@ -108,12 +108,17 @@ async def test_an_unknown_value_rebuilds_a_stale_index_once(shops, layer, engine
     await layer.index(tenant)
     async with engine.begin() as connection:
         await connection.execute(
-            text("UPDATE products SET brand = 'Quokka Works' WHERE tenant_id = :t AND id = "
-                 "(SELECT max(id) FROM products WHERE tenant_id = :t)"),
+            text(
+                "UPDATE products SET brand = 'Quokka Works' WHERE tenant_id = :t AND id = "
+                "(SELECT max(id) FROM products WHERE tenant_id = :t)"
+            ),
             {"t": tenant.id},
         )
     query = SemanticQuery.parse(
-        {"metrics": ["stock_value"], "filters": [{"dimension": "brand", "values": ["quokka works"]}]}
+        {
+            "metrics": ["stock_value"],
+            "filters": [{"dimension": "brand", "values": ["quokka works"]}],
+        }
     )
     with pytest.raises(UnknownValue):  # just rebuilt: the value really is unknown to it
         await layer.plan(tenant, query)
