@@ -104,7 +104,8 @@ class Compiler:
         relation = scopes[0].name if len(scopes) == 1 else self.merge(scopes)
         final, columns = self.final(relation)
         final.set("with_", exp.With(expressions=self.ctes, recursive=self.recursive))
-        return CompiledQuery(final.sql(dialect="postgres"), tuple(columns))
+        # the tree is not used again: the generator need not copy it first
+        return CompiledQuery(final.sql(dialect="postgres", copy=False), tuple(columns))
 
     def scopes(self) -> list[Scope]:
         scopes: dict[tuple[str, str | None, str | None], Scope] = {}
@@ -156,17 +157,17 @@ class Compiler:
         for condition in common:
             query = query.where(condition, copy=False)
         if all(residuals.values()):
-            alternatives = [exp.and_(*conds) for conds in residuals.values()]
-            query = query.where(exp.or_(*alternatives), copy=False)
+            alternatives = [exp.and_(*conds, copy=False) for conds in residuals.values()]
+            query = query.where(exp.or_(*alternatives, copy=False), copy=False)
         for part in scope.parts:
             for suffix, window in self.windows(scope):
                 conditions = [*residuals[part.name], *([window] if window is not None else [])]
                 measure = self.measure(part, scope)
                 if conditions:
                     measure = exp.Filter(
-                        this=measure, expression=exp.Where(this=exp.and_(*conditions))
+                        this=measure, expression=exp.Where(this=exp.and_(*conditions, copy=False))
                     )
-                query = query.select(measure.as_(column_name(part, suffix)), copy=False)
+                query = query.select(measure.as_(column_name(part, suffix), copy=False), copy=False)
         return query
 
     def measure(self, part: Metric, scope: Scope) -> exp.Expr:
@@ -184,7 +185,7 @@ class Compiler:
     def scope_base(self, scope: Scope) -> exp.Select:
         """FROM, joins, WHERE (window and filters) and the grouped columns of a scope."""
         root = self.model.entities[scope.root]
-        query = exp.select().from_(exp.to_table(root.name).as_(root.alias), copy=False)
+        query = exp.select().from_(exp.to_table(root.name).as_(root.alias, copy=False), copy=False)
         grouped = self.grouped_columns(scope)
         for join in self.joins(scope):
             query.append("joins", join)
@@ -228,7 +229,7 @@ class Compiler:
         if self.plan.comparison is None:
             return current
         previous = in_window(column, self.plan.comparison.window, self.timezone)
-        return exp.or_(exp.Paren(this=current), exp.Paren(this=previous))
+        return exp.or_(exp.Paren(this=current), exp.Paren(this=previous), copy=False)
 
     def conditions(self, scope: Scope) -> tuple[list[exp.Expr], dict[str, list[exp.Expr]]]:
         """Filters all of the scope's metrics share (for WHERE), and each one's own (for its
@@ -275,13 +276,17 @@ class Compiler:
             exp.and_(
                 exp.column(time, earlier).eq(exp.column(time, alias)),
                 exp.LT(this=exp.column(ident, earlier), expression=exp.column(ident, alias)),
+                copy=False,
             ),
         )
         subquery = (
-            exp.select(exp.Literal.number(1))
-            .from_(exp.to_table(entity.name).as_(earlier))
+            exp.select(exp.Literal.number(1), copy=False)
+            .from_(exp.to_table(entity.name).as_(earlier, copy=False))
             .where(
-                exp.column(key, earlier).eq(exp.column(key, alias)), *own, exp.Paren(this=before)
+                exp.column(key, earlier).eq(exp.column(key, alias)),
+                *own,
+                exp.Paren(this=before),
+                copy=False,
             )
         )
         return exp.Not(this=exp.Exists(this=subquery))
@@ -297,7 +302,9 @@ class Compiler:
         if item.op == "not_in":  # a NULL (a guest's country) is not one of the values either
             condition = exp.Paren(
                 this=exp.or_(
-                    exp.Not(this=condition), exp.Is(this=key.copy(), expression=exp.Null())
+                    exp.Not(this=condition),
+                    exp.Is(this=key.copy(), expression=exp.Null()),
+                    copy=False,
                 )
             )
         return condition
@@ -329,10 +336,13 @@ class Compiler:
             label = self.dimension_label(scope, dimension)
             key = self.dimension_key(scope, dimension)
             if label is not None:
-                columns += [label.as_(dimension.name), key.as_(f"{dimension.name}__key")]
+                columns += [
+                    label.as_(dimension.name, copy=False),
+                    key.as_(f"{dimension.name}__key", copy=False),
+                ]
                 names += [dimension.name, f"{dimension.name}__key"]
             else:
-                columns.append(key.as_(dimension.name))
+                columns.append(key.as_(dimension.name, copy=False))
                 names.append(dimension.name)
         time = self.time_columns(scope)
         columns += time
@@ -354,10 +364,10 @@ class Compiler:
                 local = shifted_local(column, self.timezone, self.current_start(), comparison.shift)
             else:
                 local = local_time(column, self.timezone)
-        value = bucket(local, group.grain, self.week_start).as_(group.column)
+        value = bucket(local, group.grain, self.week_start).as_(group.column, copy=False)
         if group.grain == "weekday":
-            name = weekday_name(local.copy()).as_(group.column)
-            return [name, value.this.as_(f"{group.column}__sort")]
+            name = weekday_name(local.copy()).as_(group.column, copy=False)
+            return [name, value.this.as_(f"{group.column}__sort", copy=False)]
         return [value]
 
     def current_start(self) -> datetime:
@@ -395,7 +405,7 @@ class Compiler:
         self, child: str, column: str, parent: str, parent_column: str, left: bool
     ) -> exp.Join:
         entities = self.model.entities
-        table = exp.to_table(entities[parent].name).as_(entities[parent].alias)
+        table = exp.to_table(entities[parent].name).as_(entities[parent].alias, copy=False)
         on = exp.column(parent_column, entities[parent].alias).eq(
             exp.column(column, entities[child].alias)
         )
@@ -426,14 +436,14 @@ class Compiler:
             via, top = f"{entity.alias}_root", f"{entity.alias}_top"
             joins.append(
                 exp.Join(
-                    this=exp.to_table(roots_name).as_(via),
+                    this=exp.to_table(roots_name).as_(via, copy=False),
                     on=exp.column("id", via).eq(exp.column(edge.parent_column, entity.alias)),
                     side="LEFT",
                 )
             )
             joins.append(
                 exp.Join(
-                    this=exp.to_table(entity.name).as_(top),
+                    this=exp.to_table(entity.name).as_(top, copy=False),
                     on=exp.column(edge.parent_column, top).eq(exp.column("root_id", via)),
                     side="LEFT",
                 )
@@ -453,26 +463,27 @@ class Compiler:
         inner = inner.where(
             exp.Not(this=exp.Is(this=key.copy(), expression=exp.Null())), copy=False
         )
-        inner = inner.select(key.as_("per__key"), copy=False)
+        inner = inner.select(key.as_("per__key", copy=False), copy=False)
         count = len(self.group_columns) + 1
         inner = inner.group_by(
             *(exp.Literal.number(i) for i in range(1, count + 1)), append=False, copy=False
         )
         having = part.having.aliased
         aggregate = next(having.find_all(exp.AggFunc))
-        outer = exp.select(*(exp.column(n) for n in self.group_columns))
+        outer = exp.select(*(exp.column(n) for n in self.group_columns), copy=False)
         outer = outer.from_(
-            exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("per_rows")))
+            exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("per_rows"))),
+            copy=False,
         )
         for suffix, window in self.windows(scope):
             measure: exp.Expr = aggregate.copy()
             if window is not None:
                 measure = exp.Filter(this=measure, expression=exp.Where(this=window))
-            inner.select(measure.as_(f"having__{suffix}"), copy=False)
+            inner.select(measure.as_(f"having__{suffix}", copy=False), copy=False)
             test = having.copy()
             next(test.find_all(exp.AggFunc)).replace(exp.column(f"having__{suffix}"))
             counted = exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=test))
-            outer = outer.select(counted.as_(column_name(part, suffix)), copy=False)
+            outer = outer.select(counted.as_(column_name(part, suffix), copy=False), copy=False)
         if self.group_columns:
             outer = outer.group_by(*(exp.column(n) for n in self.group_columns), copy=False)
         return outer
@@ -487,19 +498,24 @@ class Compiler:
         for scope in scopes:
             own = {column_name(p, s) for p in scope.parts for s in self.suffixes()}
             columns = [exp.column(n) for n in self.group_columns] + [
-                exp.column(m) if m in own else exp.Cast(this=exp.Null(), to=NUMERIC.copy()).as_(m)
+                exp.column(m)
+                if m in own
+                else exp.Cast(this=exp.Null(), to=NUMERIC.copy()).as_(m, copy=False)
                 for m in measures
             ]
-            branches.append(exp.select(*columns).from_(scope.name))
+            branches.append(exp.select(*columns, copy=False).from_(scope.name, copy=False))
         stacked: exp.Query = branches[0]
         for branch in branches[1:]:
-            stacked = exp.union(stacked, branch, distinct=False)
+            stacked = exp.union(stacked, branch, distinct=False, copy=False)
         merged = exp.select(
             *(exp.column(n) for n in self.group_columns),
-            *(exp.Max(this=exp.column(m)).as_(m) for m in measures),
-        ).from_(exp.Subquery(this=stacked, alias=exp.TableAlias(this=exp.to_identifier("stacked"))))
+            *(exp.Max(this=exp.column(m)).as_(m, copy=False) for m in measures),
+        ).from_(
+            exp.Subquery(this=stacked, alias=exp.TableAlias(this=exp.to_identifier("stacked"))),
+            copy=False,
+        )
         if self.group_columns:
-            merged = merged.group_by(*(exp.column(n) for n in self.group_columns))
+            merged = merged.group_by(*(exp.column(n) for n in self.group_columns), copy=False)
         self.ctes.append(cte("merged", merged))
         return "merged"
 
@@ -509,34 +525,37 @@ class Compiler:
         if spine is not None and time is not None:
             source: exp.Expr | None = exp.Cast(this=exp.column(time.column, "s"), to=DATE.copy())
             assert source is not None
-            query = exp.select().from_(spine)
+            query = exp.select().from_(spine, copy=False)
             on = exp.column(time.column, "m").eq(source.copy())
             query.append(
-                "joins", exp.Join(this=exp.to_table(relation).as_("m"), on=on, side="LEFT")
+                "joins",
+                exp.Join(this=exp.to_table(relation).as_("m", copy=False), on=on, side="LEFT"),
             )
         else:
             source = exp.column(time.column, "m") if time is not None else None
-            query = exp.select().from_(exp.to_table(relation).as_("m"))
+            query = exp.select().from_(exp.to_table(relation).as_("m", copy=False))
         columns: list[OutputColumn] = []
         for dimension in self.plan.dimensions:
-            query = query.select(exp.column(dimension.name, "m").as_(dimension.name))
+            query = query.select(exp.column(dimension.name, "m").as_(dimension.name, copy=False))
             columns.append(OutputColumn(dimension.name, "dimension"))
             if dimension.key_name and dimension.sources[0].label is not None:
-                key = exp.column(f"{dimension.name}__key", "m").as_(dimension.key_name)
-                query = query.select(key)
+                key = exp.column(f"{dimension.name}__key", "m").as_(dimension.key_name, copy=False)
+                query = query.select(key, copy=False)
                 columns.append(OutputColumn(dimension.key_name, "key"))
         if time is not None and source is not None:
-            query = query.select(source.copy().as_(time.column))
+            query = query.select(source.copy().as_(time.column, copy=False))
             columns.append(OutputColumn(time.column, "time"))
         for metric in self.plan.metrics:
             query = self.final_metric(query, metric, columns)
         if time is not None and source is not None and time.dimension is None and time.bucket:
             window, now = self.plan.period.window, self.plan.calendar.now
-            query = query.select(partial_bucket(source, time.grain, window, now).as_("partial"))
+            query = query.select(
+                partial_bucket(source, time.grain, window, now).as_("partial", copy=False)
+            )
             columns.append(OutputColumn("partial", "partial"))
         query = self.order(query)
         if self.plan.limit is not None:
-            query = query.limit(exp.Literal.number(self.plan.limit))
+            query = query.limit(exp.Literal.number(self.plan.limit), copy=False)
         return query, columns
 
     def spine(self) -> exp.Expr | None:
@@ -568,7 +587,7 @@ class Compiler:
         self, query: exp.Select, metric: Metric, columns: list[OutputColumn]
     ) -> exp.Select:
         current = self.value(metric, CURRENT)
-        query = query.select(self.shown(metric, current).as_(metric.name))
+        query = query.select(self.shown(metric, current).as_(metric.name, copy=False))
         columns.append(OutputColumn(metric.name, "metric", metric.name, metric.format))
         if self.plan.comparison is None:
             return query
@@ -585,9 +604,9 @@ class Compiler:
             decimals=exp.Literal.number(2),
         )
         query = query.select(
-            self.shown(metric, previous).as_(f"{metric.name}_previous"),
-            self.shown(metric, change).as_(f"{metric.name}_change"),
-            percent.as_(f"{metric.name}_change_pct"),
+            self.shown(metric, previous).as_(f"{metric.name}_previous", copy=False),
+            self.shown(metric, change).as_(f"{metric.name}_change", copy=False),
+            percent.as_(f"{metric.name}_change_pct", copy=False),
         )
         columns += [
             OutputColumn(f"{metric.name}_previous", "previous", metric.name, metric.format),
@@ -642,7 +661,7 @@ class Compiler:
         if not ordering.is_metric and self.plan.metrics:
             first = self.plan.metrics[0].name
             keys.append(exp.Ordered(this=exp.column(first), desc=True, nulls_first=False))
-        return query.order_by(*keys)
+        return query.order_by(*keys, copy=False)
 
     def time_order(self) -> exp.Expr:
         group = self.plan.time
@@ -679,7 +698,7 @@ def time_condition(column: exp.Expr, item: FilterPlan, timezone: str) -> exp.Exp
             return exp.GTE(this=column, expression=bound)
         return exp.LT(this=column, expression=bound)
     windows = [exp.Paren(this=in_window(column, w, timezone)) for w in item.windows]
-    condition = exp.Paren(this=exp.or_(*windows)) if windows else exp.true()
+    condition = exp.Paren(this=exp.or_(*windows, copy=False)) if windows else exp.true()
     return exp.Not(this=condition) if item.op == "not_in" else condition
 
 
@@ -688,25 +707,30 @@ def roots_query(table: str, parent: str, key: str, name: str) -> exp.Expr:
     rows without a parent (depth-bounded, so a damaged tree cannot loop)."""
     tops = (
         exp.select(
-            exp.column(key, "t").as_("id"),
-            exp.column(key, "t").as_("root_id"),
-            exp.Literal.number(0).as_("depth"),
+            exp.column(key, "t").as_("id", copy=False),
+            exp.column(key, "t").as_("root_id", copy=False),
+            exp.Literal.number(0).as_("depth", copy=False),
         )
-        .from_(exp.to_table(table).as_("t"))
-        .where(exp.column(parent, "t").is_(exp.Null()))
+        .from_(exp.to_table(table).as_("t", copy=False))
+        .where(exp.column(parent, "t").is_(exp.Null()), copy=False)
     )
     below = (
         exp.select(
-            exp.column(key, "t").as_("id"),
+            exp.column(key, "t").as_("id", copy=False),
             exp.column("root_id", "r"),
-            exp.Add(this=exp.column("depth", "r"), expression=exp.Literal.number(1)).as_("depth"),
+            exp.Add(this=exp.column("depth", "r"), expression=exp.Literal.number(1)).as_(
+                "depth", copy=False
+            ),
         )
-        .from_(exp.to_table(table).as_("t"))
+        .from_(exp.to_table(table).as_("t", copy=False))
         .join(
-            exp.to_table(name).as_("r"),
+            exp.to_table(name).as_("r", copy=False),
             on=exp.column(parent, "t").eq(exp.column(key, "r")),
         )
-        .where(exp.LT(this=exp.column("depth", "r"), expression=exp.Literal.number(TREE_DEPTH)))
+        .where(
+            exp.LT(this=exp.column("depth", "r"), expression=exp.Literal.number(TREE_DEPTH)),
+            copy=False,
+        )
     )
     return exp.union(tops, below, distinct=False)
 

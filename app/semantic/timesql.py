@@ -54,7 +54,7 @@ def in_window(column: exp.Expr, window: Window, timezone: str) -> exp.Expr:
     upper = exp.LT(this=column.copy(), expression=instant(end))
     if start is None:
         return upper
-    return exp.and_(exp.GTE(this=column.copy(), expression=instant(start)), upper)
+    return exp.and_(exp.GTE(this=column.copy(), expression=instant(start)), upper, copy=False)
 
 
 def shifted_local(column: exp.Expr, timezone: str, start: datetime, shift: Shift) -> exp.Expr:
@@ -109,4 +109,4 @@ def partial_bucket(column: exp.Expr, grain: str, window: Window | None, now: dat
     if window is None or window.start is None:
         return exp.Paren(this=late)
     early = exp.LT(this=column.copy(), expression=local_moment(window.start))
-    return exp.Paren(this=exp.or_(early, late))
+    return exp.Paren(this=exp.or_(early, late, copy=False))
