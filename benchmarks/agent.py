@@ -112,7 +112,7 @@ async def our_prompt(agent: ChatAgent, tenant: Any, executor: SqlExecutor) -> st
     prompt = system_prompt(
         parts=agent.parts, tenant=tenant, examples=matches[:PROMPT_EXAMPLES], now=datetime.now(UTC)
     )
-    tools = build_agent_tools(executor=executor, search=agent.search)
+    tools = build_agent_tools(executor=executor, search=agent.search, semantic=agent.semantic)
     schemas = json.dumps([convert_to_openai_tool(t) for t in tools])
     return prompt + "\n" + schemas
 

@@ -503,7 +503,9 @@ class Compiler:
                 else exp.Cast(this=exp.Null(), to=NUMERIC.copy()).as_(m, copy=False)
                 for m in measures
             ]
-            branches.append(exp.select(*columns, copy=False).from_(scope.name, copy=False))
+            branches.append(
+                exp.select(*columns, copy=False).from_(exp.to_table(scope.name), copy=False)
+            )
         stacked: exp.Query = branches[0]
         for branch in branches[1:]:
             stacked = exp.union(stacked, branch, distinct=False, copy=False)

@@ -16,7 +16,6 @@ from app.semantic.periods import Shift, Window
 
 DATE = exp.DataType.build("date")
 TIMESTAMP = exp.DataType.build("timestamp")
-TIMESTAMPTZ = exp.DataType.build("timestamptz")
 INT = exp.DataType.build("int")
 NUMERIC = exp.DataType.build("numeric")
 GRAIN_INTERVALS = {
@@ -32,8 +31,10 @@ def interval(text: str) -> exp.Interval:
     return exp.Interval(this=exp.Literal.string(text))
 
 
-def instant(moment: datetime) -> exp.Cast:
-    return exp.Cast(this=exp.Literal.string(moment.isoformat()), to=TIMESTAMPTZ.copy())
+def instant(moment: datetime) -> exp.Literal:
+    """An instant with its UTC offset, as text: compared with a timestamptz column, PostgreSQL
+    reads it as a timestamptz (the offset makes it independent of the session's zone)."""
+    return exp.Literal.string(moment.isoformat())
 
 
 def local_moment(moment: datetime) -> exp.Cast:
