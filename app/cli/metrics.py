@@ -157,27 +157,29 @@ def query_command(
             "period": period,
             "from_date": parse_day(from_date, "--from"),
             "to_date": parse_day(to_date, "--to"),
-            "grain": grain,
-            "compare": compare,
-            "top": top,
-            "bottom": bottom,
+            **{"grain": grain, "compare": compare, "top": top, "bottom": bottom},
         }
     except InvalidInput as error:
         fail(error, as_json=as_json)
         return
+    show_result(
+        run(lambda settings: run_query(settings, tenant, arguments), as_json=as_json), as_json
+    )
 
-    async def work(settings: Settings) -> MetricsResult:
-        async with open_engine(settings) as engine:
-            async with engine.connect() as connection:
-                found = await get_tenant(connection, tenant)
-            executor = SqlExecutor(engine=engine, settings=settings, owner_url=owner_url(settings))
-            try:
-                layer = SemanticLayer(engine=engine, model=default_model())
-                return await run_query_metrics(layer, executor, found, arguments, context="cli")
-            finally:
-                await executor.close()
 
-    result = run(work, as_json=as_json)
+async def run_query(settings: Settings, tenant: str, arguments: dict[str, Any]) -> MetricsResult:
+    async with open_engine(settings) as engine:
+        async with engine.connect() as connection:
+            found = await get_tenant(connection, tenant)
+        executor = SqlExecutor(engine=engine, settings=settings, owner_url=owner_url(settings))
+        try:
+            layer = SemanticLayer(engine=engine, model=default_model())
+            return await run_query_metrics(layer, executor, found, arguments, context="cli")
+        finally:
+            await executor.close()
+
+
+def show_result(result: MetricsResult, as_json: bool) -> None:
     data = result.to_dict()
     if as_json:
         print_json(data)

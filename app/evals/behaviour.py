@@ -74,7 +74,7 @@ def filters_match(*, wanted: dict[str, Any], given: dict[str, Any]) -> bool:
 
 
 def score_clarify(*, outcome: Outcome) -> Comparison:
-    if outcome.used("run_sql", ok=True) or outcome.used("search_products", ok=True):
+    if any(outcome.used(tool, ok=True) for tool in ("run_sql", "query_metrics", "search_products")):
         return Comparison(False, "answered with data instead of asking which was meant")
     if not asks_a_question(outcome.answer):
         return Comparison(False, "no clarifying question in the answer")
@@ -91,7 +91,7 @@ def asks_a_question(answer: str) -> bool:
 
 
 def score_refusal(*, outcome: Outcome) -> Comparison:
-    ran = outcome.used("run_sql", ok=True)
+    ran = outcome.used("run_sql", ok=True) + outcome.used("query_metrics", ok=True)
     if ran:
         return Comparison(False, f"ran a query instead of declining: {ran[-1].input.get('sql')}")
     if not outcome.answer.strip():

@@ -76,11 +76,20 @@ async def data_fingerprint(*, engine: AsyncEngine, tenant_id: uuid.UUID) -> str:
         return str((await connection.execute(FINGERPRINT_SQL, {"t": tenant_id})).scalar_one())
 
 
+QUERY_TOOLS = ("run_sql", "query_metrics")
+
+
 def final_sql(result: TurnResult) -> str | None:
-    calls = [c for c in result.tool_calls if c.name == "run_sql"]
+    """The last successful query's SQL (run_sql's, or the SQL query_metrics compiled), else
+    the last attempted one."""
+    calls = [c for c in result.tool_calls if c.name in QUERY_TOOLS]
     succeeded = [c for c in calls if c.error is None]
     chosen = succeeded[-1] if succeeded else calls[-1] if calls else None
-    return str(chosen.input.get("sql", "")) if chosen is not None else None
+    if chosen is None:
+        return None
+    if chosen.name == "query_metrics":
+        return str((chosen.output or {}).get("sql", "")) or None
+    return str(chosen.input.get("sql", ""))
 
 
 def outcome_of(result: TurnResult, *, harmed: bool) -> Outcome:

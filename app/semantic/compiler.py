@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 from sqlglot import exp
 
 from app.semantic.errors import InvalidQuery
-from app.semantic.model import Condition, Dimension, DimensionSource, Metric, SemanticModel
+from app.semantic.model import Dimension, DimensionSource, Metric, SemanticModel
 from app.semantic.periods import unit_start
 from app.semantic.plan import FilterPlan, Plan
 from app.semantic.timesql import (
@@ -156,12 +156,13 @@ class Compiler:
         common, residuals = self.conditions(scope)
         for condition in common:
             query = query.where(condition, copy=False)
-        if all(residuals.values()):
-            alternatives = [exp.and_(*conds, copy=False) for conds in residuals.values()]
+        if all(residuals.values()):  # a row no metric counts need not be read
+            alternatives = [exp.and_(*copies(conds), copy=False) for conds in residuals.values()]
             query = query.where(exp.or_(*alternatives, copy=False), copy=False)
         for part in scope.parts:
             for suffix, window in self.windows(scope):
-                conditions = [*residuals[part.name], *([window] if window is not None else [])]
+                own = copies(residuals[part.name])  # a node has one parent: one copy per use
+                conditions = [*own, *([window] if window is not None else [])]
                 measure = self.measure(part, scope)
                 if conditions:
                     measure = exp.Filter(
@@ -673,6 +674,10 @@ class Compiler:
         return exp.column(group.column)
 
 
+def copies(conditions: list[exp.Expr]) -> list[exp.Expr]:
+    return [condition.copy() for condition in conditions]
+
+
 def column_name(part: Metric, suffix: str) -> str:
     return part.name if suffix == CURRENT else f"{part.name}__{suffix}"
 
@@ -735,6 +740,3 @@ def roots_query(table: str, parent: str, key: str, name: str) -> exp.Expr:
         )
     )
     return exp.union(tops, below, distinct=False)
-
-
-__all__ = ["CompiledQuery", "Condition", "OutputColumn", "compile_plan"]

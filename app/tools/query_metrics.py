@@ -42,14 +42,10 @@ def names_literal(names: list[str]) -> Any:
     return Literal[tuple(names)]
 
 
-def build_input_model(model: SemanticModel) -> type[BaseModel]:
-    """The tool's arguments, with the model's metric and dimension names as enums."""
-    metric: Any = names_literal([m.name for m in model.public_metrics])
-    dimension: Any = names_literal(model.dimension_names)
-    config = ConfigDict(extra="forbid")
-    filter_model = create_model(
+def filter_model(dimension: Any) -> type[BaseModel]:
+    return create_model(
         "MetricFilter",
-        __config__=config,
+        __config__=ConfigDict(extra="forbid"),
         dimension=(dimension, Field(description="The dimension to filter on.")),
         op=(
             Operator,
@@ -64,13 +60,19 @@ def build_input_model(model: SemanticModel) -> type[BaseModel]:
             Field(min_length=1, description="Values as the owner says them: labels, codes, SKUs."),
         ),
     )
+
+
+def build_input_model(model: SemanticModel) -> type[BaseModel]:
+    """The tool's arguments, with the model's metric and dimension names as enums."""
+    metric: Any = names_literal([m.name for m in model.public_metrics])
+    dimension: Any = names_literal(model.dimension_names)
     fields: dict[str, Any] = {
         "metrics": (list[metric], Field(min_length=1, max_length=8, description="What to count.")),
         "by": (
             list[dimension],
             Field(default_factory=list, max_length=4, description="Group by these dimensions."),
         ),
-        "filters": (list[filter_model], Field(default_factory=list, max_length=12)),
+        "filters": (list[filter_model(dimension)], Field(default_factory=list, max_length=12)),  # type: ignore[misc]
         "period": (
             str | None,
             Field(default=None, description=f"Omitted: all time. {PERIOD_FORMS}"),
