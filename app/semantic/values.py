@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -70,8 +71,21 @@ class DimensionValue:
         }
 
 
+@dataclass(frozen=True)
+class Mention:
+    """Words of a sentence that name values (one name may be several dimensions' value)."""
+
+    position: int  # index of the first word
+    words: str
+    values: list[DimensionValue]
+
+
+WORD = re.compile(r"[\w'&.+-]+")
+
+
 def normal(text: str) -> str:
-    return " ".join(text.casefold().split())
+    """Case-folded, one space between words (``WORD`` splits a sentence the same way)."""
+    return " ".join(WORD.findall(text.casefold()))
 
 
 @dataclass
@@ -82,6 +96,7 @@ class ValuesIndex:
     refreshed_at: datetime | None = None
     by_dimension: dict[str, dict[str, DimensionValue]] = field(init=False)
     by_name: dict[str, list[DimensionValue]] = field(init=False)
+    longest: int = field(init=False)  # words in the longest name
 
     def __post_init__(self) -> None:
         self.by_dimension, self.by_name = {}, {}
@@ -89,6 +104,7 @@ class ValuesIndex:
             self.by_dimension.setdefault(value.dimension, {})[value.value] = value
             for name in dict.fromkeys(normal(n) for n in value.names):
                 self.by_name.setdefault(name, []).append(value)
+        self.longest = max((len(WORD.findall(name)) for name in self.by_name), default=0)
 
     def of(self, dimension: str) -> list[DimensionValue]:
         return list(self.by_dimension.get(dimension, {}).values())
@@ -100,6 +116,23 @@ class ValuesIndex:
         """Every value, of any dimension, named exactly ``words`` (case and spacing aside):
         ``germany`` -> customer and shipping country DE."""
         return list(self.by_name.get(normal(words), ()))
+
+    def mentions(self, text: str) -> list[Mention]:
+        """Values named in a sentence ("revenue of Acme tents in Germany"): the longest names
+        first, each word used once, in the sentence's order."""
+        words = WORD.findall(text)
+        taken: set[int] = set()
+        found: list[Mention] = []
+        for size in range(min(self.longest, len(words)), 0, -1):
+            for start in range(len(words) - size + 1):
+                span = range(start, start + size)
+                if taken.intersection(span):
+                    continue
+                values = self.by_name.get(normal(" ".join(words[start : start + size])))
+                if values:
+                    taken.update(span)
+                    found.append(Mention(start, " ".join(words[span.start : span.stop]), values))
+        return sorted(found, key=lambda m: m.position)
 
     def match(self, dimension: str, words: str) -> list[DimensionValue]:
         """Values of one dimension named ``words``: its value, label or a synonym."""

@@ -129,3 +129,15 @@ async def test_an_unknown_value_rebuilds_a_stale_index_once(shops, layer, engine
         )
     result = await layer.run(tenant, query, executor)
     assert "brand: Quokka Works" in result.interpretation
+
+
+async def test_values_named_in_a_sentence_are_found_longest_first(shops, layer):
+    index = await layer.index(shops.london)
+    brand = max(index.of("brand"), key=lambda v: len(v.label.split()))
+    sentence = f"Revenue of {brand.label} sleeping bags in Germany, only VIP customers?"
+    found = {m.words: {(v.dimension, v.value) for v in m.values} for m in index.mentions(sentence)}
+    assert found[brand.label] == {("brand", brand.value)}
+    assert ("category", "sleeping-bags") in found["sleeping bags"]
+    assert found["Germany"] == {("shipping_country", "DE"), ("customer_country", "DE")}
+    assert found["VIP customers"] == {("segment", "vip")}
+    assert index.mentions(sentence)[0].words == brand.label  # in sentence order
