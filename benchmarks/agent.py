@@ -178,7 +178,7 @@ def report(figures: dict[str, Any]) -> None:
     )
     print(
         f"prompt tokens (o200k_base): ours {figures['our_prompt_tokens']} (system prompt with "
-        f"schema, metrics, 4 examples + 3 tool schemas) vs LangChain get_table_info with 3 "
+        f"schema, metrics, 4 examples + the 4 tool schemas) vs LangChain get_table_info with 3 "
         f"sample rows {figures['langchain_table_info_tokens']}: "
         f"{figures['prompt_ratio']:.0%} (goal <= 60%)"
     )

@@ -16,25 +16,28 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic_core import to_jsonable_python
 
 from app.semantic.model import SemanticModel
-from app.semantic.periods import PERIOD_FORMS
 from app.semantic.query import MAX_ROWS, Compare, Grain, Operator, SemanticQuery
 from app.semantic.service import MetricsResult, SemanticLayer
 from app.tools.sql import SqlExecutor
 from db.tenants import TenantRecord
 
 NAME = "query_metrics"
+PERIOD_HINT = (
+    "today, yesterday, this-week, last-week, this-month, last-month, this-quarter, "
+    "last-quarter, this-year, last-year, ytd, mtd, last-N-days, 2025, 2025-11, november, "
+    "q3-2025 ...; omitted: all time"
+)
 
 
 def description(model: SemanticModel) -> str:
+    """What the model reads about the tool (the metrics themselves are in the prompt and the
+    schema's enums, not repeated here)."""
     return (
-        "Answer questions about the shop's metrics (revenue, orders, AOV, customers, margin, "
-        "refunds, ratings, views, conversion, stock ...) by name, grouped by dimensions, "
-        "filtered, over a period, optionally compared with the previous period or a year "
-        "earlier. The SQL is generated and checked for you and is always right about joins, "
-        "time zones and partial periods. Returns JSON: columns, rows, interpretation (one line "
-        "to state to the owner), sql, period, comparison, partial. Prefer it to run_sql "
-        f"whenever the metrics and dimensions below can express the question. Metrics: "
-        f"{', '.join(m.name for m in model.public_metrics)}."
+        "Get the shop's metrics (the Metrics list of the prompt) by dimensions, filtered, over a "
+        "period, optionally compared with the previous period or a year earlier. The SQL is "
+        "generated for you, right about joins, time zones and partial periods. Returns JSON: "
+        "columns, rows, interpretation (state it to the owner), sql, period, comparison, "
+        "partial. Prefer it to run_sql when its metrics and dimensions fit the question."
     )
 
 
@@ -75,7 +78,7 @@ def build_input_model(model: SemanticModel) -> type[BaseModel]:
         "filters": (list[filter_model(dimension)], Field(default_factory=list, max_length=12)),  # type: ignore[misc]
         "period": (
             str | None,
-            Field(default=None, description=f"Omitted: all time. {PERIOD_FORMS}"),
+            Field(default=None, description=PERIOD_HINT),
         ),
         "from_date": (
             date | None,
