@@ -152,6 +152,8 @@ def time_group(
         )
     if times:
         grain = grain or DEFAULT_GRAIN
+        if all(model.times(m) == (times[0].name,) for m in metrics):
+            return TimeGroup(grain, None, grain)  # the metrics' own time: periods line up
         return TimeGroup(grain, times[0], f"{times[0].name}_{grain}")
     if grain is None:
         return None

@@ -269,7 +269,8 @@ def enrich(model: SemanticModel, dimension: Dimension, rows: Iterable[Any]) -> l
     merged: dict[str, dict[str, Any]] = {}
     for row in rows:
         value = str(row.value)
-        entry = merged.setdefault(value, {"label": str(row.label), "parents": {}, "count": 0})
+        label = value if row.label is None else str(row.label)  # a customer with no name
+        entry = merged.setdefault(value, {"label": label, "parents": {}, "count": 0})
         entry["count"] += int(row.occurrences)
         if row.parent is not None:
             parents = entry["parents"]

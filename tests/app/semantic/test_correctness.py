@@ -108,3 +108,17 @@ async def test_partial_periods_are_marked(shops, layer, executor):
         "Revenue · 1–22 Nov 2026 (to date) · vs 1–22 Oct 2026 (previous period) · "
         "paid, shipped or delivered orders"
     )
+
+
+async def test_grouping_by_the_metrics_own_time_is_their_time_series(shops, layer, executor):
+    """``by placed`` for revenue is revenue by its own date: buckets, partial flags and the
+    comparison line up as with ``grain`` alone."""
+    tenant = shops.london
+    base = {"metrics": ["revenue"], "period": "this-quarter", "compare": "year"}
+    named = await layer.run(
+        tenant, SemanticQuery.parse({**base, "by": ["placed"], "grain": "month"}), executor
+    )
+    plain = await layer.run(tenant, SemanticQuery.parse({**base, "grain": "month"}), executor)
+    assert named.run.columns == plain.run.columns
+    assert named.run.columns[:2] == ["month", "revenue"] and "partial" in named.run.columns
+    assert named.run.rows == plain.run.rows and len(plain.run.rows) == 2
