@@ -25,7 +25,6 @@ def test_the_semantic_layer_imports_no_upper_layer():
     modules = {path.name: imported_modules(path) for path in folder.glob("*.py")}
     assert len(modules) >= 10
     upward = {
-        name: sorted(m for m in imports if m.startswith(UPPER))
-        for name, imports in modules.items()
+        name: sorted(m for m in imports if m.startswith(UPPER)) for name, imports in modules.items()
     }
     assert {name: found for name, found in upward.items() if found} == {}
