@@ -141,3 +141,15 @@ async def test_values_named_in_a_sentence_are_found_longest_first(shops, layer):
     assert found["Germany"] == {("shipping_country", "DE"), ("customer_country", "DE")}
     assert found["VIP customers"] == {("segment", "vip")}
     assert index.mentions(sentence)[0].words == brand.label  # in sentence order
+
+
+def test_a_value_without_a_label_is_labelled_by_itself():
+    from types import SimpleNamespace
+
+    from app.semantic.model import default_model
+    from app.semantic.values import enrich
+
+    model = default_model()
+    nameless = SimpleNamespace(value="CUST-000001", label=None, parent=None, occurrences=3)
+    (value,) = enrich(model, model.dimensions["customer"], [nameless])
+    assert value.label == "CUST-000001" and value.occurrences == 3
