@@ -50,7 +50,8 @@ NAMED_PERIODS = (
     "all",
 )
 PERIOD_FORMS = (
-    f"{', '.join(NAMED_PERIODS)}; last-N-days, last-N-weeks, last-N-months, last-N-quarters "
+    f"{', '.join(NAMED_PERIODS)} (also previous-month, month-to-date ...); last-N-days, "
+    "last-N-weeks, last-N-months, last-N-quarters "
     "(complete ones before the current); a month (november, nov-2025, 2025-11), a quarter "
     "(q3, q3-2025, 2025-q3), a year (2025) or a day (2025-11-05); a month or quarter without "
     "a year is the most recent complete one"
@@ -301,6 +302,8 @@ FIXED = {
     "last-quarter": ("quarter", 1),
     "last-year": ("year", 1),
 }
+FIXED |= {f"previous-{unit}": (unit, 1) for unit in ("week", "month", "quarter", "year")}
+FIXED |= {f"{unit}-to-date": (unit, 0) for unit in ("week", "month", "quarter", "year")}
 LAST_N = re.compile(r"(?:last|past|previous)-(\d{1,4})-(day|week|month|quarter|year)s?")
 QUARTER = re.compile(r"(?:q([1-4])(?:-(\d{4}))?|(\d{4})-q([1-4]))")
 MONTH_NAME = re.compile(r"([a-z]+)(?:-(\d{4}))?|(\d{4})-([a-z]+)")
