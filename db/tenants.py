@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.errors import AlreadyExists, InvalidInput, NotFound
 from db.models import APPLICATION_TABLES, BUSINESS_TABLES
-from db.models.business import SLUG_PATTERN
+from db.models.business import SLUG_PATTERN, WEEKDAYS
 from db.roles import create_reader_role, drop_reader_role
 from db.settings import DatabaseSettings
 
@@ -30,6 +30,7 @@ class TenantRecord:
     currency: str
     timezone: str
     created_at: datetime
+    week_start: str = "monday"  # the first day of the shop's weeks
 
     def to_dict(self) -> dict[str, str]:
         return {
@@ -39,6 +40,7 @@ class TenantRecord:
             "currency": self.currency,
             "timezone": self.timezone,
             "created_at": self.created_at.isoformat(),
+            "week_start": self.week_start,
         }
 
 
@@ -52,7 +54,9 @@ def validate_slug(slug: str) -> str:
     return slug
 
 
-def validate_tenant_fields(*, name: str, currency: str, timezone: str) -> None:
+def validate_tenant_fields(
+    *, name: str, currency: str, timezone: str, week_start: str = "monday"
+) -> None:
     if not name.strip():
         raise InvalidInput("the tenant name is empty: pass --name 'Shop name'", code="invalid_name")
     if not CURRENCY_PATTERN.fullmatch(currency):
@@ -65,9 +69,14 @@ def validate_tenant_fields(*, name: str, currency: str, timezone: str) -> None:
             f"unknown timezone {timezone!r}: use an IANA name such as Europe/Berlin",
             code="invalid_timezone",
         )
+    if week_start not in WEEKDAYS:
+        raise InvalidInput(
+            f"invalid week start {week_start!r}: use a weekday name such as monday or sunday",
+            code="invalid_week_start",
+        )
 
 
-_TENANT_COLUMNS = "id, slug, name, currency, timezone, created_at"
+_TENANT_COLUMNS = "id, slug, name, currency, timezone, created_at, week_start"
 
 
 async def create_tenant(
@@ -78,19 +87,26 @@ async def create_tenant(
     settings: DatabaseSettings,
     currency: str = "USD",
     timezone: str = "UTC",
+    week_start: str = "monday",
 ) -> TenantRecord:
     """Insert the tenant and its reader role (call inside a transaction)."""
     validate_slug(slug)
-    validate_tenant_fields(name=name, currency=currency, timezone=timezone)
+    validate_tenant_fields(name=name, currency=currency, timezone=timezone, week_start=week_start)
     savepoint = await connection.begin_nested()
     try:
         row = (
             await connection.execute(
                 text(
-                    "INSERT INTO tenants (slug, name, currency, timezone) "
-                    f"VALUES (:slug, :name, :currency, :tz) RETURNING {_TENANT_COLUMNS}"
+                    "INSERT INTO tenants (slug, name, currency, timezone, week_start) "
+                    f"VALUES (:slug, :name, :currency, :tz, :week) RETURNING {_TENANT_COLUMNS}"
                 ),
-                {"slug": slug, "name": name.strip(), "currency": currency, "tz": timezone},
+                {
+                    "slug": slug,
+                    "name": name.strip(),
+                    "currency": currency,
+                    "tz": timezone,
+                    "week": week_start,
+                },
             )
         ).one()
         await savepoint.commit()

@@ -196,8 +196,21 @@ async def fill_tenant(connection: AsyncConnection, tenant_id: uuid.UUID) -> dict
             lift=2.0,
             order_count=1,
         )
+    for value in ("web", "store"):
+        await connection.execute(
+            text(
+                "INSERT INTO dimension_values (tenant_id, dimension, value, label) "
+                "VALUES (:t, 'channel', :v, :v)"
+            ),
+            {"t": t, "v": value},
+        )
+    await connection.execute(
+        text("INSERT INTO dimension_value_refreshes (tenant_id, value_count) VALUES (:t, 2)"),
+        {"t": t},
+    )
     counts = {table: 2 for table in (*BUSINESS_TABLES, *APPLICATION_TABLES)}
     counts.update(tenants=1, tenant_readers=1, chat_messages=4)  # a question and an answer each
+    counts.update(dimension_value_refreshes=1)  # one per shop
     return counts
 
 

@@ -17,6 +17,7 @@ LAYERS = [
     ("answerers", ("app.agent",)),
     ("answering contract", ("app.answering",)),
     ("tools", ("app.tools",)),
+    ("semantic", ("app.semantic",)),
     ("guard", ("app.sqlguard", "app.audit")),
     ("store", ("app.store",)),
     ("core", ("app.config", "app.errors", "app.embeddings", "app.minilm", "app")),

@@ -41,6 +41,7 @@ from app.agent.tools import build_agent_tools
 from app.answering.events import AnswerCutShort, AnswerEvent, AnswerFailed, AnswerReady, Token
 from app.answering.question import Question
 from app.config import Settings
+from app.semantic.service import SemanticLayer
 from app.store.conversations import HistoryItem
 from app.store.verified import sync_examples
 from app.tools import registry
@@ -68,9 +69,11 @@ class ChatAgent:
         embeddings: Embeddings,
         chat_model: BaseChatModel | None = None,
         prompt_template: Path = SYSTEM_TEMPLATE,
+        semantic: SemanticLayer | None = None,
     ) -> None:
         self.engine, self.settings = engine, settings
-        self.services = ToolServices(executor=executor, search=search)
+        self.semantic = semantic or SemanticLayer(engine=engine)
+        self.services = ToolServices(executor=executor, search=search, semantic=self.semantic)
         self.embeddings, self.prompt_template = embeddings, prompt_template
         self.chat_model = chat_model
         self.offline = chat_model is None and is_offline(settings)
@@ -80,7 +83,7 @@ class ChatAgent:
     async def prepare(self) -> None:
         """Load the verified examples (embedding new ones) and the schema description."""
         await sync_examples(self.engine, embeddings=self.embeddings)
-        self.parts = await build_prompt_parts(self.engine)
+        self.parts = await build_prompt_parts(self.engine, self.semantic.model)
 
     def current_model(self) -> BaseChatModel:
         if self.chat_model is None:

@@ -74,7 +74,7 @@ CROSS JOIN LATERAL (
   WHERE u.session_id = a.session_id AND u.role = 'user' AND u.id < a.id
   ORDER BY u.id DESC LIMIT 1) q
 CROSS JOIN LATERAL (
-  SELECT t.tool_input ->> 'sql' AS sql FROM chat_messages t
+  SELECT coalesce(t.tool_input ->> 'sql', t.tool_output ->> 'sql') AS sql FROM chat_messages t
   WHERE t.session_id = a.session_id AND t.tool_name = ANY(:sql_tools) AND t.error IS NULL
     AND t.id > q.id AND t.id < a.id
   ORDER BY t.id DESC LIMIT 1) x
@@ -110,7 +110,7 @@ def promotable_answers(detail: SessionDetail) -> dict[int, tuple[str, str]]:
     found: dict[int, tuple[str, str]] = {}
     question, sql = None, None
     for message in detail.messages:
-        ran = registry.sql_of(message.tool_name, message.tool_input)
+        ran = registry.sql_of(message.tool_name, message.tool_input, message.tool_output)
         if message.role == "user":
             question, sql = message.content, None
         elif ran and message.error is None:

@@ -1,5 +1,6 @@
 """The system prompt of a turn: ``prompts/system.md`` filled with the shop's context, the
-schema description, the metric definitions and the verified examples closest to the question."""
+schema description, the metric definitions (generated from the semantic model) and the
+verified examples closest to the question."""
 
 from __future__ import annotations
 
@@ -16,10 +17,11 @@ from app.agent.schema_doc import (
     PROMPTS_DIR,
     load_schema_doc,
     readable_columns,
-    render_metrics,
     render_notes,
     render_schema,
 )
+from app.semantic.model import SemanticModel, default_model
+from app.semantic.prompt_text import render_model
 from app.store.verified import Match
 from db.tenants import TenantRecord
 
@@ -35,11 +37,16 @@ class PromptParts:
     notes: str
 
 
-async def build_prompt_parts(engine: AsyncEngine) -> PromptParts:
+async def build_prompt_parts(
+    engine: AsyncEngine, semantic: SemanticModel | None = None
+) -> PromptParts:
+    """The schema text from the reader's columns; the metric text from the semantic model."""
     doc = load_schema_doc()
     columns = await readable_columns(engine)
     return PromptParts(
-        schema=render_schema(doc, columns), metrics=render_metrics(doc), notes=render_notes(doc)
+        schema=render_schema(doc, columns),
+        metrics=render_model(semantic or default_model()),
+        notes=render_notes(doc),
     )
 
 

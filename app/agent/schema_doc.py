@@ -1,5 +1,6 @@
 """The schema the model is told about: columns the reader can see (from the database), with
-their meaning from ``prompts/schema.yaml``, and the metric definitions (a small semantic layer).
+their meaning from ``prompts/schema.yaml``. (Metric definitions come from the semantic model,
+``app.semantic.prompt_text``.)
 """
 
 from __future__ import annotations
@@ -50,7 +51,6 @@ class TableDoc:
 class SchemaDoc:
     notes: tuple[str, ...]
     tables: dict[str, TableDoc]
-    metrics: dict[str, str]
 
 
 @functools.cache
@@ -65,11 +65,7 @@ def load_schema_doc(path: Path = SCHEMA_FILE) -> SchemaDoc:
         )
         for name, table in data["tables"].items()
     }
-    return SchemaDoc(
-        notes=tuple(data.get("notes", ())),
-        tables=tables,
-        metrics={str(k): " ".join(str(v).split()) for k, v in data["metrics"].items()},
-    )
+    return SchemaDoc(notes=tuple(data.get("notes", ())), tables=tables)
 
 
 async def readable_columns(engine: AsyncEngine) -> dict[str, list[tuple[str, str]]]:
@@ -123,10 +119,6 @@ def render_schema(doc: SchemaDoc, columns: dict[str, list[tuple[str, str]]]) -> 
         lines += [f"  join {join}" for join in described.joins]
         blocks.append("\n".join(lines))
     return "\n".join(blocks)
-
-
-def render_metrics(doc: SchemaDoc) -> str:
-    return "\n".join(f"- {name}: {definition}" for name, definition in doc.metrics.items())
 
 
 def render_notes(doc: SchemaDoc) -> str:

@@ -6,6 +6,7 @@ from datetime import date
 from pathlib import Path
 
 import typer
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.cli.output import print_json, stderr, stdout
 from app.cli.progress import step_progress
@@ -13,6 +14,8 @@ from app.cli.runner import run
 from app.cli.tenant_choice import TENANT, chosen_slug, chosen_tenant
 from app.config import Settings
 from app.embeddings import build_embeddings
+from app.semantic.model import default_model
+from app.semantic.values import refresh_values
 from db.bootstrap import DatabaseStatus, init_and_status, initialise, status
 from db.csv_export import export_tenant
 from db.csv_import import ImportReport, import_folder
@@ -20,6 +23,7 @@ from db.embed import EmbedReport, embed_tenant
 from db.engine import open_engine
 from db.rules import DEFAULT_MIN_CONFIDENCE, DEFAULT_MIN_SUPPORT, compute_rules
 from db.seed import DEFAULT_ORDERS, SeedReport, seed_tenant
+from db.tenants import get_tenant
 
 app = typer.Typer(help="Database: schema, status and data.", no_args_is_help=True)
 EMBED_HINT = "product search is out of date: run `bichat db embed --tenant {tenant}`"
@@ -77,7 +81,7 @@ def seed_command(
             async with engine.connect() as connection:
                 slug = await chosen_slug(connection, tenant)
             with step_progress() as bars:
-                return await seed_tenant(
+                report = await seed_tenant(
                     engine,
                     settings,
                     slug=slug,
@@ -88,6 +92,8 @@ def seed_command(
                     generation_progress=bars.generated,
                     load_progress=bars.loaded,
                 )
+            await refresh_tenant_values(engine, slug)
+            return report
 
     report = run(work, as_json=as_json)
     if as_json:
@@ -146,15 +152,18 @@ def load_csv_command(
     """Import the shop's own data from CSV files: all or nothing, upsert by natural key."""
 
     async def work(settings: Settings) -> ImportReport:
-        async with open_engine(settings) as engine, engine.begin() as connection:
-            found = await chosen_tenant(connection, tenant)
-            with stderr.status(f"Validating and importing {folder}...") as status:
-                return await import_folder(
-                    connection,
-                    found,
-                    folder,
-                    advance=lambda step: status.update(f"Importing: {step}"),
-                )
+        async with open_engine(settings) as engine:
+            async with engine.begin() as connection:
+                found = await chosen_tenant(connection, tenant)
+                with stderr.status(f"Validating and importing {folder}...") as status:
+                    report = await import_folder(
+                        connection,
+                        found,
+                        folder,
+                        advance=lambda step: status.update(f"Importing: {step}"),
+                    )
+            await refresh_tenant_values(engine, found.slug)
+            return report
 
     report = run(work, as_json=as_json)
     if as_json:
@@ -207,21 +216,24 @@ def embed_command(
 
     async def work(settings: Settings) -> EmbedReport:
         embeddings = build_embeddings(settings)
-        async with open_engine(settings) as engine, engine.begin() as connection:
-            found = await chosen_tenant(connection, tenant)
-            with step_progress() as bars:
-                task = bars.task("embed products", None)
+        async with open_engine(settings) as engine:
+            async with engine.begin() as connection:
+                found = await chosen_tenant(connection, tenant)
+                with step_progress() as bars:
+                    task = bars.task("embed products", None)
 
-                def advance(done: int, total: int) -> None:
-                    bars.progress.update(task, completed=done, total=total)
+                    def advance(done: int, total: int) -> None:
+                        bars.progress.update(task, completed=done, total=total)
 
-                return await embed_tenant(
-                    connection,
-                    tenant_id=found.id,
-                    slug=found.slug,
-                    embeddings=embeddings,
-                    advance=advance,
-                )
+                    report = await embed_tenant(
+                        connection,
+                        tenant_id=found.id,
+                        slug=found.slug,
+                        embeddings=embeddings,
+                        advance=advance,
+                    )
+            await refresh_tenant_values(engine, found.slug)
+            return report
 
     report = run(work, as_json=as_json)
     if as_json:
@@ -231,6 +243,15 @@ def embed_command(
             f"{report.tenant}: embedded {report.embedded}, unchanged {report.unchanged}, "
             f"removed {report.removed} ({report.model})"
         )
+
+
+async def refresh_tenant_values(engine: AsyncEngine, slug: str) -> int:
+    """Rebuild the shop's values index (the semantic layer's filters and value look-ups)
+    after its data changed; the data itself is already committed."""
+    with stderr.status("Indexing the shop's values for the semantic layer..."):
+        async with engine.connect() as connection:
+            found = await get_tenant(connection, slug)
+        return await refresh_values(engine, default_model(), found.id)
 
 
 def parse_date(value: str | None, *, as_json: bool) -> date | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from app.cli import admin, ask, db, search, serve, sql, tenants, users
+from app.cli import admin, ask, db, metrics, search, serve, sql, tenants, users
 
 app = typer.Typer(
     name="bichat",
@@ -20,7 +20,13 @@ app.command("serve")(serve.serve_command)
 app.command("ask")(ask.ask_command)
 app.command("sql")(sql.sql_command)
 app.command("search")(search.search_command)
+app.command("metrics")(metrics.metrics_command)
+app.command("query")(metrics.query_command)
 
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":  # python -m app.cli.main (a checkout without the entry point)
+    main()

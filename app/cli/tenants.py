@@ -19,6 +19,9 @@ def create_command(
     name: str = typer.Option(..., "--name", help="The shop's display name."),
     currency: str = typer.Option("USD", "--currency", help="ISO 4217 currency code."),
     timezone: str = typer.Option("UTC", "--timezone", help="IANA timezone, e.g. Europe/Berlin."),
+    week_start: str = typer.Option(
+        "monday", "--week-start", help="First day of the shop's weeks (monday ... sunday)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Create a tenant and its read-only database role."""
@@ -31,6 +34,7 @@ def create_command(
                 name=name,
                 currency=currency,
                 timezone=timezone,
+                week_start=week_start,
                 settings=settings,
             )
 

@@ -79,7 +79,9 @@ async def data_fingerprint(*, engine: AsyncEngine, tenant_id: uuid.UUID) -> str:
 
 
 def final_sql(result: TurnResult) -> str | None:
-    calls = [(c, sql) for c in result.tool_calls if (sql := registry.sql_of(c.name, c.input))]
+    calls = [
+        (c, sql) for c in result.tool_calls if (sql := registry.sql_of(c.name, c.input, c.output))
+    ]
     succeeded = [sql for c, sql in calls if c.error is None]
     return succeeded[-1] if succeeded else calls[-1][1] if calls else None
 

@@ -15,10 +15,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from app.errors import BichatError
-from app.tools import make_chart, run_sql, search_products
+from app.tools import make_chart, query_metrics, run_sql, search_products
 from app.tools.tool import Facts, Tool, ToolCallRecord, ToolContext, ToolReply
 
 TOOLS: tuple[Tool[Any], ...] = (
+    query_metrics.TOOL,
     run_sql.TOOL,
     search_products.TOOL,
     make_chart.TOOL,
@@ -27,9 +28,10 @@ BY_NAME: dict[str, Tool[Any]] = {tool.name: tool for tool in TOOLS}
 
 # Tool names, for code that must name one (evals, the offline engine, tests).
 RUN_SQL = run_sql.NAME
+QUERY_METRICS = query_metrics.NAME
 SEARCH_PRODUCTS = search_products.NAME
 MAKE_CHART = make_chart.NAME
-SQL_TOOLS = tuple(tool.name for tool in TOOLS if tool.sql_input)
+SQL_TOOLS = tuple(tool.name for tool in TOOLS if tool.runs_sql)
 
 
 @dataclass(frozen=True)
@@ -95,20 +97,20 @@ def outcome_text(name: str | None, output: Any, error: str | None, elapsed_ms: A
     return outcome(name, output) or f"done in {elapsed_ms} ms"
 
 
-def shown_input(name: str | None, arguments: Any) -> ShownInput:
-    sql = sql_of(name, arguments)
+def shown_input(name: str | None, arguments: Any, output: Any = None) -> ShownInput:
+    """SQL as SQL (what a stored call ran, when its output is given), anything else as JSON."""
+    sql = sql_of(name, arguments, output)
     if sql is not None:
         return ShownInput(sql, "sql")
     return ShownInput(json.dumps(arguments, ensure_ascii=False, default=str), "json")
 
 
-def sql_of(name: str | None, arguments: Any) -> str | None:
-    """The SQL a call ran as written (tools with ``sql_input``), else None."""
+def sql_of(name: str | None, arguments: Any, output: Any = None) -> str | None:
+    """The SQL a call ran (its tool's ``sql_ran``), else None."""
     tool = tool_named(name)
-    if tool is None or not tool.sql_input or not isinstance(arguments, dict):
+    if tool is None or not isinstance(arguments, dict):
         return None
-    sql = arguments.get("sql")
-    return sql if isinstance(sql, str) else None
+    return tool.sql_ran(arguments, output if isinstance(output, dict) else None)
 
 
 def facts(name: str | None, output: Any) -> Facts:

@@ -20,6 +20,7 @@ from app.tools.sql import SqlResult
 from db.tenants import TenantRecord
 
 if TYPE_CHECKING:
+    from app.semantic.service import SemanticLayer
     from app.tools.search import ProductSearch
     from app.tools.sql import SqlExecutor
 
@@ -34,6 +35,7 @@ class ToolServices:
 
     executor: SqlExecutor
     search: ProductSearch
+    semantic: SemanticLayer | None = None  # query_metrics needs it
 
 
 @dataclass
@@ -126,6 +128,9 @@ class Tool(Generic[InputT]):
     - ``facts``: the call in the admin transcript (web page and ``bichat admin show``).
     - ``sql_input``: its ``sql`` input is SQL that runs as written: shown as SQL, counted as
       the turn's SQL, promotable to a verified query.
+    - ``runs_sql`` / ``sql_ran``: its calls run SQL; the SQL a call ran (by default the ``sql`` input of ``sql_input`` tools; a
+      tool that writes its own SQL finds it in its output): listed with the turn, scored by
+      the evals, promotable.
     - ``replays``: run again when a conversation is reopened, to show its tables or charts.
     - ``offline``: the offline engine (no language model) may call it.
     """
@@ -134,6 +139,7 @@ class Tool(Generic[InputT]):
     description: str
     input: type[InputT]
     sql_input = False
+    runs_sql = False  # its calls run SQL (``sql_ran`` says which)
     replays = False
     offline = False
 
@@ -142,6 +148,10 @@ class Tool(Generic[InputT]):
 
     def summarise(self, output: Output) -> Output:
         return output
+
+    def sql_ran(self, arguments: Mapping[str, Any], output: Mapping[str, Any] | None) -> str | None:
+        sql = arguments.get("sql") if self.sql_input else None
+        return sql if isinstance(sql, str) else None
 
     def outcome(self, output: Mapping[str, Any]) -> str | None:
         return None

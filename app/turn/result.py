@@ -66,8 +66,8 @@ class TurnResult:
 
     @property
     def sql(self) -> list[str]:
-        """The SQL the turn's calls ran as written, in order."""
-        found = (registry.sql_of(c.name, c.input) for c in self.log.tool_calls)
+        """The SQL the turn's calls ran, in order (whichever tool wrote it)."""
+        found = (registry.sql_of(c.name, c.input, c.output) for c in self.log.tool_calls)
         return [sql for sql in found if sql is not None]
 
     def to_dict(self) -> dict[str, Any]:

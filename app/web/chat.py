@@ -155,6 +155,9 @@ async def open_step(tool: str, arguments: dict[str, Any]) -> cl.Step:
 async def close_step(step: cl.Step | None, call: ToolCallRecord) -> None:
     if step is None:
         return
+    shown = registry.shown_input(call.name, call.input, call.output)
+    if shown.language == "sql":  # a tool that writes its SQL shows it once it has
+        step.input, step.show_input = shown.text, "sql"
     step.output = registry.outcome_text(call.name, call.output, call.error, call.elapsed_ms)
     step.is_error = call.error is not None
     await step.update()

@@ -97,7 +97,7 @@ def message_step(row: Any, thread_id: str, username: str) -> dict[str, Any] | No
     if row.role == "user":
         return {**base, "type": "user_message", "name": username, "output": row.content or ""}
     if row.role == "tool":
-        shown = registry.shown_input(row.tool_name, row.tool_input)
+        shown = registry.shown_input(row.tool_name, row.tool_input, row.tool_output)
         return {
             **base,
             "type": "tool",

@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import Settings
 from app.embeddings import build_embeddings
+from app.semantic.model import default_model
+from app.semantic.values import refresh_values
 from db.bootstrap import initialise
 from db.demo.generator import Progress
 from db.embed import embed_tenant
@@ -78,6 +80,7 @@ async def seed_demo(engine: AsyncEngine, settings: Settings, *, progress: FirstR
             embeddings=build_embeddings(settings),
             advance=progress.embedded,
         )
+    await refresh_values(engine, default_model(), tenant.id)  # the semantic layer's values
 
 
 async def create_admin(engine: AsyncEngine, settings: Settings) -> str | None:

@@ -5,6 +5,8 @@ from db.models.application import (
     AppUser,
     ChatMessage,
     ChatSession,
+    DimensionValue,
+    DimensionValueRefresh,
     TenantReader,
     VerifiedQuery,
 )
@@ -36,6 +38,8 @@ __all__ = [
     "ChatMessage",
     "ChatSession",
     "Customer",
+    "DimensionValue",
+    "DimensionValueRefresh",
     "Order",
     "OrderItem",
     "Product",

@@ -214,6 +214,38 @@ class TenantReader(Base):
     created_at: Mapped[datetime] = timestamp_now()
 
 
+class DimensionValue(Base):
+    """The values index (app/semantic/values.py): each distinct value of a categorical
+    dimension in one shop, with its label, parent and synonyms; rebuilt after seed, load-csv
+    and embed. Derived from the business tables, read by bichat itself (never by readers)."""
+
+    __tablename__ = "dimension_values"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    dimension: Mapped[str] = mapped_column(Text, primary_key=True)
+    value: Mapped[str] = mapped_column(Text, primary_key=True)  # what SQL filters on
+    label: Mapped[str] = mapped_column(Text, nullable=False)  # what people read
+    parent: Mapped[str | None] = mapped_column(Text)  # the value one level up
+    synonyms: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")
+    )
+    occurrences: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
+
+
+class DimensionValueRefresh(Base):
+    """When a shop's values index was last rebuilt (one row per shop)."""
+
+    __tablename__ = "dimension_value_refreshes"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    refreshed_at: Mapped[datetime] = timestamp_now()
+    value_count: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
 APPLICATION_TABLES: tuple[str, ...] = (
     "app_users",
     "chat_sessions",
@@ -221,4 +253,6 @@ APPLICATION_TABLES: tuple[str, ...] = (
     "chat_usage_daily",
     "verified_queries",
     "tenant_readers",
+    "dimension_values",
+    "dimension_value_refreshes",
 )

@@ -40,6 +40,7 @@ PAYMENT_METHODS = ("card", "paypal", "bank_transfer", "cash", "gift_card")
 SEGMENTS = ("consumer", "business", "vip")
 EVENT_TYPES = ("view", "add_to_cart", "remove_from_cart", "wishlist", "purchase")
 SLUG_PATTERN = "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 PRODUCT_SEARCH_DOCUMENT = (
     "setweight(to_tsvector('english'::regconfig, coalesce(name, '')), 'A') || "
@@ -54,6 +55,7 @@ class Tenant(Base):
     __table_args__ = (
         CheckConstraint(f"slug ~ '{SLUG_PATTERN}'", name="slug_format"),
         CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_iso4217"),
+        CheckConstraint(in_list("week_start", WEEKDAYS), name="week_start_weekday"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(
@@ -64,6 +66,7 @@ class Tenant(Base):
     currency: Mapped[str] = mapped_column(String(3), nullable=False, server_default="USD")
     timezone: Mapped[str] = mapped_column(Text, nullable=False, server_default="UTC")
     created_at: Mapped[datetime] = timestamp_now()
+    week_start: Mapped[str] = mapped_column(Text, nullable=False, server_default="monday")
 
 
 class Category(TenantScoped, Base):

@@ -8,6 +8,7 @@ import pytest
 from app.evals.behaviour import Outcome, ToolUse, score_behaviour
 from app.evals.cases import EvalCase
 from app.evals.scoring import Table, compare_results, gold_is_ordered
+from app.tools import registry
 
 
 def same(gold: Table, answer: Table, *, ordered: bool = False) -> bool:
@@ -142,3 +143,27 @@ SEARCH = ToolUse("search_products", {"query": "tent", "max_price": 40.0}, ok=Tru
 )
 def test_behaviour_scoring(expected, outcome, passed):
     assert score_behaviour(case=expected, outcome=outcome).match is passed
+
+
+def test_the_scored_sql_of_a_query_metrics_answer_is_the_sql_it_compiled():
+    import uuid
+
+    from app.evals.runner import final_sql
+    from app.tools.tool import ToolCallRecord
+    from app.turn.result import TurnLog, TurnResult
+
+    compiled = "WITH m1 AS (SELECT sum(oi.line_total) AS revenue FROM order_items AS oi) SELECT 1"
+    log = TurnLog()
+    log.tool_calls += [
+        ToolCallRecord(
+            "1", registry.RUN_SQL, {"sql": "SELECT nope"}, None, "undefined_column: nope", 1
+        ),
+        ToolCallRecord(
+            "2", registry.QUERY_METRICS, {"metrics": ["revenue"]}, {"sql": compiled}, None, 2
+        ),
+    ]
+    result = TurnResult(uuid.uuid4(), "Revenue?", "12 USD.", False, log)
+    assert final_sql(result) == compiled
+    ran = Outcome(answer="Revenue was 12.", tools=[ToolUse(registry.QUERY_METRICS, {}, True, 1)])
+    refusal = EvalCase(id="r", category="out_of_scope", turns=("q",), expect="refuse")
+    assert not score_behaviour(case=refusal, outcome=ran).match

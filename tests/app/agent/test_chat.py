@@ -166,7 +166,7 @@ async def test_the_system_prompt_has_the_shop_context_schema_metrics_and_close_e
     assert isinstance(system, SystemMessage)
     prompt = system.content
     assert shop.name in prompt and shop.currency in prompt and shop.timezone in prompt
-    assert "repeat_purchase_rate:" in prompt and "gross_margin:" in prompt
+    assert "- repeat_purchase_rate (percent) = " in prompt and "- gross_margin (money) = " in prompt
     assert "  segment text: One of consumer, business, vip." in prompt
     assert "  email " not in prompt and "date_of_birth" not in prompt and "tenant_id" not in prompt
     assert "Q: What is our repeat purchase rate?" in prompt  # the closest verified example

@@ -62,6 +62,7 @@ async def test_streamed_tool_calls_run_and_usage_is_stored_as_reported(
     }
     assert request.body["model"] == "gpt-4.1-mini"
     assert {t["function"]["name"] for t in request.body["tools"]} == {
+        "query_metrics",
         "run_sql",
         "search_products",
         "make_chart",

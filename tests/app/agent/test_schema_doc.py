@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from app.agent.schema_doc import load_schema_doc, readable_columns, render_schema, undocumented
+from app.semantic.model import default_model
+from app.semantic.prompt_text import render_model
 from db.models.business import CHANNELS, EVENT_TYPES, ORDER_STATUSES, PAYMENT_METHODS, SEGMENTS
 
 
@@ -55,12 +57,15 @@ def test_allowed_values_in_descriptions_match_the_schema(table, column, values):
 
 
 def test_every_metric_of_the_issue_is_defined():
-    metrics = load_schema_doc().metrics
+    """Metric definitions now come from the semantic model (prompts/semantic.yaml)."""
+    model = default_model()
+    text = render_model(model)
     for name in (
         "revenue",
         "average_order_value",
         "gross_margin",
         "repeat_purchase_rate",
-        "conversion",
+        "conversion_rate",
     ):
-        assert len(metrics[name]) > 40
+        assert f"- {name} (" in text
+        assert len(model.metrics[name].description) > 40

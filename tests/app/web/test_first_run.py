@@ -28,12 +28,14 @@ async def test_an_empty_database_gets_a_demo_shop_and_an_admin_once(engine, sett
                 text(
                     "SELECT (SELECT count(*) FROM orders), (SELECT count(*) FROM product_embeddings), "
                     "(SELECT count(*) FROM bundle_rules), (SELECT password_hash FROM app_users "
-                    "WHERE username = 'admin' AND role = 'admin')"
+                    "WHERE username = 'admin' AND role = 'admin'), "
+                    "(SELECT count(*) FROM dimension_values)"
                 )
             )
         ).one()
     assert counts[0] == 20_000 and counts[1] > 600 and counts[2] > 0
     assert verify_password(first.admin_password, counts[3])
+    assert counts[4] > 600  # the semantic layer's values index (products, customers, ...)
     again = await prepare_database(engine, settings, progress=quiet())
     assert again.seeded is None and again.admin_password is None
 
