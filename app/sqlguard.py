@@ -274,6 +274,9 @@ RESERVED_WORDS = frozenset(
     }
 )  # fmt: skip
 
+# TABLESAMPLE names a sampling handler function: only PostgreSQL's two built-in methods.
+TABLESAMPLE_METHODS = frozenset({"bernoulli", "system"})
+
 SYSTEM_SCHEMAS = frozenset({"pg_catalog", "information_schema"})
 TABLE_SCHEMAS = frozenset({"public", "bi"})
 FUNCTION_SCHEMAS = frozenset({"pg_catalog"})
@@ -388,8 +391,8 @@ def _check_tree(statement: exp.Expr, policy: _Policy) -> list[exp.Func]:
     for node in statement.walk():
         if _check_node(node, policy.allowed_tables):
             functions.append(cast(exp.Func, node))
-        elif isinstance(node, exp.Column):
-            _check_private_column(node, policy.private_columns)
+        elif isinstance(node, exp.Identifier):
+            _check_private_name(node, policy.private_columns)
         elif isinstance(node, exp.Table):
             tables.append(node)
     if policy.table_schemas:
@@ -397,11 +400,13 @@ def _check_tree(statement: exp.Expr, policy: _Policy) -> list[exp.Func]:
     return functions
 
 
-def _check_private_column(column: exp.Column, private: frozenset[str]) -> None:
-    if isinstance(column.this, exp.Identifier) and _normalised_name(column.this) in private:
+def _check_private_name(identifier: exp.Identifier, private: frozenset[str]) -> None:
+    """A private column's name may appear nowhere: not as a column, not as a field of a
+    whole-row value (``(c).email``), not as an alias that could pass one on."""
+    if _normalised_name(identifier) in private:
         _reject(
             "private_column",
-            f"column {_normalised_name(column.this)} is private and cannot be queried: "
+            f"column {_normalised_name(identifier)} is private and cannot be queried: "
             f"leave out {', '.join(sorted(private))}",
         )
 
@@ -412,7 +417,7 @@ def _qualify_tables(tables: Iterable[exp.Table], table_schemas: Mapping[str, str
         if not isinstance(table.this, exp.Identifier):
             continue
         name = _normalised_name(table.this)
-        if name not in table_schemas or name in _ctes_in_scope(table):
+        if name not in table_schemas or _is_cte_reference(table, name):
             continue
         written = _optional_name(table.args.get("db"))
         if written is not None and written != table_schemas[name]:
@@ -605,6 +610,8 @@ def _check_node(node: exp.Expr, allowed_tables: Set[str] | None) -> bool:
         _check_identifier(node)
     elif isinstance(node, exp.DataType | exp.ObjectIdentifier):
         _check_type(node)
+    elif isinstance(node, exp.TableSample):
+        _check_table_sample(node)
     elif type(node) in SYNTAX_NODES or type(node) in SYNTAX_FUNCTION_NODES:
         pass
     elif isinstance(node, exp.Func):
@@ -649,6 +656,23 @@ def _check_clauses(node: exp.Expr) -> None:
             "parse_error",
             "a SELECT without a column list is not supported: "
             "name the columns to return (or use SELECT *)",
+        )
+
+
+def _check_table_sample(sample: exp.TableSample) -> None:
+    """``TABLESAMPLE BERNOULLI (p)`` or ``SYSTEM (p)``, optionally ``REPEATABLE (seed)``."""
+    method = sample.args.get("method")
+    known = isinstance(method, exp.Var) and method.name.lower() in TABLESAMPLE_METHODS
+    other_parts = {key for key, value in sample.args.items() if value is not None} - {
+        "method",
+        "percent",
+        "seed",
+    }
+    if not known or other_parts:
+        _reject(
+            "unsupported_syntax",
+            "only TABLESAMPLE BERNOULLI (percent) or TABLESAMPLE SYSTEM (percent) is "
+            "supported, optionally with REPEATABLE (seed)",
         )
 
 
@@ -789,7 +813,7 @@ def _is_system_relation(schema: str | None, name: str) -> bool:
 def _check_allowed_relation(
     table: exp.Table, schema: str | None, name: str, allowed_tables: Set[str]
 ) -> None:
-    if schema is None and table.args.get("catalog") is None and name in _ctes_in_scope(table):
+    if _is_cte_reference(table, name):
         return
     in_allowed_schema = table.args.get("catalog") is None and (
         schema is None or schema in TABLE_SCHEMAS
@@ -802,6 +826,13 @@ def _check_allowed_relation(
         f"relation {_qualified(schema, name)} is not allowed: query "
         f"only these tables (unqualified, or in schema public or bi): {listed}",
     )
+
+
+def _is_cte_reference(table: exp.Table, name: str) -> bool:
+    """PostgreSQL reads a relation name as a CTE only when it is unqualified: a schema (or
+    catalog) written before it always means a table, whatever CTEs are in scope."""
+    unqualified = table.args.get("db") is None and table.args.get("catalog") is None
+    return unqualified and name in _ctes_in_scope(table)
 
 
 def _ctes_in_scope(table: exp.Table) -> set[str]:

@@ -531,3 +531,86 @@ def test_a_schema_other_than_the_policys_is_refused(sql):
     with pytest.raises(UnsafeSQLError) as raised:
         check_sql(sql, POLICY_TABLES, **POLICY)
     assert raised.value.code == "forbidden_relation"
+
+
+# Whole-row and CTE tricks (issue 14, item 10): with the SQL tool's policy every one of these
+# must either be refused or read the table from its mapped schema (customers -> bi.customers,
+# the view without PII); a CTE never shadows a schema-qualified name.
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "WITH customers AS (SELECT 1 AS x) SELECT * FROM public.customers",
+        "WITH customers AS (SELECT 1 AS x) SELECT c FROM public.customers AS c",
+        "WITH customers AS (SELECT 1 AS x) SELECT row_to_json(c) FROM public.customers AS c",
+        "WITH customers AS (SELECT 1 AS x) SELECT * FROM customers, public.customers AS p",
+        "WITH RECURSIVE customers AS (SELECT 1 AS x) SELECT * FROM public.customers",
+        "WITH x AS (WITH customers AS (SELECT 1) SELECT 1) SELECT * FROM public.customers",
+        "WITH customers AS (SELECT 1) SELECT * FROM orders WHERE EXISTS "
+        "(SELECT 1 FROM public.customers AS c WHERE c.id = orders.customer_id)",
+    ],
+)
+def test_a_cte_never_shadows_a_schema_qualified_table(sql):
+    with pytest.raises(UnsafeSQLError) as raised:
+        check_sql(sql, POLICY_TABLES, **POLICY)
+    assert raised.value.code == "forbidden_relation"
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT (c).email FROM customers AS c",
+        "SELECT (c).phone, (c).id FROM customers AS c",
+        "SELECT ((c)).date_of_birth FROM customers AS c",
+        "SELECT (ROW(c.*)).email FROM customers AS c",
+        "SELECT x.email FROM customers AS c, LATERAL (SELECT c.*) AS x",
+        "WITH x(email) AS (SELECT first_name FROM customers) SELECT 1 FROM x",
+    ],
+)
+def test_private_names_are_refused_as_fields_of_whole_rows_too(sql):
+    with pytest.raises(UnsafeSQLError) as raised:
+        check_sql(sql, POLICY_TABLES, **POLICY)
+    assert raised.value.code == "private_column"
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        (
+            "WITH customers AS (SELECT 1 AS x) SELECT * FROM customers",
+            "WITH customers AS (SELECT 1 AS x) SELECT * FROM customers",
+        ),
+        (
+            "WITH c AS (SELECT * FROM customers) SELECT to_jsonb(c) FROM c",
+            "WITH c AS (SELECT * FROM bi.customers) SELECT TO_JSONB(c) FROM c",
+        ),
+        ("SELECT c FROM customers AS c", "SELECT c FROM bi.customers AS c"),
+        ("SELECT customers FROM customers", "SELECT customers FROM bi.customers"),
+        ("TABLE customers", "SELECT * FROM bi.customers"),
+    ],
+)
+def test_whole_row_references_read_the_mapped_schema(sql, expected):
+    assert check_sql(sql, POLICY_TABLES, **POLICY) == expected
+
+
+# TABLESAMPLE methods are table-sampling handler functions: only the built-in two.
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT * FROM orders TABLESAMPLE BERNOULLI (10)",
+        "SELECT * FROM orders AS o TABLESAMPLE system (5) REPEATABLE (42)",
+    ],
+)
+def test_the_built_in_tablesample_methods_are_accepted(sql):
+    assert isinstance(check_sql(sql, BUSINESS_TABLES), str)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT * FROM orders TABLESAMPLE tsm_system_rows (10)",
+        "SELECT * FROM orders TABLESAMPLE system_time (1000)",
+        "SELECT * FROM orders TABLESAMPLE pg_sleep (10)",
+    ],
+)
+def test_other_tablesample_methods_are_refused(sql):
+    assert_rejected(sql, "unsupported_syntax", BUSINESS_TABLES)

@@ -337,6 +337,75 @@ async def test_guard_alone_rejects_every_attack_before_it_runs(tenants, engine, 
     assert await database_fingerprint(engine) == before
 
 
+WHOLE_ROW_READS = [
+    "SELECT * FROM customers",
+    "SELECT c FROM customers AS c",
+    "SELECT c.* FROM customers AS c",
+    "SELECT (c).* FROM customers AS c",
+    "SELECT ROW(c.*) FROM customers AS c",
+    "SELECT row_to_json(c) FROM customers AS c",
+    "SELECT to_jsonb(c) FROM customers AS c",
+    "SELECT to_json(c) FROM customers AS c",
+    "SELECT json_agg(c) FROM customers AS c",
+    "SELECT jsonb_agg(c) FROM customers AS c",
+    "SELECT array_agg(c) FROM customers AS c",
+    "SELECT string_agg(c::text, ',') FROM customers AS c",
+    "SELECT CAST(c AS text) FROM customers AS c",
+    "SELECT format('%s', c) FROM customers AS c",
+    "SELECT concat(c) FROM customers AS c",
+    "SELECT customers FROM customers",
+    "SELECT to_jsonb(c) ->> 'email' FROM customers AS c",
+    "SELECT array_to_json(array_agg(c)) FROM customers AS c",
+    "SELECT jsonb_build_object('c', c) FROM customers AS c",
+    "SELECT 1 FROM customers AS c WHERE c = c",
+    "SELECT x FROM customers AS c, LATERAL (SELECT c) AS x(x)",
+    "SELECT * FROM customers NATURAL JOIN orders",
+    "TABLE customers",
+    "SELECT * FROM ONLY customers",
+]
+CTE_SHADOWS = ["WITH customers AS (SELECT 1 AS x) ", "WITH RECURSIVE customers AS (SELECT 1 AS x) "]
+
+
+def pii_tricks() -> list[str]:
+    """Each whole-row read as written, against public.customers, and with a CTE named
+    customers in front of the schema-qualified table."""
+    tricks = list(WHOLE_ROW_READS)
+    for sql in WHOLE_ROW_READS:
+        if sql.startswith("TABLE"):
+            continue
+        qualified = sql.replace("FROM customers", "FROM public.customers").replace(
+            "FROM ONLY customers", "FROM ONLY public.customers"
+        )
+        tricks += [qualified] + [shadow + qualified for shadow in CTE_SHADOWS]
+    return tricks
+
+
+async def pii_values(engine) -> set[str]:
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            text("SELECT email, phone, date_of_birth::text FROM customers")
+        )
+        return {value for row in rows for value in row if value}
+
+
+async def test_guard_alone_returns_no_pii_from_whole_row_references(tenants, engine, guard_only):
+    """Guard in front of a superuser: no whole-row read (record, *, JSON, casts, CTE
+    shadowing a schema-qualified table) brings back an email, phone or birth date."""
+    a, *_ = tenants
+    private = await pii_values(engine)
+    assert len(private) > 100
+    leaked = {}
+    for sql in pii_tricks():
+        try:
+            result = await guard_only.run(tenant_id=a, sql=sql)
+        except (UnsafeSQLError, SqlExecutionError):
+            continue
+        shown = json.dumps(result.rows, default=str)
+        if found := {value for value in private if value in shown}:
+            leaked[sql] = sorted(found)[:2]
+    assert not leaked
+
+
 # ----- denial of service ------------------------------------------------------------------------
 
 RUNAWAY = {
