@@ -199,6 +199,11 @@ DATABASE_ATTACKS = {
         "SELECT lo_create(0)",
         "SELECT nextval('orders_id_seq')",
         "SELECT 1; DELETE FROM orders",
+        # WAL and transaction ids, from inside a READ ONLY transaction
+        "SELECT pg_logical_emit_message(false, 'bichat', repeat('x', 100000))",
+        "SELECT pg_logical_emit_message(true, 'bichat', 'x')",
+        "SELECT txid_current()",
+        "SELECT pg_current_xact_id()",
     ],
     "escalation": [
         "SET ROLE postgres",
