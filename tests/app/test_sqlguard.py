@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.errors import BichatError
-from app.sqlguard import ALLOWED_FUNCTIONS, MAX_SQL_LENGTH, UnsafeSQLError, check_sql
+from app.sqlguard import ALLOWED_FUNCTIONS, MAX_SQL_LENGTH, VALUE_CAPS, UnsafeSQLError, check_sql
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "guard"
 BUSINESS_TABLES = {"orders", "order_items", "products", "customers", "reviews", "product_events"}
@@ -62,7 +62,7 @@ def test_every_legit_defog_query_is_accepted(query):
 CODES = {
     "parse_error", "multiple_statements", "not_read_only", "forbidden_clause",
     "forbidden_function", "forbidden_relation", "system_catalog", "empty_query",
-    "forbidden_type", "unsupported_syntax", "too_long", "too_complex",
+    "forbidden_type", "unsupported_syntax", "too_long", "too_complex", "too_large",
 }  # fmt: skip
 
 
@@ -302,6 +302,18 @@ REJECTED = [
     ("SELECT " + "ARRAY[1, ARRAY[" * 6 + "1" + "]]" * 6, "too_complex"),
     ("SELECT " + "ARRAY[" * 12 + "1" + "]" * 12, "too_complex"),
     ("SELECT " + "JSONB(" * 12 + "1" + ")" * 12, "too_complex"),
+    # too_large: literal counts, widths and type lengths that build huge values at once
+    ("SELECT repeat('x', 250000000)", "too_large"),
+    ("SELECT repeat('x', n) FROM t", "too_large"),
+    ("SELECT lpad('x', 250000000, 'y')", "too_large"),
+    ("SELECT rpad(name, 2000000) FROM t", "too_large"),
+    ("SELECT format('%1000000000s', 'x')", "too_large"),
+    ("SELECT format('%*s', 1000000000, 'x')", "too_large"),
+    ("SELECT format(name, 'x') FROM t", "too_large"),
+    ("SELECT 'x'::char(100000000)", "too_large"),
+    ("SELECT translate(name, '" + "ab" * 100 + "', 'c') FROM t", "too_large"),
+    ("SELECT strpos(name, '" + "a" * 1000 + "') FROM t", "too_large"),
+    ("SELECT plainto_tsquery('" + "é " * 7000 + "')", "too_large"),  # 21,000 bytes
 ]
 
 
@@ -614,3 +626,88 @@ def test_the_built_in_tablesample_methods_are_accepted(sql):
 )
 def test_other_tablesample_methods_are_refused(sql):
     assert_rejected(sql, "unsupported_syntax", BUSINESS_TABLES)
+
+
+# ----- value caps (layer 5): where computed values are checked at run time -----------------
+
+CAPPED = {"value_caps": VALUE_CAPS, **POLICY}
+
+
+def capped(sql: str) -> str:
+    once = check_sql(sql, POLICY_TABLES | {"products"}, **CAPPED)
+    assert check_sql(once, POLICY_TABLES | {"products"}, **CAPPED) == once  # idempotent
+    return once
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        # inputs of costly functions: values 1 MB, patterns 256 bytes, character sets 32
+        (
+            "SELECT normalize(name, NFD) FROM products",
+            "SELECT NORMALIZE(BICHAT_CAPPED(name, 1000000), NFD) FROM products",
+        ),
+        (
+            "SELECT strpos(name, brand), translate(name, brand, 'x') FROM products",
+            "SELECT POSITION(BICHAT_CAPPED(brand, 256) IN BICHAT_CAPPED(name, 1000000)), "
+            "TRANSLATE(BICHAT_CAPPED(name, 1000000), BICHAT_CAPPED(brand, 32), 'x') "
+            "FROM products",
+        ),
+        # results of functions and operators that build values
+        (
+            "SELECT string_agg(name, ', ') FROM products",
+            "SELECT BICHAT_CAPPED(STRING_AGG(name, ', '), 1000000) FROM products",
+        ),
+        (
+            "SELECT name || brand || name FROM products",
+            "SELECT BICHAT_CAPPED(BICHAT_CAPPED(name || brand, 1000000) || name, 1000000) "
+            "FROM products",
+        ),
+        (
+            "SELECT array_agg(name) OVER (PARTITION BY brand) FROM products",
+            "SELECT BICHAT_CAPPED(ARRAY_AGG(name) OVER (PARTITION BY brand), 1000000) "
+            "FROM products",
+        ),
+        # casts of text parse it; casts of numbers and dates are cheap
+        (
+            "SELECT name::jsonb, avg(price)::int, date_trunc('day', now())::date FROM products",
+            "SELECT CAST(BICHAT_CAPPED(name, 1000000) AS JSONB), CAST(AVG(price) AS INT), "
+            "CAST(DATE_TRUNC('DAY', CURRENT_TIMESTAMP) AS DATE) FROM products",
+        ),
+        # operators that work through a whole value at once
+        (
+            "SELECT name ILIKE '%a%', specifications ->> 'size', tags @> ARRAY['x'] FROM products",
+            "SELECT BICHAT_CAPPED(name, 1000000) ILIKE '%a%', "
+            "BICHAT_CAPPED(specifications, 1000000) ->> 'size', "
+            "BICHAT_CAPPED(tags, 16384) @> ARRAY['x'] FROM products",
+        ),
+        # literals are bounded by the query's length: nothing to check at run time
+        ("SELECT lower('ABC'), ARRAY[1, 2]", "SELECT LOWER('ABC'), ARRAY[1, 2]"),
+        # numbers, dates and aggregates of them are left alone
+        (
+            "SELECT round(avg(price), 2), date_trunc('month', now()) FROM products",
+            "SELECT ROUND(CAST(AVG(price) AS DECIMAL), 2), "
+            "DATE_TRUNC('MONTH', CURRENT_TIMESTAMP) FROM products",
+        ),
+    ],
+)
+def test_computed_values_are_checked_where_they_are_built_and_used(sql, expected):
+    assert capped(sql) == expected
+
+
+def test_a_check_written_in_the_query_does_not_replace_the_guards_own():
+    """A model can call bichat_capped itself, but not with a larger cap in place of ours."""
+    assert capped("SELECT bichat_capped(string_agg(name, ','), 2000000000) FROM products") == (
+        "SELECT BICHAT_CAPPED(BICHAT_CAPPED(STRING_AGG(name, ','), 1000000), 2000000000) "
+        "FROM products"
+    )
+
+
+def test_the_check_function_is_not_allowed_without_value_caps():
+    assert_rejected("SELECT bichat_capped(1, 2)", "forbidden_function")
+
+
+@pytest.mark.parametrize("query", ACCEPTED + [row["query"] for row in LEGIT])
+def test_value_caps_keep_legit_queries_accepted_and_idempotent(query):
+    once = check_sql(query, value_caps=VALUE_CAPS)
+    assert check_sql(once, value_caps=VALUE_CAPS) == once

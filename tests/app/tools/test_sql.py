@@ -7,6 +7,7 @@ import csv
 import json
 import logging
 import time
+import tracemalloc
 import uuid
 from datetime import date
 from decimal import Decimal
@@ -129,6 +130,62 @@ async def test_byte_cap_truncates_large_results(tenants, engine, settings, datab
         await executor.close()
     assert result.truncated and result.truncated_by == "bytes"
     assert 5 <= result.row_count < 10
+
+
+async def test_the_cursor_stops_fetching_at_the_byte_cap(tenants, engine, settings, database_url):
+    """Rows past the cap are never computed: row 300 would divide by zero, and the query
+    returns the rows that fit instead of failing (it failed when every row was fetched)."""
+    a, *_ = tenants
+    executor = executor_for(engine, settings, database_url, max_result_bytes=100_000)
+    try:
+        result = await executor.run(
+            tenant_id=a,
+            sql="SELECT n, repeat('x', 10000) AS blob, CASE WHEN n < 300 THEN n ELSE n / 0 END "
+            "AS fine FROM generate_series(1, 100000) AS n",
+            max_rows=100_000,
+        )
+    finally:
+        await executor.close()
+    assert result.truncated_by == "bytes" and 5 <= result.row_count < 10
+    assert [row[0] for row in result.rows] == list(range(1, result.row_count + 1))
+
+
+async def test_a_row_larger_than_the_result_may_be_is_never_fetched(tenants, database_only):
+    """The server refuses to send a row over max_result_bytes: 20 rows of 50 MB (the guard
+    bypassed: it would refuse the count) cost the client nothing, not 2.9 GB."""
+    a, *_ = tenants
+    tracemalloc.start()
+    try:
+        result = await database_only.run(
+            tenant_id=a, sql="SELECT repeat('x', 50000000) AS blob FROM generate_series(1, 20)"
+        )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.rows == [] and result.truncated_by == "bytes" and result.columns == ["blob"]
+    assert peak < 10_000_000
+
+
+async def test_rows_fetched_before_a_row_too_large_are_kept(tenants, database_only):
+    a, *_ = tenants
+    result = await database_only.run(
+        tenant_id=a,
+        sql="SELECT n, repeat('x', CASE WHEN n < 70 THEN 10 ELSE 2000000 END) AS blob "
+        "FROM generate_series(1, 100) AS n",
+    )
+    assert [row[0] for row in result.rows] == list(range(1, 65))  # the first chunk of rows
+    assert result.truncated_by == "bytes"
+
+
+async def test_server_messages_quoting_a_large_value_are_shortened(tenants, guarded):
+    a, *_ = tenants
+    with pytest.raises(SqlExecutionError) as raised:
+        await guarded.run(
+            tenant_id=a,
+            sql="SELECT (SELECT string_agg('x', '') FROM generate_series(1, 200000))::int",
+        )
+    assert raised.value.sqlstate == "22P02" and len(raised.value.message) < 1_100
+    assert "more characters" in raised.value.message
 
 
 async def test_every_type_the_schema_uses_is_json_safe(tenants, guarded):
@@ -439,6 +496,63 @@ async def test_runaway_queries_are_cancelled_by_the_server_in_time(tenants, engi
     assert await active_queries_of(engine, a) == 0  # nothing left running on the server
     healthy = await guarded.run(tenant_id=a, sql="SELECT count(*) FROM orders")
     assert healthy.rows == [[300]]
+
+
+# Work a statement timeout cannot stop: one function call that runs long (the server notices
+# a cancel only between calls) on a value the query built cheaply, or many such calls in
+# one expression. Sized to be built within the 1 s timeout; unchecked, each ran on for
+# seconds after it (normalize of 250M characters: 14 s at 1.5 GB). Most build their values
+# without a large literal count, which the guard refuses outright.
+def built(piece: str, times: int) -> str:
+    """``times`` copies of ``piece`` joined together by an aggregate."""
+    return f"(SELECT string_agg({piece}, '') FROM generate_series(1, {times}))"
+
+
+TENFOLD = " || ".join(["s"] * 10)
+KB_OF_E, KB_OF_X, KB_OF_A = "repeat('é', 1000)", "repeat('x', 1000)", "repeat('a', 1000)"
+KB_OF_JSON, KB_OF_CONTROL = "repeat('1,', 1000)", "repeat(chr(1), 1000)"
+CHARSET = built("'ab'", 500) + " || 'x'"  # 1,001 bytes
+BOMBS = {
+    "normalize": f"SELECT length(normalize({built(KB_OF_E, 50000)}, NFD))",
+    "normalize of concatenations": "WITH a AS MATERIALIZED (SELECT repeat('é', 100000) AS s), "
+    f"b AS MATERIALIZED (SELECT {TENFOLD} AS s FROM a), "
+    f"c AS MATERIALIZED (SELECT {TENFOLD} AS s FROM b) SELECT length(normalize(s, NFD)) FROM c",
+    "lower of an aggregate": "SELECT length(lower(string_agg(repeat('É', 1000), ''))) "
+    "FROM generate_series(1, 100000)",
+    "translate": f"SELECT length(translate({built(KB_OF_X, 990)}, {CHARSET}, 'c'))",
+    "strpos": f"SELECT strpos({built(KB_OF_A, 990)}, 'b' || repeat('a', 10000))",
+    "btrim": f"SELECT length(btrim({built(KB_OF_X, 990)} || 'y', {CHARSET}))",
+    "many calls in one expression": "SELECT "
+    + " + ".join(["strpos(s, 'b' || repeat('a', 200))"] * 200)
+    + " FROM (SELECT repeat('a', 990000) AS s OFFSET 0) AS h",
+    "format width": "SELECT length(format('%1000000000s', 'x'))",
+    "lpad": "SELECT length(lpad('x', 250000000, 'é'))",
+    "to_json escaping": f"SELECT octet_length(to_json({built(KB_OF_CONTROL, 30000)})::text)",
+    "jsonb parse": f"SELECT jsonb_typeof(('[' || {built(KB_OF_JSON, 30000)} || '1]')::jsonb)",
+    "jsonb_pretty": f"SELECT length(jsonb_pretty(('[' || {built(KB_OF_JSON, 5000)} || '1]')::jsonb))",
+    "error message echo": f"SELECT {built(KB_OF_X, 20000)}::int",
+    "tsquery parse": "SELECT numnode(plainto_tsquery('simple', repeat('é ', 100000)))",
+    "array containment": "SELECT ARRAY(SELECT generate_series(1, 50000)) "
+    "@> ARRAY(SELECT generate_series(50000, 1, -1))",
+    "jsonb containment": "SELECT (SELECT jsonb_agg(g) FROM generate_series(1, 30000) AS g) "
+    "@> (SELECT jsonb_agg(g) FROM generate_series(30000, 1, -1) AS g)",
+}
+
+
+@pytest.mark.parametrize("sql", BOMBS.values(), ids=BOMBS.keys())
+async def test_no_reader_backend_runs_on_after_the_timeout(tenants, engine, guarded, sql):
+    """CPU and memory bombs: whatever stops them (the guard, a value cap, the timeout), one
+    second after the timeout the call has returned and no reader backend of the tenant is
+    still working."""
+    a, *_ = tenants
+    started = time.perf_counter()
+    call = asyncio.create_task(guarded.run(tenant_id=a, sql=sql, timeout_ms=TIMEOUT_MS))
+    await asyncio.wait({call}, timeout=TIMEOUT_MS / 1000 + 1)
+    still_working = await active_queries_of(engine, a)
+    returned_in_s = time.perf_counter() - started if call.done() else None
+    with pytest.raises(BichatError):
+        await call
+    assert still_working == 0 and returned_in_s is not None, (still_working, returned_in_s)
 
 
 async def test_sleep_is_refused_by_both_layers(tenants, guarded, database_only):
