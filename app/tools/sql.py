@@ -56,7 +56,7 @@ CANCEL_WAIT_S = 0.5  # after a cancel, how long a backend has to stop before it 
 WRAP_PREFIX = "SELECT *, public.bichat_row_within(pg_column_size(bichat_result.*), $1) FROM (\n"
 WRAP_SUFFIX = "\n) AS bichat_result"
 ROW_TOO_LARGE = "bichat: result row"  # how that function's error message starts
-FETCH_ROWS = 64  # rows per round trip of the cursor: at most this many rows are unwanted
+FETCH_ROWS = 32  # rows per round trip of the cursor: at most this many rows are unwanted
 SIZE_CHUNK = 32  # rows sized with one JSON encoding (see RowCollector.add)
 MAX_ERROR_CHARS = 1_000  # server messages can quote a whole value
 PLAIN_TYPES = frozenset({str, int, bool, type(None)})  # JSON-safe as asyncpg returns them
@@ -453,11 +453,16 @@ class RowCollector:
         return self.truncated_by is None
 
     def add_sized(self, chunk: list[list[JsonValue]]) -> bool:
-        chunk_size = encoded_size(cast(list[JsonValue], chunk)) - 1 - len(chunk)
-        if self.size + chunk_size <= self.max_bytes:
-            self.rows += chunk
-            self.size += chunk_size
-            return True
+        """Whole rows while they fit: the chunk at once when it surely fits (texts alone, a
+        lower bound of its JSON, leave room; encoding a chunk of large rows would take as
+        much memory again), else row by row."""
+        texts = sum(len(value) for row in chunk for value in row if type(value) is str)
+        if self.size + texts <= self.max_bytes:
+            chunk_size = encoded_size(cast(list[JsonValue], chunk)) - 1 - len(chunk)
+            if self.size + chunk_size <= self.max_bytes:
+                self.rows += chunk
+                self.size += chunk_size
+                return True
         for row in chunk:
             self.size += encoded_size(row)
             if self.size > self.max_bytes:
