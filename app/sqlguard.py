@@ -401,7 +401,7 @@ def _check_and_normalise(sql: str, policy: _Policy) -> str:
     normalised, parsed = _normalised(_parse_single_statement(sql), policy)
     if policy.value_caps is None:
         return normalised
-    return _capped(parsed, policy, policy.value_caps)
+    return _capped(normalised, parsed, policy, policy.value_caps)
 
 
 def _normalised(checked: exp.Expr, policy: _Policy) -> tuple[str, exp.Expr]:
@@ -432,16 +432,20 @@ def _checked_text(statement: exp.Expr, policy: _Policy) -> tuple[str, type[exp.E
     return text, checked_type, checked_hash
 
 
-def _capped(parsed: exp.Expr, policy: _Policy, caps: ValueCaps) -> str:
+def _capped(normalised: str, parsed: exp.Expr, policy: _Policy, caps: ValueCaps) -> str:
     """Layer 5 on the parse of the normalised SQL (which holds every node rendering adds,
     such as the casts in ROUND(CAST(x AS DECIMAL), 2)): the SQL that runs. It must parse to
     the tree that was capped, or else be left unchanged by the whole guard."""
-    capped, capped_type, capped_hash = _capped_text(parsed, policy, caps)
+    names = _function_names(parsed, _function_calls(parsed), policy)
+    if not _cap_values(parsed, names, caps):
+        return normalised  # nothing to check at run time
+    capped_type, capped_hash = type(parsed), hash(parsed)
+    capped = _generate(parsed, copy=False)
     reparsed = _parse_single_statement(capped)
     if type(reparsed) is capped_type and hash(reparsed) == capped_hash:
         return capped
-    normalised, again = _normalised(reparsed, policy)
-    if normalised != capped or _capped_text(again, policy, caps)[0] != capped:
+    again, again_parsed = _normalised(reparsed, policy)
+    if again != capped or _capped(again, again_parsed, policy, caps) != capped:
         _reject(
             "unsupported_syntax",
             "the query uses syntax the guard cannot reproduce exactly: "
@@ -450,13 +454,15 @@ def _capped(parsed: exp.Expr, policy: _Policy, caps: ValueCaps) -> str:
     return capped
 
 
-def _capped_text(
-    statement: exp.Expr, policy: _Policy, caps: ValueCaps
-) -> tuple[str, type[exp.Expr], int]:
-    names = _function_names(statement, _check_tree(statement, policy), policy)
-    _cap_values(statement, names, caps)
-    capped_type, capped_hash = type(statement), hash(statement)
-    return _generate(statement, copy=False), capped_type, capped_hash
+def _function_calls(statement: exp.Expr) -> list[exp.Func]:
+    """The nodes ``_check_tree`` returns as function calls, in a tree that passed it."""
+    return [
+        node
+        for node in statement.walk()
+        if isinstance(node, exp.Func)
+        and type(node) not in SYNTAX_NODES
+        and type(node) not in SYNTAX_FUNCTION_NODES
+    ]
 
 
 def _function_names(
@@ -1216,17 +1222,20 @@ def _check_format_string(node: object, caps: ValueCaps) -> None:
             )
 
 
-def _cap_values(statement: exp.Expr, names: Mapping[int, str], caps: ValueCaps) -> None:
+def _cap_values(statement: exp.Expr, names: Mapping[int, str], caps: ValueCaps) -> int:
     """Rewrite the tree so that every computed value is checked where it is built (results
     of value-building functions, ||, ARRAY[...]) and where a costly function or operator
-    gets it. Already-checked places (this function's own output) are left as they are."""
+    gets it. Already-checked places (this function's own output) are left as they are.
+    Returns how many checks were added."""
     nodes = list(statement.walk())
+    added = 0
     for node in nodes:
         if _builds_values(node, names):
-            _cap(_result_of(node), caps.value_bytes, caps)
+            added += _cap(_result_of(node), caps.value_bytes, caps)
     for node in nodes:
         for value, kind in _used_values(node, names, caps):
-            _cap(value, caps.bytes_for(kind), caps)
+            added += _cap(value, caps.bytes_for(kind), caps)
+    return added
 
 
 def _builds_values(node: exp.Expr, names: Mapping[int, str]) -> bool:
@@ -1286,16 +1295,18 @@ def _cast_kind(cast: exp.Cast) -> str:
     return "tsquery_text" if named else "value"
 
 
-def _cap(value: exp.Expr, max_bytes: int, caps: ValueCaps) -> None:
+def _cap(value: exp.Expr, max_bytes: int, caps: ValueCaps) -> bool:
+    """Pass ``value`` through the check function, unless it is checked already."""
     if _is_cap_call(value, max_bytes, caps) or (
         value.parent is not None
         and _is_cap_call(value.parent, max_bytes, caps)
         and value.parent.expressions[0] is value
     ):
-        return
+        return False
     call = exp.Anonymous(this=caps.function, expressions=[])
     value.replace(call)
     call.set("expressions", [value, exp.Literal.number(max_bytes)])
+    return True
 
 
 def _is_cap_call(node: exp.Expr, max_bytes: int, caps: ValueCaps) -> bool:
