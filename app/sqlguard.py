@@ -20,14 +20,20 @@ each an allowlist wherever one is possible:
    after the other rules, once that SQL is rendered), in the function allowlist (a schema,
    if written, must be ``pg_catalog``), and bare ``user``/``current_role`` count as calls;
    casts may only name plain data types (no ``reg*`` types); relations may not be system catalogs
-   and, when a table allowlist is given, must be on it (or name a CTE in scope) with no
-   schema other than ``public`` or ``bi``; unquoted names must be names PostgreSQL reads
-   as names (not reserved words); any other node type is ``unsupported_syntax``.
-   Names are compared as PostgreSQL resolves them: quoted as written, unquoted with ASCII
-   letters lowercased.
+   and, when a table allowlist is given, must be on it (or, unqualified, name a CTE in
+   scope: a schema-qualified name never means a CTE) with no schema other than ``public``
+   or ``bi``; private column names appear nowhere (columns, fields of whole rows, aliases);
+   ``TABLESAMPLE`` takes only ``BERNOULLI`` or ``SYSTEM``; unquoted names must be names
+   PostgreSQL reads as names (not reserved words); any other node type is
+   ``unsupported_syntax``. Names are compared as PostgreSQL resolves them: quoted as
+   written, unquoted with ASCII letters lowercased.
 4. **Normalisation**: the SQL returned is generated from the checked tree, then parsed and
    checked again; it must reproduce itself exactly, so the text that runs is a text that
    passes every rule above.
+5. **Value caps** (work a timeout cannot stop, see the section below): literal counts,
+   widths, type lengths and patterns are bounded (``too_large``), and with ``value_caps``
+   the SQL returned checks computed values at run time where they are built and where a
+   costly function, cast or operator gets them; the capped SQL must again reproduce itself.
 
 Anything sqlglot raises on odd input becomes ``parse_error``: ``check_sql`` raises nothing
 but ``UnsafeSQLError``.

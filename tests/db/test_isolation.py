@@ -213,6 +213,7 @@ async def test_server_applies_reader_limits(filled_tenant, reader_of, settings, 
     assert await reader.fetchval("SHOW search_path") == "bi, public"
     assert await reader.fetchval("SHOW standard_conforming_strings") == "on"
     assert await reader.fetchval("SHOW jit") == "off"
+    assert await reader.fetchval("SHOW client_connection_check_interval") == "1s"
     assert await reader.fetchval("SELECT ARRAY[1, 2]") == [1, 2]  # type introspection works
     assert await reader.fetchval("SHOW work_mem") == f"{settings.reader_work_mem_kb // 1024}MB"
     assert (
