@@ -1108,6 +1108,7 @@ ARGUMENT_CAPS: dict[str, dict[str, str]] = {
     "phraseto_tsquery": {"expressions[-1]": "tsquery_text"},
     "websearch_to_tsquery": {"expressions[-1]": "tsquery_text"},
     "ts_headline": {"*": "text_search"},
+    "array_to_string": {"expression": "needle", "null": "needle"},  # repeated per element
     "to_char": {"this": "fixed"},  # a date, time or number: only the format is text
 }
 
@@ -1127,10 +1128,11 @@ CAPPED_OPERATORS: dict[type[exp.Expr], str] = {
 }
 _OPERANDS = ("this", "expression")
 
-# Not values: keywords, orderings, JSON paths, types, and queries (ARRAY(SELECT ...)).
+# Not values: keywords, orderings, JSON paths, types, and bare queries (ARRAY(SELECT ...));
+# a scalar subquery, (SELECT ...), is a value.
 _NOT_VALUES: tuple[type[exp.Expr], ...] = (
     exp.Var, exp.Order, exp.Ordered, exp.Distinct, exp.JSONPath, exp.DataType, exp.Star,
-    exp.Identifier, exp.Query, exp.WindowSpec,
+    exp.Identifier, exp.Select, exp.SetOperation, exp.WindowSpec,
 )  # fmt: skip
 _LITERALS: tuple[type[exp.Expr], ...] = (
     exp.Literal, exp.Null, exp.Boolean, exp.ByteString, exp.RawString, exp.BitString,
@@ -1239,8 +1241,8 @@ def _cap_values(statement: exp.Expr, names: Mapping[int, str], caps: ValueCaps) 
         if _builds_values(node, names):
             added += _cap(_result_of(node), caps.value_bytes, caps)
     for node in nodes:
-        for value, kind in _used_values(node, names, caps):
-            added += _cap(value, caps.bytes_for(kind), caps)
+        for value, max_bytes in _used_values(node, names, caps):
+            added += _cap(value, max_bytes, caps)
     return added
 
 
@@ -1264,17 +1266,23 @@ def _result_of(node: exp.Expr) -> exp.Expr:
 
 def _used_values(
     node: exp.Expr, names: Mapping[int, str], caps: ValueCaps
-) -> list[tuple[exp.Expr, str]]:
-    """The non-literal values a costly call, cast or operator gets, with their cap kind."""
+) -> list[tuple[exp.Expr, int]]:
+    """The non-literal values a costly call, cast or operator gets, with their caps. The
+    values one call gets share ``value_bytes`` between them: one call may be given 100
+    arguments (json_build_array of 100 values of 1 MB escaped for 7 s)."""
     kind = CAPPED_OPERATORS.get(type(node))
     if kind is not None:
         operands = [node.args.get(key) for key in _OPERANDS]
-        return [(v, kind) for v in operands if isinstance(v, exp.Expr) and not _is_literal(v)]
+        return [
+            (v, caps.bytes_for(kind))
+            for v in operands
+            if isinstance(v, exp.Expr) and not _is_literal(v)
+        ]
     if isinstance(node, exp.Cast):
         operand = node.this
         if _is_literal(operand) or _is_fixed_size(operand, names):
             return []
-        return [(operand, _cast_kind(node))]
+        return [(operand, caps.bytes_for(_cast_kind(node)))]
     name = names.get(id(node))
     if not isinstance(node, exp.Func) or name is None or name in FIXED_COST_FUNCTIONS:
         return []
@@ -1282,7 +1290,9 @@ def _used_values(
         return []
     slots = [(value, _argument_kind(name, key)) for key, value in _argument_slots(node)]
     unique = {id(value): (value, kind) for value, kind in slots}  # list items appear twice
-    return [(v, kind) for v, kind in unique.values() if kind != "fixed" and not _is_literal(v)]
+    used = [(v, kind) for v, kind in unique.values() if kind != "fixed" and not _is_literal(v)]
+    share = caps.value_bytes // max(1, sum(kind == "value" for _, kind in used))
+    return [(v, share if kind == "value" else caps.bytes_for(kind)) for v, kind in used]
 
 
 def _is_fixed_size(node: exp.Expr, names: Mapping[int, str]) -> bool:

@@ -681,6 +681,18 @@ def capped(sql: str) -> str:
             "BICHAT_CAPPED(specifications, 1000000) ->> 'size', "
             "BICHAT_CAPPED(tags, 16384) @> ARRAY['x'] FROM products",
         ),
+        # the values one call gets share the cap (a call may take 100 arguments)
+        (
+            "SELECT json_build_object('a', name, 'b', brand) FROM products",
+            "SELECT BICHAT_CAPPED(JSON_BUILD_OBJECT('a', BICHAT_CAPPED(name, 500000), 'b', "
+            "BICHAT_CAPPED(brand, 500000)), 1000000) FROM products",
+        ),
+        # a scalar subquery is a value like any other; a separator is repeated per element
+        (
+            "SELECT array_to_string(tags, (SELECT min(brand) FROM products)) FROM products",
+            "SELECT BICHAT_CAPPED(ARRAY_TO_STRING(BICHAT_CAPPED(tags, 1000000), "
+            "BICHAT_CAPPED((SELECT MIN(brand) FROM products), 256)), 1000000) FROM products",
+        ),
         # literals are bounded by the query's length: nothing to check at run time
         ("SELECT lower('ABC'), ARRAY[1, 2]", "SELECT LOWER('ABC'), ARRAY[1, 2]"),
         # numbers, dates and aggregates of them are left alone

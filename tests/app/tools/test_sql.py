@@ -512,6 +512,7 @@ TENFOLD = " || ".join(["s"] * 10)
 KB_OF_E, KB_OF_X, KB_OF_A = "repeat('é', 1000)", "repeat('x', 1000)", "repeat('a', 1000)"
 KB_OF_JSON, KB_OF_CONTROL = "repeat('1,', 1000)", "repeat(chr(1), 1000)"
 CHARSET = built("'ab'", 500) + " || 'x'"  # 1,001 bytes
+ALMOST_1MB = built("'x'", 990000)
 BOMBS = {
     "normalize": f"SELECT length(normalize({built(KB_OF_E, 50000)}, NFD))",
     "normalize of concatenations": "WITH a AS MATERIALIZED (SELECT repeat('é', 100000) AS s), "
@@ -532,6 +533,11 @@ BOMBS = {
     "jsonb_pretty": f"SELECT length(jsonb_pretty(('[' || {built(KB_OF_JSON, 5000)} || '1]')::jsonb))",
     "error message echo": f"SELECT {built(KB_OF_X, 20000)}::int",
     "tsquery parse": "SELECT numnode(plainto_tsquery('simple', repeat('é ', 100000)))",
+    "many large arguments": "SELECT length(json_build_array("
+    + ", ".join(["s"] * 100)
+    + ")::text) FROM (SELECT repeat(chr(1), 990000) AS s OFFSET 0) AS h",
+    "separator repeated per element": "SELECT length(array_to_string(ARRAY(SELECT "
+    f"generate_series(1, 900)), {ALMOST_1MB}))",
     "array containment": "SELECT ARRAY(SELECT generate_series(1, 50000)) "
     "@> ARRAY(SELECT generate_series(50000, 1, -1))",
     "jsonb containment": "SELECT (SELECT jsonb_agg(g) FROM generate_series(1, 30000) AS g) "
