@@ -1089,6 +1089,14 @@ VALUE_BUILDING_FUNCTIONS = frozenset(
     }
 )  # fmt: skip
 
+# Arithmetic whose cost grows with both operands (numeric values of thousands of digits), and
+# math functions of that cost: their results are checked too.
+_QUADRATIC_ARITHMETIC: tuple[type[exp.Expr], ...] = (exp.Mul, exp.Div, exp.IntDiv, exp.Mod, exp.Pow)
+COSTLY_MATH_FUNCTIONS = frozenset(
+    {"cbrt", "div", "exp", "factorial", "gcd", "lcm", "ln", "log", "log10", "mod", "pow",
+     "power", "sqrt"}
+)  # fmt: skip
+
 # Arguments with a smaller cap than ValueCaps.value_bytes, by function: the sqlglot argument
 # key ("expressions[i]" for plain calls, "*" for all), and which cap.
 ARGUMENT_CAPS: dict[str, dict[str, str]] = {
@@ -1247,14 +1255,30 @@ def _cap_values(statement: exp.Expr, names: Mapping[int, str], caps: ValueCaps) 
 
 
 def _builds_values(node: exp.Expr, names: Mapping[int, str]) -> bool:
+    """Calls and operators whose result is checked: those that build large values, and
+    costly arithmetic (numbers of up to 131,072 digits: one product takes 0.06 s, so its
+    check is also where a cancel is noticed between many of them)."""
     if isinstance(node, exp.DPipe):
         return True
     if isinstance(node, exp.Array):
         return not _is_literal(node)
+    if isinstance(node, exp.Pow):  # x ^ 2 is x * x
+        return not (_is_literal(node.this) and _is_literal(node.expression))
+    if isinstance(node, _QUADRATIC_ARITHMETIC):
+        return not any(_is_short_number(operand) for operand in (node.this, node.expression))
     name = names.get(id(node))
     if name == "to_char":  # at most 12 bytes per character of its format
         return not _is_literal(node.args.get("format") or exp.null())
+    if name in COSTLY_MATH_FUNCTIONS:
+        return not all(_is_literal(value) for _, value in _argument_slots(cast(exp.Func, node)))
     return isinstance(node, exp.Func) and name in VALUE_BUILDING_FUNCTIONS
+
+
+def _is_short_number(node: exp.Expr) -> bool:
+    """A number literal of at most 20 digits: multiplying by it costs next to nothing."""
+    while isinstance(node, exp.Neg | exp.Paren | exp.Cast):
+        node = node.this
+    return isinstance(node, exp.Literal) and not node.is_string and len(node.this) <= 20
 
 
 def _result_of(node: exp.Expr) -> exp.Expr:

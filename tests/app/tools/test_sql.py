@@ -538,6 +538,9 @@ BOMBS = {
     + ")::text) FROM (SELECT repeat(chr(1), 990000) AS s OFFSET 0) AS h",
     "separator repeated per element": "SELECT length(array_to_string(ARRAY(SELECT "
     f"generate_series(1, 900)), {ALMOST_1MB}))",
+    "products of huge numbers": "SELECT "
+    + " + ".join(["p * p"] * 60)
+    + " > 0 FROM (SELECT power(10::numeric, 65000) - 1 AS p OFFSET 0) AS h",
     "array containment": "SELECT ARRAY(SELECT generate_series(1, 50000)) "
     "@> ARRAY(SELECT generate_series(50000, 1, -1))",
     "jsonb containment": "SELECT (SELECT jsonb_agg(g) FROM generate_series(1, 30000) AS g) "
