@@ -20,14 +20,20 @@ each an allowlist wherever one is possible:
    after the other rules, once that SQL is rendered), in the function allowlist (a schema,
    if written, must be ``pg_catalog``), and bare ``user``/``current_role`` count as calls;
    casts may only name plain data types (no ``reg*`` types); relations may not be system catalogs
-   and, when a table allowlist is given, must be on it (or name a CTE in scope) with no
-   schema other than ``public`` or ``bi``; unquoted names must be names PostgreSQL reads
-   as names (not reserved words); any other node type is ``unsupported_syntax``.
-   Names are compared as PostgreSQL resolves them: quoted as written, unquoted with ASCII
-   letters lowercased.
+   and, when a table allowlist is given, must be on it (or, unqualified, name a CTE in
+   scope: a schema-qualified name never means a CTE) with no schema other than ``public``
+   or ``bi``; private column names appear nowhere (columns, fields of whole rows, aliases);
+   ``TABLESAMPLE`` takes only ``BERNOULLI`` or ``SYSTEM``; unquoted names must be names
+   PostgreSQL reads as names (not reserved words); any other node type is
+   ``unsupported_syntax``. Names are compared as PostgreSQL resolves them: quoted as
+   written, unquoted with ASCII letters lowercased.
 4. **Normalisation**: the SQL returned is generated from the checked tree, then parsed and
    checked again; it must reproduce itself exactly, so the text that runs is a text that
    passes every rule above.
+5. **Value caps** (work a timeout cannot stop, see the section below): literal counts,
+   widths, type lengths and patterns are bounded (``too_large``), and with ``value_caps``
+   the SQL returned checks computed values at run time where they are built and where a
+   costly function, cast or operator gets them; the capped SQL must again reproduce itself.
 
 Anything sqlglot raises on odd input becomes ``parse_error``: ``check_sql`` raises nothing
 but ``UnsafeSQLError``.
@@ -51,7 +57,14 @@ from sqlglot.tokenizer_core import Token, TokenType
 
 from app.errors import BichatError
 
-__all__ = ["ALLOWED_FUNCTIONS", "MAX_SQL_LENGTH", "UnsafeSQLError", "check_sql"]
+__all__ = [
+    "ALLOWED_FUNCTIONS",
+    "MAX_SQL_LENGTH",
+    "VALUE_CAPS",
+    "UnsafeSQLError",
+    "ValueCaps",
+    "check_sql",
+]
 
 MAX_SQL_LENGTH = 20_000
 # How many tokens the parser may step back over (and so parse again): as many as the query
@@ -274,6 +287,9 @@ RESERVED_WORDS = frozenset(
     }
 )  # fmt: skip
 
+# TABLESAMPLE names a sampling handler function: only PostgreSQL's two built-in methods.
+TABLESAMPLE_METHODS = frozenset({"bernoulli", "system"})
+
 SYSTEM_SCHEMAS = frozenset({"pg_catalog", "information_schema"})
 TABLE_SCHEMAS = frozenset({"public", "bi"})
 FUNCTION_SCHEMAS = frozenset({"pg_catalog"})
@@ -309,10 +325,35 @@ _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrst
 
 
 @dataclass(frozen=True)
+class ValueCaps:
+    """Bounds on the values a query computes (layer 5). Literal counts, widths, type lengths
+    and patterns are checked here; computed values are checked by the database function
+    ``function`` (migration 0008), which the SQL is rewritten to call. The byte figures are
+    what one uninterruptible function call may be given (see README, "Work a timeout cannot
+    stop")."""
+
+    function: str = "bichat_capped"
+    value_bytes: int = 1_000_000  # any computed value a costly function or operator gets
+    needle_bytes: int = 256  # what strpos, replace, split_part ... search for
+    charset_bytes: int = 32  # the characters translate and trim work with
+    text_search_bytes: int = 100_000  # what ts_headline marks up
+    tsquery_text_bytes: int = 20_000  # text parsed into a tsquery (quadratic in words)
+    containment_bytes: int = 16_384  # each side of @>, <@, && (arrays and jsonb: n x m)
+    count: int = 1_000_000  # repeat/lpad/rpad counts, format widths, type lengths
+
+    def bytes_for(self, kind: str) -> int:
+        return int(getattr(self, f"{kind}_bytes"))
+
+
+VALUE_CAPS = ValueCaps()
+
+
+@dataclass(frozen=True)
 class _Policy:
     allowed_tables: frozenset[str] | None
     private_columns: frozenset[str] = frozenset()
     table_schemas: tuple[tuple[str, str], ...] | None = None
+    value_caps: ValueCaps | None = None
 
 
 def check_sql(
@@ -321,6 +362,7 @@ def check_sql(
     *,
     private_columns: Iterable[str] = (),
     table_schemas: Mapping[str, str] | None = None,
+    value_caps: ValueCaps | None = None,
 ) -> str:
     """Return the normalised SQL to run, or raise ``UnsafeSQLError``.
 
@@ -329,11 +371,14 @@ def check_sql(
     ``private_columns``: column names no query may mention (``private_column``).
     ``table_schemas``: the schema each table is read from; the SQL returned names every such
     table with its schema (``customers`` -> ``bi.customers``), whatever schema was written.
+    ``value_caps``: the SQL returned checks the size of computed values at run time (the
+    database must have ``value_caps.function``); literal bounds are checked in any case.
     """
     policy = _Policy(
         frozenset(allowed_tables) if allowed_tables is not None else None,
         frozenset(private_columns),
         tuple(sorted(table_schemas.items())) if table_schemas else None,
+        value_caps,
     )
     try:
         return _cached_check(sql, policy)
@@ -359,24 +404,86 @@ def _check_and_normalise(sql: str, policy: _Policy) -> str:
         _reject("parse_error", "the query must be a string of SQL text")
     if len(sql) > MAX_SQL_LENGTH:
         _reject("too_long", f"the query is longer than {MAX_SQL_LENGTH} characters: shorten it")
-    checked = _parse_single_statement(sql)
-    functions = _check_tree(checked, policy)
-    # What "the same tree" means below (sqlglot's ==), taken before rendering: rendering may
-    # change the tree in place, and copying it first would cost as much as the rendering.
-    checked_type, checked_hash = type(checked), hash(checked)
-    normalised = _render_checking_functions(checked, functions)
+    normalised, parsed = _normalised(_parse_single_statement(sql), policy)
+    if policy.value_caps is None:
+        return normalised
+    return _capped(normalised, parsed, policy, policy.value_caps)
+
+
+def _normalised(checked: exp.Expr, policy: _Policy) -> tuple[str, exp.Expr]:
+    """Layers 3 and 4: the SQL to run, and its parse (untouched by rendering)."""
+    normalised, checked_type, checked_hash = _checked_text(checked, policy)
     reparsed = _parse_single_statement(normalised)
     if type(reparsed) is checked_type and hash(reparsed) == checked_hash:
-        return normalised  # the text that runs parses to exactly the tree that passed
+        return normalised, reparsed  # the text that runs parses to exactly the tree that passed
     # Otherwise prove it the long way: the text's own parse must pass every rule and render
     # back to itself.
-    if _render_checking_functions(reparsed, _check_tree(reparsed, policy)) != normalised:
+    if _checked_text(reparsed, policy)[0] != normalised:
         _reject(
             "unsupported_syntax",
             "the query uses syntax the guard cannot reproduce exactly: "
             "rewrite it with plainer SELECT syntax",
         )
-    return normalised
+    return normalised, _parse_single_statement(normalised)
+
+
+def _checked_text(statement: exp.Expr, policy: _Policy) -> tuple[str, type[exp.Expr], int]:
+    """The SQL of a parsed statement after every rule of layer 3, with what "the same tree"
+    means for it (sqlglot's ==): the tree's type and hash, taken before rendering (rendering
+    may change the tree in place, and copying it first would cost as much as the rendering)."""
+    functions = _check_tree(statement, policy)
+    checked_type, checked_hash = type(statement), hash(statement)
+    text, names = _render_checking_functions(statement, functions, policy)
+    _check_literal_bounds(statement, names, policy.value_caps or VALUE_CAPS)
+    return text, checked_type, checked_hash
+
+
+def _capped(normalised: str, parsed: exp.Expr, policy: _Policy, caps: ValueCaps) -> str:
+    """Layer 5 on the parse of the normalised SQL (which holds every node rendering adds,
+    such as the casts in ROUND(CAST(x AS DECIMAL), 2)): the SQL that runs. It must parse to
+    the tree that was capped, or else be left unchanged by the whole guard."""
+    names = _function_names(parsed, _function_calls(parsed), policy)
+    if not _cap_values(parsed, names, caps):
+        return normalised  # nothing to check at run time
+    capped_type, capped_hash = type(parsed), hash(parsed)
+    capped = _generate(parsed, copy=False)
+    reparsed = _parse_single_statement(capped)
+    if type(reparsed) is capped_type and hash(reparsed) == capped_hash:
+        return capped
+    again, again_parsed = _normalised(reparsed, policy)
+    if again != capped or _capped(again, again_parsed, policy, caps) != capped:
+        _reject(
+            "unsupported_syntax",
+            "the query uses syntax the guard cannot reproduce exactly: "
+            "rewrite it with plainer SELECT syntax",
+        )
+    return capped
+
+
+def _function_calls(statement: exp.Expr) -> list[exp.Func]:
+    """The nodes ``_check_tree`` returns as function calls, in a tree that passed it."""
+    return [
+        node
+        for node in statement.walk()
+        if isinstance(node, exp.Func)
+        and type(node) not in SYNTAX_NODES
+        and type(node) not in SYNTAX_FUNCTION_NODES
+    ]
+
+
+def _function_names(
+    statement: exp.Expr, functions: list[exp.Func], policy: _Policy
+) -> dict[int, str]:
+    """The names ``functions`` are called by (and checked under), by node id, from a
+    rendering of a copy: rendering changes some nodes in place (UNNEST ... WITH ORDINALITY),
+    and the tree is rendered again once its values are capped."""
+    probe = statement.copy()
+    pairs = list(zip(probe.walk(), statement.walk(), strict=True))
+    wanted = {id(node) for node in functions}
+    original = {id(copy): node for copy, node in pairs}
+    probe_functions = [cast(exp.Func, copy) for copy, node in pairs if id(node) in wanted]
+    _, names = _render_checking_functions(probe, probe_functions, policy)
+    return {id(original[key]): name for key, name in names.items()}
 
 
 def _check_tree(statement: exp.Expr, policy: _Policy) -> list[exp.Func]:
@@ -388,8 +495,8 @@ def _check_tree(statement: exp.Expr, policy: _Policy) -> list[exp.Func]:
     for node in statement.walk():
         if _check_node(node, policy.allowed_tables):
             functions.append(cast(exp.Func, node))
-        elif isinstance(node, exp.Column):
-            _check_private_column(node, policy.private_columns)
+        elif isinstance(node, exp.Identifier):
+            _check_private_name(node, policy.private_columns)
         elif isinstance(node, exp.Table):
             tables.append(node)
     if policy.table_schemas:
@@ -397,11 +504,13 @@ def _check_tree(statement: exp.Expr, policy: _Policy) -> list[exp.Func]:
     return functions
 
 
-def _check_private_column(column: exp.Column, private: frozenset[str]) -> None:
-    if isinstance(column.this, exp.Identifier) and _normalised_name(column.this) in private:
+def _check_private_name(identifier: exp.Identifier, private: frozenset[str]) -> None:
+    """A private column's name may appear nowhere: not as a column, not as a field of a
+    whole-row value (``(c).email``), not as an alias that could pass one on."""
+    if _normalised_name(identifier) in private:
         _reject(
             "private_column",
-            f"column {_normalised_name(column.this)} is private and cannot be queried: "
+            f"column {_normalised_name(identifier)} is private and cannot be queried: "
             f"leave out {', '.join(sorted(private))}",
         )
 
@@ -412,7 +521,7 @@ def _qualify_tables(tables: Iterable[exp.Table], table_schemas: Mapping[str, str
         if not isinstance(table.this, exp.Identifier):
             continue
         name = _normalised_name(table.this)
-        if name not in table_schemas or name in _ctes_in_scope(table):
+        if name not in table_schemas or _is_cte_reference(table, name):
             continue
         written = _optional_name(table.args.get("db"))
         if written is not None and written != table_schemas[name]:
@@ -451,18 +560,24 @@ class _RecordingGenerator(PostgresGenerator):
         return text
 
 
-def _render_checking_functions(statement: exp.Expr, functions: list[exp.Func]) -> str:
+def _render_checking_functions(
+    statement: exp.Expr, functions: list[exp.Func], policy: _Policy
+) -> tuple[str, dict[int, str]]:
     """The SQL of ``statement`` (rendered in place), once each of ``functions`` (nodes of
-    it) is known to be called, in that SQL, by an allowed name."""
+    it) is known to be called, in that SQL, by an allowed name; and those names by node id."""
     generator = _RecordingGenerator()
     text = generator.generate(statement, copy=False)
+    allowed = ALLOWED_FUNCTIONS
+    if policy.value_caps is not None:
+        allowed = allowed | {policy.value_caps.function}
+    names: dict[int, str] = {}
     for node in functions:
         rendered = generator.rendered.get(id(node))
         if rendered is None or _has_clauses_after_call(node):
             rendered = [_generate(_without_clauses_after_call(node))]
         for call in rendered:
-            _check_function(node, call)
-    return text
+            names[id(node)] = _check_function(node, call, allowed)
+    return text, names
 
 
 def _reject(code: str, message: str) -> NoReturn:
@@ -605,6 +720,8 @@ def _check_node(node: exp.Expr, allowed_tables: Set[str] | None) -> bool:
         _check_identifier(node)
     elif isinstance(node, exp.DataType | exp.ObjectIdentifier):
         _check_type(node)
+    elif isinstance(node, exp.TableSample):
+        _check_table_sample(node)
     elif type(node) in SYNTAX_NODES or type(node) in SYNTAX_FUNCTION_NODES:
         pass
     elif isinstance(node, exp.Func):
@@ -652,6 +769,23 @@ def _check_clauses(node: exp.Expr) -> None:
         )
 
 
+def _check_table_sample(sample: exp.TableSample) -> None:
+    """``TABLESAMPLE BERNOULLI (p)`` or ``SYSTEM (p)``, optionally ``REPEATABLE (seed)``."""
+    method = sample.args.get("method")
+    known = isinstance(method, exp.Var) and method.name.lower() in TABLESAMPLE_METHODS
+    other_parts = {key for key, value in sample.args.items() if value is not None} - {
+        "method",
+        "percent",
+        "seed",
+    }
+    if not known or other_parts:
+        _reject(
+            "unsupported_syntax",
+            "only TABLESAMPLE BERNOULLI (percent) or TABLESAMPLE SYSTEM (percent) is "
+            "supported, optionally with REPEATABLE (seed)",
+        )
+
+
 # identifiers and columns
 
 
@@ -690,10 +824,10 @@ def _check_column(column: exp.Column) -> None:
         )
 
 
-def _check_function(node: exp.Func, call: str) -> None:
-    """``call``, the SQL of ``node``, must be ``name(...)`` with an allowed name."""
+def _check_function(node: exp.Func, call: str, allowed: Set[str]) -> str:
+    """``call``, the SQL of ``node``, must be ``name(...)`` with an allowed name: the name."""
     name = _called_name(call)
-    if name not in ALLOWED_FUNCTIONS:
+    if name is None or name not in allowed:
         shown = name or _one_line(call, limit=60)
         _reject("forbidden_function", f"function {shown} is not allowed: {_FUNCTION_HINT}")
     schema = _function_schema(node)
@@ -703,6 +837,7 @@ def _check_function(node: exp.Func, call: str) -> None:
             f"function {schema}.{name} is not allowed: call built-in "
             "functions without a schema prefix",
         )
+    return name
 
 
 def _has_clauses_after_call(node: exp.Func) -> bool:
@@ -789,7 +924,7 @@ def _is_system_relation(schema: str | None, name: str) -> bool:
 def _check_allowed_relation(
     table: exp.Table, schema: str | None, name: str, allowed_tables: Set[str]
 ) -> None:
-    if schema is None and table.args.get("catalog") is None and name in _ctes_in_scope(table):
+    if _is_cte_reference(table, name):
         return
     in_allowed_schema = table.args.get("catalog") is None and (
         schema is None or schema in TABLE_SCHEMAS
@@ -802,6 +937,13 @@ def _check_allowed_relation(
         f"relation {_qualified(schema, name)} is not allowed: query "
         f"only these tables (unqualified, or in schema public or bi): {listed}",
     )
+
+
+def _is_cte_reference(table: exp.Table, name: str) -> bool:
+    """PostgreSQL reads a relation name as a CTE only when it is unqualified: a schema (or
+    catalog) written before it always means a table, whatever CTEs are in scope."""
+    unqualified = table.args.get("db") is None and table.args.get("catalog") is None
+    return unqualified and name in _ctes_in_scope(table)
 
 
 def _ctes_in_scope(table: exp.Table) -> set[str]:
@@ -875,3 +1017,342 @@ def _optional_name(node: object) -> str | None:
 
 def _qualified(schema: str | None, name: str) -> str:
     return name if schema is None else f"{schema}.{name}"
+
+
+# --- layer 5: values a timeout cannot stop -------------------------------------------------
+#
+# PostgreSQL notices a cancel (the statement timeout's too) only between steps of its work:
+# one function call on a large value runs to its end, however long (normalize of 250M
+# characters ran 14 s past a 5 s timeout; translate, strpos and trim with long patterns are
+# quadratic). Large values are cheap to build (repeat, ||, string_agg ...), so the SQL that
+# runs bounds them where they are built and where they are used: the database function
+# ``ValueCaps.function`` returns its argument unchanged when it is at most so many bytes and
+# fails otherwise, and each call of it is also a point where a cancel is noticed. Literal
+# bounds (counts, widths, type lengths, patterns) are checked here, before anything runs.
+
+# Functions that take only fixed-size values (numbers, dates) or that run once per row
+# (aggregates and window functions, whose arguments are single values): their inputs are not
+# capped. Every other function's non-literal arguments are.
+FIXED_COST_FUNCTIONS = (
+    MATH_FUNCTIONS
+    | (DATE_TIME_FUNCTIONS - {"to_char", "to_date", "to_number", "to_timestamp"})
+    | CONDITIONAL_FUNCTIONS
+    | VECTOR_FUNCTIONS
+    | WINDOW_FUNCTIONS
+    | AGGREGATE_FUNCTIONS
+    | SET_RETURNING_FUNCTIONS
+    | SYNTAX_CALLS
+)
+
+# Functions whose result is a number, date or time (casting it costs next to nothing).
+VALUE_AGGREGATES = frozenset(
+    {
+        "any_value",
+        "array_agg",
+        "json_agg",
+        "json_object_agg",
+        "jsonb_agg",
+        "jsonb_object_agg",
+        "max",
+        "min",
+        "mode",
+        "percentile_disc",
+        "string_agg",
+    }
+)  # fmt: skip  (aggregates that return one of their inputs, or all of them)
+FIXED_SIZE_RESULTS = (
+    MATH_FUNCTIONS
+    | (DATE_TIME_FUNCTIONS - {"to_char", "to_date", "to_number", "to_timestamp"})
+    | (AGGREGATE_FUNCTIONS - VALUE_AGGREGATES)
+    | {"cume_dist", "dense_rank", "ntile", "percent_rank", "rank", "row_number"}
+)
+_ARITHMETIC: tuple[type[exp.Expr], ...] = (
+    exp.Add, exp.Sub, exp.Mul, exp.Div, exp.IntDiv, exp.Mod, exp.Pow, exp.Neg,
+)  # fmt: skip
+_CLOCK: tuple[type[exp.Expr], ...] = (
+    exp.CurrentDate, exp.CurrentTime, exp.CurrentTimestamp, exp.Localtime, exp.Localtimestamp,
+    exp.Extract,
+)  # fmt: skip
+
+# Functions whose result can be larger than their largest argument by more than a small
+# factor (rows joined together, arguments concatenated, counts, patterns expanded): their
+# results are capped too.
+VALUE_BUILDING_FUNCTIONS = frozenset(
+    {
+        "array_agg", "array_append", "array_cat", "array_prepend", "array_replace",
+        "array_to_string", "concat", "concat_ws", "format", "json_agg", "json_build_array",
+        "json_build_object", "json_object", "json_object_agg", "jsonb_agg",
+        "jsonb_build_array", "jsonb_build_object", "jsonb_insert", "jsonb_object",
+        "jsonb_object_agg", "jsonb_pretty", "jsonb_set", "lpad", "overlay",
+        "regexp_replace", "regexp_split_to_array", "repeat", "replace", "rpad",
+        "string_agg", "string_to_array", "to_char", "ts_headline",
+    }
+)  # fmt: skip
+
+# Arithmetic whose cost grows with both operands (numeric values of thousands of digits), and
+# math functions of that cost: their results are checked too.
+_QUADRATIC_ARITHMETIC: tuple[type[exp.Expr], ...] = (exp.Mul, exp.Div, exp.IntDiv, exp.Mod, exp.Pow)
+COSTLY_MATH_FUNCTIONS = frozenset(
+    {"cbrt", "div", "exp", "factorial", "gcd", "lcm", "ln", "log", "log10", "mod", "pow",
+     "power", "sqrt"}
+)  # fmt: skip
+
+# Arguments with a smaller cap than ValueCaps.value_bytes, by function: the sqlglot argument
+# key ("expressions[i]" for plain calls, "*" for all), and which cap.
+ARGUMENT_CAPS: dict[str, dict[str, str]] = {
+    "position": {"substr": "needle"},
+    "strpos": {"substr": "needle"},
+    "replace": {"expression": "needle"},
+    "split_part": {"delimiter": "needle"},
+    "string_to_array": {"expression": "needle"},
+    "string_to_table": {"expressions[1]": "needle"},
+    "translate": {"from_": "charset", "to": "charset"},
+    "btrim": {"expression": "charset"},
+    "ltrim": {"expression": "charset"},
+    "rtrim": {"expression": "charset"},
+    "trim": {"expression": "charset"},
+    "to_tsquery": {"expressions[-1]": "tsquery_text"},
+    "plainto_tsquery": {"expressions[-1]": "tsquery_text"},
+    "phraseto_tsquery": {"expressions[-1]": "tsquery_text"},
+    "websearch_to_tsquery": {"expressions[-1]": "tsquery_text"},
+    "ts_headline": {"*": "text_search"},
+    "array_to_string": {"expression": "needle", "null": "needle"},  # repeated per element
+    "to_char": {"this": "fixed"},  # a date, time or number: only the format is text
+}
+
+# Operators that do work proportional to their operands in one step: ILIKE (lower-cases
+# first), JSON extraction (json text is parsed each time), and containment and overlap of
+# arrays and jsonb (each element of one side looked for in the other).
+CAPPED_OPERATORS: dict[type[exp.Expr], str] = {
+    exp.ILike: "value",
+    exp.JSONExtract: "value",
+    exp.JSONExtractScalar: "value",
+    exp.JSONBExtract: "value",
+    exp.JSONBExtractScalar: "value",
+    exp.ArrayContainsAll: "containment",
+    exp.ArrayContainedBy: "containment",
+    exp.ArrayOverlaps: "containment",
+    exp.ArrayContains: "containment",
+}
+_OPERANDS = ("this", "expression")
+
+# Not values: keywords, orderings, JSON paths, types, and bare queries (ARRAY(SELECT ...));
+# a scalar subquery, (SELECT ...), is a value.
+_NOT_VALUES: tuple[type[exp.Expr], ...] = (
+    exp.Var, exp.Order, exp.Ordered, exp.Distinct, exp.JSONPath, exp.DataType, exp.Star,
+    exp.Identifier, exp.Select, exp.SetOperation, exp.WindowSpec,
+)  # fmt: skip
+_LITERALS: tuple[type[exp.Expr], ...] = (
+    exp.Literal, exp.Null, exp.Boolean, exp.ByteString, exp.RawString, exp.BitString,
+    exp.HexString, exp.UnicodeString, exp.Var, exp.JSONPath, exp.Star, exp.DataType,
+)  # fmt: skip
+_FORMAT_SPEC = re.compile(r"%(?:\d+\$)?-*(\*(?:\d+\$)?|\d+)?[sIL%]")
+
+
+def _is_literal(node: exp.Expr) -> bool:
+    """A constant written in the query (bounded by the query's length), cast or not."""
+    if isinstance(node, _LITERALS):
+        return True
+    if isinstance(node, exp.Neg | exp.Paren | exp.Cast | exp.Interval):
+        return _is_literal(node.this)
+    if isinstance(node, exp.Array):
+        return all(_is_literal(item) for item in node.expressions)
+    return False
+
+
+def _literal_bytes(node: exp.Expr) -> int:
+    while isinstance(node, exp.Paren | exp.Cast):
+        node = node.this
+    if isinstance(node, exp.Literal) and node.is_string:
+        return len(node.this.encode("utf-8"))
+    return 0
+
+
+def _argument_slots(node: exp.Func) -> list[tuple[str, exp.Expr]]:
+    """The call's value arguments, each with its key (``expressions[i]`` for lists)."""
+    slots: list[tuple[str, exp.Expr]] = []
+    for key, value in node.args.items():
+        if isinstance(value, exp.Expr) and not isinstance(value, _NOT_VALUES):
+            slots.append((key, value))
+        elif isinstance(value, list):
+            items = [v for v in value if isinstance(v, exp.Expr)]
+            slots += [(f"{key}[{i}]", v) for i, v in enumerate(items)]
+            slots += [(f"{key}[{i - len(items)}]", v) for i, v in enumerate(items)]
+    return [(key, value) for key, value in slots if not isinstance(value, _NOT_VALUES)]
+
+
+def _argument_kind(name: str, key: str) -> str:
+    """Which cap an argument gets: a ``ValueCaps`` figure, or "fixed" for none."""
+    special = ARGUMENT_CAPS.get(name, {})
+    return special.get(key) or special.get("*") or "value"
+
+
+def _check_literal_bounds(statement: exp.Expr, names: Mapping[int, str], caps: ValueCaps) -> None:
+    """Counts, widths and type lengths written as literals, and literal patterns."""
+    for node in statement.walk():
+        if isinstance(node, exp.DataTypeParam):
+            _check_count(node.this, "a type length", caps)
+        elif isinstance(node, exp.Func) and id(node) in names:
+            _check_call_bounds(node, names[id(node)], caps)
+
+
+def _check_call_bounds(node: exp.Func, name: str, caps: ValueCaps) -> None:
+    if name in {"repeat", "lpad", "rpad"}:
+        count = node.args.get("times") if name == "repeat" else node.args.get("expression")
+        _check_count(count, f"the count of {name}", caps, required=True)
+    elif name == "format":
+        arguments = node.expressions if isinstance(node, exp.Anonymous) else [node.this]
+        _check_format_string(arguments[0] if arguments else None, caps)
+    for key, value in _argument_slots(node):
+        kind = _argument_kind(name, key)
+        if kind not in {"value", "fixed"} and _literal_bytes(value) > caps.bytes_for(kind):
+            _reject(
+                "too_large",
+                f"an argument of {name} is longer than {caps.bytes_for(kind)} bytes: "
+                "search for, trim or translate shorter texts",
+            )
+
+
+def _check_count(node: object, what: str, caps: ValueCaps, *, required: bool = False) -> None:
+    literal = node.this if isinstance(node, exp.Paren) else node
+    if isinstance(literal, exp.Literal) and not literal.is_string:
+        if literal.is_int and int(literal.this) <= caps.count:
+            return
+    elif not required:
+        return
+    _reject(
+        "too_large",
+        f"{what} must be a whole number literal up to {caps.count:,}: "
+        "results that large are never useful",
+    )
+
+
+def _check_format_string(node: object, caps: ValueCaps) -> None:
+    if not (isinstance(node, exp.Literal) and node.is_string):
+        _reject("too_large", "the format string of format() must be a string literal")
+    for width in _FORMAT_SPEC.findall(str(node.this)):
+        if width.startswith("*") or (width and int(width) > caps.count):
+            _reject(
+                "too_large",
+                f"format() widths must be written as numbers up to {caps.count:,} (no *)",
+            )
+
+
+def _cap_values(statement: exp.Expr, names: Mapping[int, str], caps: ValueCaps) -> int:
+    """Rewrite the tree so that every computed value is checked where it is built (results
+    of value-building functions, ||, ARRAY[...]) and where a costly function or operator
+    gets it. Already-checked places (this function's own output) are left as they are.
+    Returns how many checks were added."""
+    nodes = list(statement.walk())
+    added = 0
+    for node in nodes:
+        if _builds_values(node, names):
+            added += _cap(_result_of(node), caps.value_bytes, caps)
+    for node in nodes:
+        for value, max_bytes in _used_values(node, names, caps):
+            added += _cap(value, max_bytes, caps)
+    return added
+
+
+def _builds_values(node: exp.Expr, names: Mapping[int, str]) -> bool:
+    """Calls and operators whose result is checked: those that build large values, and
+    costly arithmetic (numbers of up to 131,072 digits: one product takes 0.06 s, so its
+    check is also where a cancel is noticed between many of them)."""
+    if isinstance(node, exp.DPipe):
+        return True
+    if isinstance(node, exp.Array):
+        return not _is_literal(node)
+    if isinstance(node, exp.Pow):  # x ^ 2 is x * x
+        return not (_is_literal(node.this) and _is_literal(node.expression))
+    if isinstance(node, _QUADRATIC_ARITHMETIC):
+        return not any(_is_short_number(operand) for operand in (node.this, node.expression))
+    name = names.get(id(node))
+    if name == "to_char":  # at most 12 bytes per character of its format
+        return not _is_literal(node.args.get("format") or exp.null())
+    if name in COSTLY_MATH_FUNCTIONS:
+        return not all(_is_literal(value) for _, value in _argument_slots(cast(exp.Func, node)))
+    return isinstance(node, exp.Func) and name in VALUE_BUILDING_FUNCTIONS
+
+
+def _is_short_number(node: exp.Expr) -> bool:
+    """A number literal of at most 20 digits: multiplying by it costs next to nothing."""
+    while isinstance(node, exp.Neg | exp.Paren | exp.Cast):
+        node = node.this
+    return isinstance(node, exp.Literal) and not node.is_string and len(node.this) <= 20
+
+
+def _result_of(node: exp.Expr) -> exp.Expr:
+    """An aggregate's value is that of its FILTER and OVER clauses around it."""
+    while isinstance(node.parent, exp.Filter | exp.Window) and node.parent.this is node:
+        node = node.parent
+    return node
+
+
+def _used_values(
+    node: exp.Expr, names: Mapping[int, str], caps: ValueCaps
+) -> list[tuple[exp.Expr, int]]:
+    """The non-literal values a costly call, cast or operator gets, with their caps. The
+    values one call gets share ``value_bytes`` between them: one call may be given 100
+    arguments (json_build_array of 100 values of 1 MB escaped for 7 s)."""
+    kind = CAPPED_OPERATORS.get(type(node))
+    if kind is not None:
+        operands = [node.args.get(key) for key in _OPERANDS]
+        return [
+            (v, caps.bytes_for(kind))
+            for v in operands
+            if isinstance(v, exp.Expr) and not _is_literal(v)
+        ]
+    if isinstance(node, exp.Cast):
+        operand = node.this
+        if _is_literal(operand) or _is_fixed_size(operand, names):
+            return []
+        return [(operand, caps.bytes_for(_cast_kind(node)))]
+    name = names.get(id(node))
+    if not isinstance(node, exp.Func) or name is None or name in FIXED_COST_FUNCTIONS:
+        return []
+    if name == caps.function:
+        return []
+    slots = [(value, _argument_kind(name, key)) for key, value in _argument_slots(node)]
+    unique = {id(value): (value, kind) for value, kind in slots}  # list items appear twice
+    used = [(v, kind) for v, kind in unique.values() if kind != "fixed" and not _is_literal(v)]
+    share = caps.value_bytes // max(1, sum(kind == "value" for _, kind in used))
+    return [(v, share if kind == "value" else caps.bytes_for(kind)) for v, kind in used]
+
+
+def _is_fixed_size(node: exp.Expr, names: Mapping[int, str]) -> bool:
+    """A number, date or time computed by arithmetic or by a function that returns one."""
+    while isinstance(node, exp.Paren | exp.Window | exp.Filter):
+        node = node.this
+    if isinstance(node, _ARITHMETIC + _CLOCK):
+        return True
+    return isinstance(node, exp.Func) and names.get(id(node)) in FIXED_SIZE_RESULTS
+
+
+def _cast_kind(cast: exp.Cast) -> str:
+    target = cast.args.get("to")
+    kind = target.args.get("kind") if isinstance(target, exp.DataType) else None
+    named = isinstance(kind, exp.Identifier) and _normalised_name(kind) == "tsquery"
+    return "tsquery_text" if named else "value"
+
+
+def _cap(value: exp.Expr, max_bytes: int, caps: ValueCaps) -> bool:
+    """Pass ``value`` through the check function, unless it is checked already."""
+    if _is_cap_call(value, max_bytes, caps) or (
+        value.parent is not None
+        and _is_cap_call(value.parent, max_bytes, caps)
+        and value.parent.expressions[0] is value
+    ):
+        return False
+    call = exp.Anonymous(this=caps.function, expressions=[])
+    value.replace(call)
+    call.set("expressions", [value, exp.Literal.number(max_bytes)])
+    return True
+
+
+def _is_cap_call(node: exp.Expr, max_bytes: int, caps: ValueCaps) -> bool:
+    """``caps.function(value, n)`` with n at most ``max_bytes``."""
+    if not (isinstance(node, exp.Anonymous) and str(node.this).lower() == caps.function):
+        return False
+    arguments = node.expressions
+    bound = arguments[1] if len(arguments) == 2 else None
+    return isinstance(bound, exp.Literal) and bound.is_int and int(bound.this) <= max_bytes

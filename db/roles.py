@@ -51,6 +51,9 @@ def reader_session_settings(settings: DatabaseSettings) -> dict[str, str]:
         "row_security": "on",
         "hash_mem_multiplier": "2",
         "max_parallel_workers_per_gather": "2",
+        # A backend whose client went away (the SQL tool gave up on it) stops at its next
+        # check for interrupts instead of running its query to the end.
+        "client_connection_check_interval": "1s",
     }
 
 

@@ -25,7 +25,6 @@ from app.tools import registry
 from app.tools.sql import SqlExecutor
 
 MAX_QUESTION_CHARS = 500
-DRY_RUN_ROWS = 5
 PROMOTED = "promoted"  # from an answer
 ADDED = "admin"  # written by an admin
 
@@ -130,12 +129,14 @@ def clean_question(question: str) -> str:
 
 
 async def dry_run(executor: SqlExecutor, *, tenant_id: uuid.UUID, sql: str) -> str:
-    """The SQL as it will be stored, after the guard and a run on the tenant's data."""
+    """The SQL as it will be stored, after the guard and a run on the tenant's data exactly
+    as the chat will run it: the chat's executor, with its row and byte caps and timeout
+    (five rows used to pass SQL that times out when the chat reads its 500)."""
     sql = sql.strip().rstrip(";").strip()
     if not sql:
         raise RefusedQuery("the SQL is empty")
     try:
-        await executor.run(tenant_id=tenant_id, sql=sql, max_rows=DRY_RUN_ROWS, context="curation")
+        await executor.run(tenant_id=tenant_id, sql=sql, context="curation")
     except BichatError as error:
         raise RefusedQuery(f"not verified: {error.message}") from error
     return sql

@@ -4,31 +4,38 @@ Layers (each holds on its own; see README "Security model"):
 1. ``app.sqlguard.check_sql``: one read-only query over the reader's tables.
 2. The database: a pool per tenant logged in as that tenant's reader role (row-level security
    by ``session_user``, SELECT-only grants, no PII columns, revoked session functions), every
-   run inside ``BEGIN READ ONLY`` with ``SET LOCAL statement_timeout``, the SQL wrapped as
-   ``SELECT * FROM (<sql>) AS bichat_result`` so that only a query expression can execute,
-   read through a server-side cursor, and always rolled back.
+   run inside ``BEGIN READ ONLY`` (with ``SET LOCAL statement_timeout`` when it differs), the
+   SQL wrapped as ``SELECT *, <row size check> FROM (<sql>) AS bichat_result`` so that only a
+   query expression can execute, read through a cursor in chunks, and always rolled back.
 3. The result: at most ``max_rows`` rows (one more is read to set ``truncated``), at most
-   ``max_result_bytes`` of JSON, every value JSON-safe.
+   ``max_result_bytes`` of JSON, every value JSON-safe. The server refuses to send a row
+   larger than ``max_result_bytes`` and the cursor stops at the caps: what is not needed is
+   never fetched (nor computed). A call that outlives its timeout has its backend cancelled.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import itertools
 import json
 import logging
 import time
 import uuid
-from dataclasses import dataclass, fields
-from typing import Any, cast
+from collections.abc import AsyncGenerator, Coroutine, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any, Protocol, cast
 
 import asyncpg
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.audit import record_sql
 from app.config import Settings
 from app.errors import BichatError
-from app.sqlguard import UnsafeSQLError, check_sql
+from app.sqlguard import VALUE_CAPS, UnsafeSQLError, check_sql
 from app.tools.json_values import JsonValue, encoded_size, json_value
 from db.models import BUSINESS_TABLES, PII_COLUMNS
 from db.reader import ReaderLogin, prepare_reader_connection, reader_login, reader_url
@@ -41,10 +48,17 @@ READER_TABLES = frozenset(BUSINESS_TABLES)
 PRIVATE_COLUMNS = frozenset(c for columns in PII_COLUMNS.values() for c in columns)
 # customers is read through the view without PII; everything else from public.
 READER_SCHEMAS = {t: ("bi" if t in PII_COLUMNS else "public") for t in READER_TABLES}
-CLIENT_GRACE_S = 1.0  # the client gives up this long after the server should have cancelled
-WRAP_PREFIX = "SELECT * FROM (\n"
+CLIENT_GRACE_S = 0.5  # the client gives up this long after the server should have cancelled
+CANCEL_WAIT_S = 0.5  # after a cancel, how long a backend has to stop before it is terminated
+# The server checks every result row's size ($1 bytes at most) with the function from
+# migration 0008 before it sends it; ``bichat_result.*`` is the whole row even when the query
+# has a column named bichat_result. The check is the last column, dropped when reading.
+WRAP_PREFIX = "SELECT *, public.bichat_row_within(pg_column_size(bichat_result.*), $1) FROM (\n"
 WRAP_SUFFIX = "\n) AS bichat_result"
-SIZE_CHUNK = 32  # rows sized with one JSON encoding (see SqlExecutor.capped)
+ROW_TOO_LARGE = "bichat: result row"  # how that function's error message starts
+FETCH_ROWS = 32  # rows per round trip of the cursor: at most this many rows are unwanted
+SIZE_CHUNK = 32  # rows sized with one JSON encoding (see RowCollector.add)
+MAX_ERROR_CHARS = 1_000  # server messages can quote a whole value
 PLAIN_TYPES = frozenset({str, int, bool, type(None)})  # JSON-safe as asyncpg returns them
 
 
@@ -99,8 +113,19 @@ class SqlResult:
 
 def wrap(sql: str, *, limit: int) -> str:
     """The SQL as a subquery: anything but a query expression becomes a syntax error; the
-    server stops after ``limit`` rows."""
+    server stops after ``limit`` rows, and refuses rows over ``$1`` bytes."""
     return WRAP_PREFIX + sql.strip().rstrip(";").rstrip() + WRAP_SUFFIX + f" LIMIT {int(limit)}"
+
+
+def shortened(text: str | None) -> str | None:
+    if text is None or len(text) <= MAX_ERROR_CHARS:
+        return text
+    return f"{text[:MAX_ERROR_CHARS]}... ({len(text) - MAX_ERROR_CHARS:,} more characters)"
+
+
+def is_row_too_large(error: asyncpg.PostgresError) -> bool:
+    message = str(getattr(error, "message", None) or "")
+    return error.sqlstate == "54000" and message.startswith(ROW_TOO_LARGE)
 
 
 def server_error(error: asyncpg.PostgresError, *, timeout_ms: int) -> SqlExecutionError:
@@ -110,22 +135,25 @@ def server_error(error: asyncpg.PostgresError, *, timeout_ms: int) -> SqlExecuti
             "aggregate or limit more, or avoid cross joins and unbounded recursion",
             sqlstate=error.sqlstate,
         )
+    message = shortened(str(getattr(error, "message", None) or error)) or ""
     if error.sqlstate == "53400":  # configuration_limit_exceeded: temp_file_limit, work_mem...
         return ResourceLimit(
-            f"the query needed more server resources than allowed ({error}): filter or "
+            f"the query needed more server resources than allowed ({message}): filter or "
             "aggregate earlier, and avoid huge series, sorts and cross joins",
             sqlstate=error.sqlstate,
         )
+    if error.sqlstate == "54000":  # program_limit_exceeded: a value cap, a value too long
+        return ResourceLimit(message, sqlstate=error.sqlstate, hint=getattr(error, "hint", None))
     position = getattr(error, "position", None)
     if position is not None:
         position = max(int(position) - len(WRAP_PREFIX), 1)
     code = type(error).__name__.removesuffix("Error")
     return SqlExecutionError(
-        str(getattr(error, "message", None) or error),
+        message,
         code=snake_case(code) or "sql_error",
         sqlstate=error.sqlstate,
-        detail=getattr(error, "detail", None),
-        hint=getattr(error, "hint", None),
+        detail=shortened(getattr(error, "detail", None)),
+        hint=shortened(getattr(error, "hint", None)),
         position=position,
     )
 
@@ -142,6 +170,12 @@ async def reset_reader(connection: asyncpg.Connection) -> None:
     """Before a pooled connection is reused: back to its startup settings. (asyncpg's default
     reset also calls pg_advisory_unlock_all, which readers are not granted.)"""
     await connection.execute("RESET ALL")
+
+
+async def end_transaction(connection: asyncpg.Connection) -> None:
+    """Roll back what a run left open (its cursor goes with it)."""
+    if not connection.is_closed() and connection.is_in_transaction():
+        await connection.execute("ROLLBACK")
 
 
 def snake_case(name: str) -> str:
@@ -201,7 +235,11 @@ class SqlExecutor:
         if not self.guard:
             return sql
         return check_sql(
-            sql, set(READER_TABLES), private_columns=PRIVATE_COLUMNS, table_schemas=READER_SCHEMAS
+            sql,
+            set(READER_TABLES),
+            private_columns=PRIVATE_COLUMNS,
+            table_schemas=READER_SCHEMAS,
+            value_caps=VALUE_CAPS,
         )
 
     async def run(
@@ -239,7 +277,7 @@ class SqlExecutor:
         pool = await self.pool(tenant_id)
         started = time.perf_counter()
         connection = await pool.acquire()
-        succeeded = False
+        outcome = "failed"
         try:
             try:
                 async with asyncio.timeout(timeout_ms / 1000 + CLIENT_GRACE_S):
@@ -247,28 +285,62 @@ class SqlExecutor:
                         connection, sql, max_rows=max_rows, timeout_ms=timeout_ms
                     )
             except TimeoutError:
-                connection.terminate()  # the server missed its own timeout: drop the session
-                # (asyncpg replaces a terminated connection in the pool)
+                outcome = "ended"  # terminating the connection gives it back to the pool
+                self.stop_backend(connection)
                 raise QueryTimeout(
-                    f"no answer within {timeout_ms} ms; the session was ended"
+                    f"no answer within {timeout_ms} ms; the query was cancelled and its "
+                    "session ended"
                 ) from None
             except asyncpg.PostgresError as error:
                 raise server_error(error, timeout_ms=timeout_ms) from None
-            succeeded = True
+            outcome = "ok"
         finally:
-            if succeeded:
+            if outcome == "ok":
                 self.release_soon(pool, connection)
-            else:  # when run() fails, nothing of its own is left running on the server
+            elif outcome == "failed":  # when run() fails, nothing of its own is left running
+                await end_transaction(connection)
                 await pool.release(connection)
         result.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
         return result
 
     def release_soon(self, pool: asyncpg.Pool, connection: asyncpg.Connection) -> None:
-        """Hand a connection back without making the caller wait for its reset (a round trip
-        to the server): the pool gives it out again only once the reset is done."""
-        release = asyncio.create_task(pool.release(connection))
-        self._releases.add(release)
-        release.add_done_callback(self._released)
+        """Hand a connection back without making the caller wait for its rollback and reset
+        (round trips to the server): the pool gives it out again only once they are done."""
+
+        async def release() -> None:
+            await end_transaction(connection)
+            await pool.release(connection)
+
+        self.in_background(release())
+
+    def stop_backend(self, connection: asyncpg.Connection) -> None:
+        """A call that outlived its timeout: drop the session, and make sure its backend stops
+        (asyncpg's cancel request may be lost, and a closed socket is only noticed when the
+        backend next looks): cancel it from the owner's connection, then terminate it."""
+        pid = connection.get_server_pid()
+        connection.terminate()
+        self.in_background(self.end_backend(pid))
+
+    async def end_backend(self, pid: int) -> None:
+        still_active = text(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = :pid AND state = 'active'"
+        )
+        try:
+            async with self.engine.connect() as owner:
+                await owner.execute(text("SELECT pg_cancel_backend(:pid)"), {"pid": pid})
+                deadline = time.monotonic() + CANCEL_WAIT_S
+                while time.monotonic() < deadline:
+                    if not await owner.scalar(still_active, {"pid": pid}):
+                        return
+                    await asyncio.sleep(0.05)
+                await owner.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        except DBAPIError as error:  # the owner may not be allowed to signal readers
+            log.warning("could not stop reader backend %s: %s", pid, error)
+
+    def in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task: asyncio.Task[None] = asyncio.create_task(work)
+        self._releases.add(task)
+        task.add_done_callback(self._released)
 
     def _released(self, release: asyncio.Task[None]) -> None:
         self._releases.discard(release)
@@ -279,58 +351,128 @@ class SqlExecutor:
         self, connection: asyncpg.Connection, sql: str, *, max_rows: int, timeout_ms: int
     ) -> SqlResult:
         query = wrap(sql, limit=max_rows + 1)
-        if timeout_ms == self.settings.statement_timeout_ms:
-            # One round trip. The implicit transaction is READ ONLY and has the statement
-            # timeout: both are startup parameters of the reader connection, which the
-            # wrapped query (a query expression) cannot change.
-            records = await connection.fetch(query)
-        else:
-            async with connection.transaction(readonly=True):
-                await connection.execute(f"SET LOCAL statement_timeout = {int(timeout_ms)}")
-                records = await connection.fetch(query)
-        columns = list(records[0].keys()) if records else await self.columns_of(connection, query)
-        rows, truncated_by = self.capped(records, max_rows)
+        begin = "BEGIN READ ONLY"
+        if timeout_ms != self.settings.statement_timeout_ms:  # else a startup parameter
+            begin += f"; SET LOCAL statement_timeout = {int(timeout_ms)}"
+        await connection.execute(begin)
+        collector = RowCollector(max_rows=max_rows, max_bytes=self.max_result_bytes)
+        try:
+            chunks = fetched_in_chunks(connection, query, self.max_result_bytes)
+            async with contextlib.aclosing(chunks):
+                async for chunk in chunks:
+                    if not collector.add(chunk):
+                        break  # the rest is neither fetched nor computed
+        except asyncpg.PostgresError as error:
+            if not is_row_too_large(error):
+                raise
+            collector.truncated_by = "bytes"  # the server refused the next row
+            await end_transaction(connection)
+        columns = collector.columns
+        if columns is None:
+            columns = await self.columns_of(connection, query)
         return SqlResult(
             sql=sql,
             columns=columns,
-            rows=rows,
-            row_count=len(rows),
-            truncated=truncated_by is not None,
+            rows=collector.rows,
+            row_count=len(collector.rows),
+            truncated=collector.truncated_by is not None,
             elapsed_ms=0.0,
-            truncated_by=truncated_by,
+            truncated_by=collector.truncated_by,
         )
 
     async def columns_of(self, connection: asyncpg.Connection, query: str) -> list[str]:
         """Column names of a result with no rows (only then is a separate describe needed)."""
         statement = await connection.prepare(query)
-        return [attribute.name for attribute in statement.get_attributes()]
+        return [attribute.name for attribute in statement.get_attributes()][:-1]
 
     def capped(
-        self, records: list[asyncpg.Record], max_rows: int
+        self, records: Sequence[Any], max_rows: int
     ) -> tuple[list[list[JsonValue]], str | None]:
-        """At most ``max_rows`` rows, and only whole rows while their JSON encodings add up to
-        at most ``max_result_bytes``. Rows are sized a chunk at a time (one encoding of a
-        chunk is its rows' encodings joined by commas, in brackets) and one by one only in
-        the chunk that crosses the cap."""
-        rows: list[list[JsonValue]] = []
-        size = 0
-        for start in range(0, min(len(records), max_rows), SIZE_CHUNK):
-            chunk = [
-                json_row(record) for record in records[start : min(start + SIZE_CHUNK, max_rows)]
-            ]
+        """``records`` (user columns only) as the cursor would return them: see RowCollector."""
+        collector = RowCollector(
+            max_rows=max_rows, max_bytes=self.max_result_bytes, check_column=False
+        )
+        for start in range(0, len(records), FETCH_ROWS):
+            if not collector.add(records[start : start + FETCH_ROWS]):
+                break
+        return collector.rows, collector.truncated_by
+
+
+async def fetched_in_chunks(
+    connection: asyncpg.Connection, query: str, max_row_bytes: int
+) -> AsyncGenerator[list[asyncpg.Record], None]:
+    """The wrapped query's records, ``FETCH_ROWS`` per round trip (the first round trip binds
+    and fetches at once); the caller stops iterating to stop fetching."""
+    chunk: list[asyncpg.Record] = []
+    async for record in connection.cursor(query, max_row_bytes, prefetch=FETCH_ROWS):
+        chunk.append(record)
+        if len(chunk) == FETCH_ROWS:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+class Record(Protocol):
+    """What the collector needs of a row: asyncpg's Record (or a dict, in tests)."""
+
+    def __len__(self) -> int: ...
+
+    def keys(self) -> Any: ...
+
+    def values(self) -> Any: ...
+
+
+@dataclass
+class RowCollector:
+    """Rows as they arrive: at most ``max_rows``, and only whole rows while their JSON
+    encodings add up to at most ``max_bytes``."""
+
+    max_rows: int
+    max_bytes: int
+    check_column: bool = True  # records end with the wrapper's row-size check
+    rows: list[list[JsonValue]] = field(default_factory=list)
+    columns: list[str] | None = None
+    truncated_by: str | None = None
+    size: int = 0
+
+    def add(self, records: Sequence[Record]) -> bool:
+        """Take the next records; False once a cap is reached (nothing more is wanted).
+        Rows are sized a chunk at a time (one encoding of a chunk is its rows' encodings
+        joined by commas, in brackets) and one by one only in the chunk that crosses the cap."""
+        if records and self.columns is None:
+            names = list(records[0].keys())
+            self.columns = names[:-1] if self.check_column else names
+        room = self.max_rows - len(self.rows)
+        if len(records) > room:
+            records, self.truncated_by = records[:room], "rows"
+        for start in range(0, len(records), SIZE_CHUNK):
+            if not self.add_sized([self.json_row(r) for r in records[start : start + SIZE_CHUNK]]):
+                self.truncated_by = "bytes"
+                return False
+        return self.truncated_by is None
+
+    def add_sized(self, chunk: list[list[JsonValue]]) -> bool:
+        """Whole rows while they fit: the chunk at once when it surely fits (texts alone, a
+        lower bound of its JSON, leave room; encoding a chunk of large rows would take as
+        much memory again), else row by row."""
+        texts = sum(len(value) for row in chunk for value in row if type(value) is str)
+        if self.size + texts <= self.max_bytes:
             chunk_size = encoded_size(cast(list[JsonValue], chunk)) - 1 - len(chunk)
-            if size + chunk_size <= self.max_result_bytes:
-                rows += chunk
-                size += chunk_size
-                continue
-            for row in chunk:
-                size += encoded_size(row)
-                if size > self.max_result_bytes:
-                    return rows, "bytes"
-                rows.append(row)
-        return rows, ("rows" if len(records) > max_rows else None)
+            if self.size + chunk_size <= self.max_bytes:
+                self.rows += chunk
+                self.size += chunk_size
+                return True
+        for row in chunk:
+            self.size += encoded_size(row)
+            if self.size > self.max_bytes:
+                return False
+            self.rows.append(row)
+        return True
 
-
-def json_row(record: asyncpg.Record) -> list[JsonValue]:
-    """``json_value`` of each value; text, integers, booleans and NULL as they are."""
-    return [value if type(value) in PLAIN_TYPES else json_value(value) for value in record.values()]
+    def json_row(self, record: Record) -> list[JsonValue]:
+        """``json_value`` of each user value; text, integers, booleans and NULL as they are."""
+        values = record.values()
+        if self.check_column:
+            values = itertools.islice(values, len(record) - 1)
+        return [value if type(value) in PLAIN_TYPES else json_value(value) for value in values]

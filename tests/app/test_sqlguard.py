@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.errors import BichatError
-from app.sqlguard import ALLOWED_FUNCTIONS, MAX_SQL_LENGTH, UnsafeSQLError, check_sql
+from app.sqlguard import ALLOWED_FUNCTIONS, MAX_SQL_LENGTH, VALUE_CAPS, UnsafeSQLError, check_sql
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "guard"
 BUSINESS_TABLES = {"orders", "order_items", "products", "customers", "reviews", "product_events"}
@@ -62,7 +62,7 @@ def test_every_legit_defog_query_is_accepted(query):
 CODES = {
     "parse_error", "multiple_statements", "not_read_only", "forbidden_clause",
     "forbidden_function", "forbidden_relation", "system_catalog", "empty_query",
-    "forbidden_type", "unsupported_syntax", "too_long", "too_complex",
+    "forbidden_type", "unsupported_syntax", "too_long", "too_complex", "too_large",
 }  # fmt: skip
 
 
@@ -302,6 +302,18 @@ REJECTED = [
     ("SELECT " + "ARRAY[1, ARRAY[" * 6 + "1" + "]]" * 6, "too_complex"),
     ("SELECT " + "ARRAY[" * 12 + "1" + "]" * 12, "too_complex"),
     ("SELECT " + "JSONB(" * 12 + "1" + ")" * 12, "too_complex"),
+    # too_large: literal counts, widths and type lengths that build huge values at once
+    ("SELECT repeat('x', 250000000)", "too_large"),
+    ("SELECT repeat('x', n) FROM t", "too_large"),
+    ("SELECT lpad('x', 250000000, 'y')", "too_large"),
+    ("SELECT rpad(name, 2000000) FROM t", "too_large"),
+    ("SELECT format('%1000000000s', 'x')", "too_large"),
+    ("SELECT format('%*s', 1000000000, 'x')", "too_large"),
+    ("SELECT format(name, 'x') FROM t", "too_large"),
+    ("SELECT 'x'::char(100000000)", "too_large"),
+    ("SELECT translate(name, '" + "ab" * 100 + "', 'c') FROM t", "too_large"),
+    ("SELECT strpos(name, '" + "a" * 1000 + "') FROM t", "too_large"),
+    ("SELECT plainto_tsquery('" + "é " * 7000 + "')", "too_large"),  # 21,000 bytes
 ]
 
 
@@ -531,3 +543,190 @@ def test_a_schema_other_than_the_policys_is_refused(sql):
     with pytest.raises(UnsafeSQLError) as raised:
         check_sql(sql, POLICY_TABLES, **POLICY)
     assert raised.value.code == "forbidden_relation"
+
+
+# Whole-row and CTE tricks (issue 14, item 10): with the SQL tool's policy every one of these
+# must either be refused or read the table from its mapped schema (customers -> bi.customers,
+# the view without PII); a CTE never shadows a schema-qualified name.
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "WITH customers AS (SELECT 1 AS x) SELECT * FROM public.customers",
+        "WITH customers AS (SELECT 1 AS x) SELECT c FROM public.customers AS c",
+        "WITH customers AS (SELECT 1 AS x) SELECT row_to_json(c) FROM public.customers AS c",
+        "WITH customers AS (SELECT 1 AS x) SELECT * FROM customers, public.customers AS p",
+        "WITH RECURSIVE customers AS (SELECT 1 AS x) SELECT * FROM public.customers",
+        "WITH x AS (WITH customers AS (SELECT 1) SELECT 1) SELECT * FROM public.customers",
+        "WITH customers AS (SELECT 1) SELECT * FROM orders WHERE EXISTS "
+        "(SELECT 1 FROM public.customers AS c WHERE c.id = orders.customer_id)",
+    ],
+)
+def test_a_cte_never_shadows_a_schema_qualified_table(sql):
+    with pytest.raises(UnsafeSQLError) as raised:
+        check_sql(sql, POLICY_TABLES, **POLICY)
+    assert raised.value.code == "forbidden_relation"
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT (c).email FROM customers AS c",
+        "SELECT (c).phone, (c).id FROM customers AS c",
+        "SELECT ((c)).date_of_birth FROM customers AS c",
+        "SELECT (ROW(c.*)).email FROM customers AS c",
+        "SELECT x.email FROM customers AS c, LATERAL (SELECT c.*) AS x",
+        "WITH x(email) AS (SELECT first_name FROM customers) SELECT 1 FROM x",
+    ],
+)
+def test_private_names_are_refused_as_fields_of_whole_rows_too(sql):
+    with pytest.raises(UnsafeSQLError) as raised:
+        check_sql(sql, POLICY_TABLES, **POLICY)
+    assert raised.value.code == "private_column"
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        (
+            "WITH customers AS (SELECT 1 AS x) SELECT * FROM customers",
+            "WITH customers AS (SELECT 1 AS x) SELECT * FROM customers",
+        ),
+        (
+            "WITH c AS (SELECT * FROM customers) SELECT to_jsonb(c) FROM c",
+            "WITH c AS (SELECT * FROM bi.customers) SELECT TO_JSONB(c) FROM c",
+        ),
+        ("SELECT c FROM customers AS c", "SELECT c FROM bi.customers AS c"),
+        ("SELECT customers FROM customers", "SELECT customers FROM bi.customers"),
+        ("TABLE customers", "SELECT * FROM bi.customers"),
+    ],
+)
+def test_whole_row_references_read_the_mapped_schema(sql, expected):
+    assert check_sql(sql, POLICY_TABLES, **POLICY) == expected
+
+
+# TABLESAMPLE methods are table-sampling handler functions: only the built-in two.
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT * FROM orders TABLESAMPLE BERNOULLI (10)",
+        "SELECT * FROM orders AS o TABLESAMPLE system (5) REPEATABLE (42)",
+    ],
+)
+def test_the_built_in_tablesample_methods_are_accepted(sql):
+    assert isinstance(check_sql(sql, BUSINESS_TABLES), str)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT * FROM orders TABLESAMPLE tsm_system_rows (10)",
+        "SELECT * FROM orders TABLESAMPLE system_time (1000)",
+        "SELECT * FROM orders TABLESAMPLE pg_sleep (10)",
+    ],
+)
+def test_other_tablesample_methods_are_refused(sql):
+    assert_rejected(sql, "unsupported_syntax", BUSINESS_TABLES)
+
+
+# ----- value caps (layer 5): where computed values are checked at run time -----------------
+
+CAPPED = {"value_caps": VALUE_CAPS, **POLICY}
+
+
+def capped(sql: str) -> str:
+    once = check_sql(sql, POLICY_TABLES | {"products"}, **CAPPED)
+    assert check_sql(once, POLICY_TABLES | {"products"}, **CAPPED) == once  # idempotent
+    return once
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        # inputs of costly functions: values 1 MB, patterns 256 bytes, character sets 32
+        (
+            "SELECT normalize(name, NFD) FROM products",
+            "SELECT NORMALIZE(BICHAT_CAPPED(name, 1000000), NFD) FROM products",
+        ),
+        (
+            "SELECT strpos(name, brand), translate(name, brand, 'x') FROM products",
+            "SELECT POSITION(BICHAT_CAPPED(brand, 256) IN BICHAT_CAPPED(name, 1000000)), "
+            "TRANSLATE(BICHAT_CAPPED(name, 1000000), BICHAT_CAPPED(brand, 32), 'x') "
+            "FROM products",
+        ),
+        # results of functions and operators that build values
+        (
+            "SELECT string_agg(name, ', ') FROM products",
+            "SELECT BICHAT_CAPPED(STRING_AGG(name, ', '), 1000000) FROM products",
+        ),
+        (
+            "SELECT name || brand || name FROM products",
+            "SELECT BICHAT_CAPPED(BICHAT_CAPPED(name || brand, 1000000) || name, 1000000) "
+            "FROM products",
+        ),
+        (
+            "SELECT array_agg(name) OVER (PARTITION BY brand) FROM products",
+            "SELECT BICHAT_CAPPED(ARRAY_AGG(name) OVER (PARTITION BY brand), 1000000) "
+            "FROM products",
+        ),
+        # casts of text parse it; casts of numbers and dates are cheap
+        (
+            "SELECT name::jsonb, avg(price)::int, date_trunc('day', now())::date FROM products",
+            "SELECT CAST(BICHAT_CAPPED(name, 1000000) AS JSONB), CAST(AVG(price) AS INT), "
+            "CAST(DATE_TRUNC('DAY', CURRENT_TIMESTAMP) AS DATE) FROM products",
+        ),
+        # operators that work through a whole value at once
+        (
+            "SELECT name ILIKE '%a%', specifications ->> 'size', tags @> ARRAY['x'] FROM products",
+            "SELECT BICHAT_CAPPED(name, 1000000) ILIKE '%a%', "
+            "BICHAT_CAPPED(specifications, 1000000) ->> 'size', "
+            "BICHAT_CAPPED(tags, 16384) @> ARRAY['x'] FROM products",
+        ),
+        # the values one call gets share the cap (a call may take 100 arguments)
+        (
+            "SELECT json_build_object('a', name, 'b', brand) FROM products",
+            "SELECT BICHAT_CAPPED(JSON_BUILD_OBJECT('a', BICHAT_CAPPED(name, 500000), 'b', "
+            "BICHAT_CAPPED(brand, 500000)), 1000000) FROM products",
+        ),
+        # a scalar subquery is a value like any other; a separator is repeated per element
+        (
+            "SELECT array_to_string(tags, (SELECT min(brand) FROM products)) FROM products",
+            "SELECT BICHAT_CAPPED(ARRAY_TO_STRING(BICHAT_CAPPED(tags, 1000000), "
+            "BICHAT_CAPPED((SELECT MIN(brand) FROM products), 256)), 1000000) FROM products",
+        ),
+        # products of two numbers of up to 131,072 digits cost 0.06 s each; by a short
+        # literal, next to nothing
+        (
+            "SELECT price * price, price ^ 2, sqrt(price), price * 1.2, price / 3 FROM products",
+            "SELECT BICHAT_CAPPED(price * price, 1000000), BICHAT_CAPPED(POWER(price, 2), "
+            "1000000), BICHAT_CAPPED(SQRT(price), 1000000), price * 1.2, price / 3 FROM products",
+        ),
+        # literals are bounded by the query's length: nothing to check at run time
+        ("SELECT lower('ABC'), ARRAY[1, 2]", "SELECT LOWER('ABC'), ARRAY[1, 2]"),
+        # numbers, dates and aggregates of them are left alone
+        (
+            "SELECT round(avg(price), 2), date_trunc('month', now()) FROM products",
+            "SELECT ROUND(CAST(AVG(price) AS DECIMAL), 2), "
+            "DATE_TRUNC('MONTH', CURRENT_TIMESTAMP) FROM products",
+        ),
+    ],
+)
+def test_computed_values_are_checked_where_they_are_built_and_used(sql, expected):
+    assert capped(sql) == expected
+
+
+def test_a_check_written_in_the_query_does_not_replace_the_guards_own():
+    """A model can call bichat_capped itself, but not with a larger cap in place of ours."""
+    assert capped("SELECT bichat_capped(string_agg(name, ','), 2000000000) FROM products") == (
+        "SELECT BICHAT_CAPPED(BICHAT_CAPPED(STRING_AGG(name, ','), 1000000), 2000000000) "
+        "FROM products"
+    )
+
+
+def test_the_check_function_is_not_allowed_without_value_caps():
+    assert_rejected("SELECT bichat_capped(1, 2)", "forbidden_function")
+
+
+@pytest.mark.parametrize("query", ACCEPTED + [row["query"] for row in LEGIT])
+def test_value_caps_keep_legit_queries_accepted_and_idempotent(query):
+    once = check_sql(query, value_caps=VALUE_CAPS)
+    assert check_sql(once, value_caps=VALUE_CAPS) == once

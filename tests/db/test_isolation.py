@@ -4,6 +4,7 @@ tenant B, never reads PII or application tables, and cannot write or change its 
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import asyncpg
@@ -188,6 +189,11 @@ async def test_writes_fail_even_with_read_only_switched_off(two_tenants, reader_
         "pg_terminate_backend(pg_backend_pid())",
         "lo_create(0)",
         "lo_from_bytea(0, 'x')",
+        # they write WAL or take a transaction id even in a READ ONLY transaction
+        "pg_logical_emit_message(false, 'x', 'y')",
+        "pg_logical_emit_message(true, 'x', '\\x00'::bytea)",
+        "txid_current()",
+        "pg_current_xact_id()",
     ],
 )
 async def test_session_altering_functions_are_revoked(two_tenants, reader_of, call):
@@ -207,6 +213,7 @@ async def test_server_applies_reader_limits(filled_tenant, reader_of, settings, 
     assert await reader.fetchval("SHOW search_path") == "bi, public"
     assert await reader.fetchval("SHOW standard_conforming_strings") == "on"
     assert await reader.fetchval("SHOW jit") == "off"
+    assert await reader.fetchval("SHOW client_connection_check_interval") == "1s"
     assert await reader.fetchval("SELECT ARRAY[1, 2]") == [1, 2]  # type introspection works
     assert await reader.fetchval("SHOW work_mem") == f"{settings.reader_work_mem_kb // 1024}MB"
     assert (
@@ -360,3 +367,77 @@ async def test_keyword_search_function_returns_only_the_callers_tenant(
             )
         )
     assert public_can is False
+
+
+# Sample arguments by type, for calling every function a reader may execute.
+SAMPLE_ARGUMENTS = {
+    "text": "'ab'", "character varying": "'ab'", "name": "'a'::name", "\"char\"": "'a'::\"char\"",
+    "cstring": "'a'::cstring", "bytea": "'\\x00'::bytea", "json": "'{\"a\": 1}'::json",
+    "jsonb": "'{\"a\": 1}'::jsonb", "text[]": "ARRAY['a']", "anyarray": "ARRAY['a']",
+    "anyelement": "'a'::text", "\"any\"": "'a'::text", "integer": "1", "bigint": "1::bigint",
+    "smallint": "1::smallint", "numeric": "1::numeric", "double precision": "1::float8",
+    "real": "1::real", "boolean": "true", "oid": "'public.orders'::regclass::oid",
+    "regclass": "'public.orders'::regclass", "regproc": "'now'::regproc",
+    "regtype": "'int4'::regtype", "xid": "'1'::xid", "xid8": "'1'::xid8", "pg_lsn": "'0/0'::pg_lsn",
+    "timestamp with time zone": "now()", "interval": "interval '1 s'", "date": "current_date",
+    "uuid": "'00000000-0000-0000-0000-000000000000'::uuid",
+}  # fmt: skip
+
+
+async def test_no_function_a_reader_may_execute_writes_wal_or_takes_a_transaction_id(
+    two_tenants, reader_of, engine
+):
+    """A read-only transaction can still write WAL (pg_logical_emit_message wrote 1 GB in
+    7 s) or consume transaction ids (txid_current). Every pg_catalog function a reader may
+    execute whose arguments can be sampled is called, in its own READ ONLY transaction, under
+    EXPLAIN (ANALYZE, WAL): none may write a WAL record or leave a transaction id assigned."""
+    from sqlalchemy import text
+
+    reader = await reader_of(two_tenants[0])
+    role = await reader.fetchval("SELECT session_user")
+    async with engine.connect() as owner:
+        functions = (
+            await owner.execute(
+                text(
+                    "SELECT p.oid::regprocedure::text AS signature, p.proname AS name, "
+                    "p.proretset AS set_returning, "
+                    "array(SELECT format_type(t, NULL) FROM unnest(p.proargtypes) t) AS types "
+                    "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+                    "WHERE n.nspname = 'pg_catalog' AND p.prokind = 'f' "
+                    "AND has_function_privilege(:r, p.oid, 'EXECUTE') ORDER BY 1"
+                ),
+                {"r": role},
+            )
+        ).all()
+    callable_ = [f for f in functions if all(t in SAMPLE_ARGUMENTS for t in f.types)]
+    assert len(callable_) > 1000
+    await reader.execute("SET statement_timeout = '2s'")
+    called, writes = 0, []
+    for function in callable_:
+        arguments = ", ".join(SAMPLE_ARGUMENTS[t] for t in function.types)
+        call = f'"{function.name}"({arguments})'
+        query = f"SELECT * FROM {call}" if function.set_returning else f"SELECT {call}"
+        outcome = await wal_and_xid(reader, query)
+        if outcome is None:
+            continue  # refused, or the sample arguments do not suit it
+        called += 1
+        # Reading may prune a page or set hint bits once (WAL too); a function that writes
+        # WAL writes it every time.
+        if outcome[1] or (outcome[0] and (await wal_and_xid(reader, query) or (0, 0))[0]):
+            writes.append(function.signature)
+    assert called > 1000
+    assert writes == []
+
+
+async def wal_and_xid(reader: asyncpg.Connection, query: str) -> tuple[int, int] | None:
+    """WAL records ``query`` wrote and whether its READ ONLY transaction took an id."""
+    transaction = reader.transaction(readonly=True)
+    await transaction.start()
+    try:
+        plan = await reader.fetchval(f"EXPLAIN (ANALYZE, WAL, FORMAT JSON) {query}")
+        xid = await reader.fetchval("SELECT pg_current_xact_id_if_assigned()")
+    except asyncpg.PostgresError:
+        return None
+    finally:
+        await transaction.rollback()
+    return json.loads(plan)[0]["Plan"].get("WAL Records", 0), int(xid is not None)

@@ -7,6 +7,7 @@ import csv
 import json
 import logging
 import time
+import tracemalloc
 import uuid
 from datetime import date
 from decimal import Decimal
@@ -132,6 +133,62 @@ async def test_byte_cap_truncates_large_results(tenants, engine, settings, datab
     assert 5 <= result.row_count < 10
 
 
+async def test_the_cursor_stops_fetching_at_the_byte_cap(tenants, engine, settings, database_url):
+    """Rows past the cap are never computed: row 300 would divide by zero, and the query
+    returns the rows that fit instead of failing (it failed when every row was fetched)."""
+    a, *_ = tenants
+    executor = executor_for(engine, settings, database_url, max_result_bytes=100_000)
+    try:
+        result = await executor.run(
+            tenant_id=a,
+            sql="SELECT n, repeat('x', 10000) AS blob, CASE WHEN n < 300 THEN n ELSE n / 0 END "
+            "AS fine FROM generate_series(1, 100000) AS n",
+            max_rows=100_000,
+        )
+    finally:
+        await executor.close()
+    assert result.truncated_by == "bytes" and 5 <= result.row_count < 10
+    assert [row[0] for row in result.rows] == list(range(1, result.row_count + 1))
+
+
+async def test_a_row_larger_than_the_result_may_be_is_never_fetched(tenants, database_only):
+    """The server refuses to send a row over max_result_bytes: 20 rows of 50 MB (the guard
+    bypassed: it would refuse the count) cost the client nothing, not 2.9 GB."""
+    a, *_ = tenants
+    tracemalloc.start()
+    try:
+        result = await database_only.run(
+            tenant_id=a, sql="SELECT repeat('x', 50000000) AS blob FROM generate_series(1, 20)"
+        )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.rows == [] and result.truncated_by == "bytes" and result.columns == ["blob"]
+    assert peak < 10_000_000
+
+
+async def test_rows_fetched_before_a_row_too_large_are_kept(tenants, database_only):
+    a, *_ = tenants
+    result = await database_only.run(
+        tenant_id=a,
+        sql="SELECT n, repeat('x', CASE WHEN n < 70 THEN 10 ELSE 2000000 END) AS blob "
+        "FROM generate_series(1, 100) AS n",
+    )
+    assert [row[0] for row in result.rows] == list(range(1, 65))  # the first two chunks of rows
+    assert result.truncated_by == "bytes"
+
+
+async def test_server_messages_quoting_a_large_value_are_shortened(tenants, guarded):
+    a, *_ = tenants
+    with pytest.raises(SqlExecutionError) as raised:
+        await guarded.run(
+            tenant_id=a,
+            sql="SELECT (SELECT string_agg('x', '') FROM generate_series(1, 200000))::int",
+        )
+    assert raised.value.sqlstate == "22P02" and len(raised.value.message) < 1_100
+    assert "more characters" in raised.value.message
+
+
 async def test_every_type_the_schema_uses_is_json_safe(tenants, guarded):
     a, *_ = tenants
     result = await guarded.run(
@@ -200,6 +257,11 @@ DATABASE_ATTACKS = {
         "SELECT lo_create(0)",
         "SELECT nextval('orders_id_seq')",
         "SELECT 1; DELETE FROM orders",
+        # WAL and transaction ids, from inside a READ ONLY transaction
+        "SELECT pg_logical_emit_message(false, 'bichat', repeat('x', 100000))",
+        "SELECT pg_logical_emit_message(true, 'bichat', 'x')",
+        "SELECT txid_current()",
+        "SELECT pg_current_xact_id()",
     ],
     "escalation": [
         "SET ROLE postgres",
@@ -338,6 +400,75 @@ async def test_guard_alone_rejects_every_attack_before_it_runs(tenants, engine, 
     assert await database_fingerprint(engine) == before
 
 
+WHOLE_ROW_READS = [
+    "SELECT * FROM customers",
+    "SELECT c FROM customers AS c",
+    "SELECT c.* FROM customers AS c",
+    "SELECT (c).* FROM customers AS c",
+    "SELECT ROW(c.*) FROM customers AS c",
+    "SELECT row_to_json(c) FROM customers AS c",
+    "SELECT to_jsonb(c) FROM customers AS c",
+    "SELECT to_json(c) FROM customers AS c",
+    "SELECT json_agg(c) FROM customers AS c",
+    "SELECT jsonb_agg(c) FROM customers AS c",
+    "SELECT array_agg(c) FROM customers AS c",
+    "SELECT string_agg(c::text, ',') FROM customers AS c",
+    "SELECT CAST(c AS text) FROM customers AS c",
+    "SELECT format('%s', c) FROM customers AS c",
+    "SELECT concat(c) FROM customers AS c",
+    "SELECT customers FROM customers",
+    "SELECT to_jsonb(c) ->> 'email' FROM customers AS c",
+    "SELECT array_to_json(array_agg(c)) FROM customers AS c",
+    "SELECT jsonb_build_object('c', c) FROM customers AS c",
+    "SELECT 1 FROM customers AS c WHERE c = c",
+    "SELECT x FROM customers AS c, LATERAL (SELECT c) AS x(x)",
+    "SELECT * FROM customers NATURAL JOIN orders",
+    "TABLE customers",
+    "SELECT * FROM ONLY customers",
+]
+CTE_SHADOWS = ["WITH customers AS (SELECT 1 AS x) ", "WITH RECURSIVE customers AS (SELECT 1 AS x) "]
+
+
+def pii_tricks() -> list[str]:
+    """Each whole-row read as written, against public.customers, and with a CTE named
+    customers in front of the schema-qualified table."""
+    tricks = list(WHOLE_ROW_READS)
+    for sql in WHOLE_ROW_READS:
+        if sql.startswith("TABLE"):
+            continue
+        qualified = sql.replace("FROM customers", "FROM public.customers").replace(
+            "FROM ONLY customers", "FROM ONLY public.customers"
+        )
+        tricks += [qualified] + [shadow + qualified for shadow in CTE_SHADOWS]
+    return tricks
+
+
+async def pii_values(engine) -> set[str]:
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            text("SELECT email, phone, date_of_birth::text FROM customers")
+        )
+        return {value for row in rows for value in row if value}
+
+
+async def test_guard_alone_returns_no_pii_from_whole_row_references(tenants, engine, guard_only):
+    """Guard in front of a superuser: no whole-row read (record, *, JSON, casts, CTE
+    shadowing a schema-qualified table) brings back an email, phone or birth date."""
+    a, *_ = tenants
+    private = await pii_values(engine)
+    assert len(private) > 100
+    leaked = {}
+    for sql in pii_tricks():
+        try:
+            result = await guard_only.run(tenant_id=a, sql=sql)
+        except (UnsafeSQLError, SqlExecutionError):
+            continue
+        shown = json.dumps(result.rows, default=str)
+        if found := {value for value in private if value in shown}:
+            leaked[sql] = sorted(found)[:2]
+    assert not leaked
+
+
 # ----- denial of service ------------------------------------------------------------------------
 
 RUNAWAY = {
@@ -366,6 +497,72 @@ async def test_runaway_queries_are_cancelled_by_the_server_in_time(tenants, engi
     assert await active_queries_of(engine, a) == 0  # nothing left running on the server
     healthy = await guarded.run(tenant_id=a, sql="SELECT count(*) FROM orders")
     assert healthy.rows == [[300]]
+
+
+# Work a statement timeout cannot stop: one function call that runs long (the server notices
+# a cancel only between calls) on a value the query built cheaply, or many such calls in
+# one expression. Sized to be built within the 1 s timeout; unchecked, each ran on for
+# seconds after it (normalize of 250M characters: 14 s at 1.5 GB). Most build their values
+# without a large literal count, which the guard refuses outright.
+def built(piece: str, times: int) -> str:
+    """``times`` copies of ``piece`` joined together by an aggregate."""
+    return f"(SELECT string_agg({piece}, '') FROM generate_series(1, {times}))"
+
+
+TENFOLD = " || ".join(["s"] * 10)
+KB_OF_E, KB_OF_X, KB_OF_A = "repeat('é', 1000)", "repeat('x', 1000)", "repeat('a', 1000)"
+KB_OF_JSON, KB_OF_CONTROL = "repeat('1,', 1000)", "repeat(chr(1), 1000)"
+CHARSET = built("'ab'", 500) + " || 'x'"  # 1,001 bytes
+ALMOST_1MB = built("'x'", 990000)
+BOMBS = {
+    "normalize": f"SELECT length(normalize({built(KB_OF_E, 50000)}, NFD))",
+    "normalize of concatenations": "WITH a AS MATERIALIZED (SELECT repeat('é', 100000) AS s), "
+    f"b AS MATERIALIZED (SELECT {TENFOLD} AS s FROM a), "
+    f"c AS MATERIALIZED (SELECT {TENFOLD} AS s FROM b) SELECT length(normalize(s, NFD)) FROM c",
+    "lower of an aggregate": "SELECT length(lower(string_agg(repeat('É', 1000), ''))) "
+    "FROM generate_series(1, 100000)",
+    "translate": f"SELECT length(translate({built(KB_OF_X, 990)}, {CHARSET}, 'c'))",
+    "strpos": f"SELECT strpos({built(KB_OF_A, 990)}, 'b' || repeat('a', 10000))",
+    "btrim": f"SELECT length(btrim({built(KB_OF_X, 990)} || 'y', {CHARSET}))",
+    "many calls in one expression": "SELECT "
+    + " + ".join(["strpos(s, 'b' || repeat('a', 200))"] * 200)
+    + " FROM (SELECT repeat('a', 990000) AS s OFFSET 0) AS h",
+    "format width": "SELECT length(format('%1000000000s', 'x'))",
+    "lpad": "SELECT length(lpad('x', 250000000, 'é'))",
+    "to_json escaping": f"SELECT octet_length(to_json({built(KB_OF_CONTROL, 30000)})::text)",
+    "jsonb parse": f"SELECT jsonb_typeof(('[' || {built(KB_OF_JSON, 30000)} || '1]')::jsonb)",
+    "jsonb_pretty": f"SELECT length(jsonb_pretty(('[' || {built(KB_OF_JSON, 5000)} || '1]')::jsonb))",
+    "error message echo": f"SELECT {built(KB_OF_X, 20000)}::int",
+    "tsquery parse": "SELECT numnode(plainto_tsquery('simple', repeat('é ', 100000)))",
+    "many large arguments": "SELECT length(json_build_array("
+    + ", ".join(["s"] * 100)
+    + ")::text) FROM (SELECT repeat(chr(1), 990000) AS s OFFSET 0) AS h",
+    "separator repeated per element": "SELECT length(array_to_string(ARRAY(SELECT "
+    f"generate_series(1, 900)), {ALMOST_1MB}))",
+    "products of huge numbers": "SELECT "
+    + " + ".join(["p * p"] * 60)
+    + " > 0 FROM (SELECT power(10::numeric, 65000) - 1 AS p OFFSET 0) AS h",
+    "array containment": "SELECT ARRAY(SELECT generate_series(1, 50000)) "
+    "@> ARRAY(SELECT generate_series(50000, 1, -1))",
+    "jsonb containment": "SELECT (SELECT jsonb_agg(g) FROM generate_series(1, 30000) AS g) "
+    "@> (SELECT jsonb_agg(g) FROM generate_series(30000, 1, -1) AS g)",
+}
+
+
+@pytest.mark.parametrize("sql", BOMBS.values(), ids=BOMBS.keys())
+async def test_no_reader_backend_runs_on_after_the_timeout(tenants, engine, guarded, sql):
+    """CPU and memory bombs: whatever stops them (the guard, a value cap, the timeout), one
+    second after the timeout the call has returned and no reader backend of the tenant is
+    still working."""
+    a, *_ = tenants
+    started = time.perf_counter()
+    call = asyncio.create_task(guarded.run(tenant_id=a, sql=sql, timeout_ms=TIMEOUT_MS))
+    await asyncio.wait({call}, timeout=TIMEOUT_MS / 1000 + 1)
+    still_working = await active_queries_of(engine, a)
+    returned_in_s = time.perf_counter() - started if call.done() else None
+    with pytest.raises(BichatError):
+        await call
+    assert still_working == 0 and returned_in_s is not None, (still_working, returned_in_s)
 
 
 async def test_sleep_is_refused_by_both_layers(tenants, guarded, database_only):
