@@ -306,8 +306,10 @@ def test_usage_page_and_csv_add_up(web_server, shop_a):
     assert calls >= 4 and int(mini[2]) == calls // 2 * 2200  # 1000 + 1200 per conversation
     assert lines["local-llama"][5] == ""  # unpriced: no cost, never 0
     assert int(lines["local-llama"][6]) == 2
+    # other modules' chats on this shared server (scripted models) may add unpriced calls
+    unpriced = sum(int(row[6]) for key, row in lines.items() if key != "model")
     page = client.get("/admin/usage").text
-    assert "plus 2 calls of models without a price" in page
+    assert f"plus {unpriced} calls of models without a price" in page
     assert '<svg class="usage-chart"' in page and "<rect" in page  # drawn on the server
     assert "plotly" not in page  # no 4.7 MB script to fetch and run for one chart
 
