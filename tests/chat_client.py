@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -73,9 +74,15 @@ class ChatClient:
         return response
 
     async def turn(
-        self, text: str | None, *, thread_id: str | None = None, timeout_s: float = 60
+        self,
+        text: str | None,
+        *,
+        thread_id: str | None = None,
+        timeout_s: float = 60,
+        before_send: Callable[[], Awaitable[None]] | None = None,
     ) -> Turn:
-        """Connect (resuming ``thread_id`` if given), send ``text``, wait for the answer."""
+        """Connect (resuming ``thread_id`` if given), send ``text``, wait for the answer;
+        ``before_send`` runs once the socket is connected, before the question goes."""
         client = socketio.AsyncClient()
         turn = Turn(session_id=str(uuid.uuid4()))
         finished, sent = asyncio.Event(), asyncio.Event()
@@ -102,6 +109,8 @@ class ChatClient:
         try:
             await client.emit("connection_successful")
             await asyncio.sleep(0.3)
+            if before_send is not None:
+                await before_send()
             if text is not None:
                 message = {
                     "threadId": thread_id or "",
