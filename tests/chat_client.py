@@ -80,11 +80,13 @@ class ChatClient:
         thread_id: str | None = None,
         timeout_s: float = 60,
         before_send: Callable[[], Awaitable[None]] | None = None,
+        session_id: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Turn:
         """Connect (resuming ``thread_id`` if given), send ``text``, wait for the answer;
         ``before_send`` runs once the socket is connected, before the question goes."""
         client = socketio.AsyncClient()
-        turn = Turn(session_id=str(uuid.uuid4()))
+        turn = Turn(session_id=session_id or str(uuid.uuid4()))
         finished, sent = asyncio.Event(), asyncio.Event()
 
         @client.on("*")
@@ -96,7 +98,7 @@ class ChatClient:
         await client.connect(
             self.base_url,
             socketio_path=f"{self.mount}/ws/socket.io",
-            headers={"Cookie": f"access_token={self.cookie}"},
+            headers={"Cookie": f"access_token={self.cookie}", **(headers or {})},
             auth={
                 "sessionId": turn.session_id,
                 "clientType": "webapp",

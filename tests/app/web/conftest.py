@@ -33,6 +33,7 @@ from db.users import create_user
 
 PASSWORD = "test-password-1"
 XSS_NAME = "<img src=x onerror=alert(1)>"
+ALLOWED_ORIGIN = "http://allowed.example:8080"  # BICHAT_ALLOWED_ORIGINS of the test server
 
 
 @dataclass
@@ -166,6 +167,7 @@ async def web_server(make_database) -> WebServer:
         login_limit_per_ip="100000/minute",
         login_limit_per_username="100000/minute",
         trusted_proxies="127.0.0.1",  # so tests can speak as a TLS proxy (X-Forwarded-*)
+        allowed_origins=ALLOWED_ORIGIN,
     )
     await prepare(url, settings)
     server, thread, base = await asyncio.to_thread(start_server, settings)
