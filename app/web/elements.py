@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 from chainlit.element import Element
 from pydantic.dataclasses import dataclass
 
+from app.spreadsheet import spreadsheet_cell, spreadsheet_safe
 from app.tools.charts import Chart
 from app.tools.sql import SqlResult
 
@@ -40,14 +41,19 @@ def table_element(result: SqlResult, *, name: str) -> JsonTable:
 
 
 def csv_bytes(columns: list[str], rows: list[list[Any]]) -> bytes:
+    """The result as CSV; text that a spreadsheet would run as a formula is defused."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(columns)
+    writer.writerow(spreadsheet_safe(column) for column in columns)
     for row in rows:
-        writer.writerow(
-            json.dumps(v) if isinstance(v, dict | list) else ("" if v is None else v) for v in row
-        )
+        writer.writerow(spreadsheet_cell(csv_value(value)) for value in row)
     return buffer.getvalue().encode("utf-8")
+
+
+def csv_value(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return "" if value is None else value
 
 
 def csv_element(result: SqlResult, *, name: str) -> cl.File:

@@ -47,3 +47,14 @@ def test_step_ids_round_trip_and_cannot_be_forged(monkeypatch):
     monkeypatch.setenv("CHAINLIT_AUTH_SECRET", "secret-two")
     assert message_id_of(issued) is None
     assert message_id_of("not-a-uuid") is None
+
+
+FORMULAS = ["=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
+
+
+def test_the_csv_defuses_spreadsheet_formulas_in_text_cells_and_names():
+    rows = [[formula, -5, 2.5] for formula in FORMULAS]
+    parsed = list(csv.reader(io.StringIO(csv_bytes(["=title", "n", "x"], rows).decode())))
+    assert parsed[0] == ["'=title", "n", "x"]
+    assert [row[0] for row in parsed[1:]] == ["'" + formula for formula in FORMULAS]
+    assert all(row[1:] == ["-5", "2.5"] for row in parsed[1:])  # numbers stay numbers
