@@ -7,7 +7,7 @@ would make every reader's browser fetch that address, and ``[Refund](https://evi
 would be a link. ``escape_markdown`` backslash-escapes every character that starts inline
 markup (emphasis, code, links and images, raw HTML, entities, strikethrough, table cells,
 directives), escapes what would start a block at the value's start (headings, quotes, lists),
-puts everything on one line, and breaks the patterns GFM turns into links by itself
+puts everything on one line without leading or trailing blanks (no code block, no line break), and breaks the patterns GFM turns into links by itself
 (``https://``, ``www.``, ``a@b.c``) with an invisible WORD JOINER. ``code_block`` fences text
 (SQL) with more backticks than it contains. Anything that writes markdown from data
 (the offline model, the no-model engine, the chat's step lines) goes through here.
@@ -29,7 +29,7 @@ AUTOLINKS = re.compile(r"(?i)(https?)(?=:)|(www)(?=\.)|(@)")
 
 def escape_markdown(value: Any) -> str:
     """``value`` as markdown text that renders as exactly its characters, on one line."""
-    text = LINE_BREAKS.sub(" ", "" if value is None else str(value))
+    text = LINE_BREAKS.sub(" ", "" if value is None else str(value)).strip()
     text = INLINE.sub(r"\\\1", text)
     text = DIRECTIVE.sub(r"\\:", text)
     text = BLOCK_START.sub(r"\1\\\2", text)

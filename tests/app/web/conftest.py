@@ -69,6 +69,16 @@ async def db_rows(url: str, sql: str, **params) -> list:
         await engine.dispose()
 
 
+async def db_execute(url: str, sql: str, **params) -> None:
+    """Run one statement on the server's database and commit it."""
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text(sql), params)
+    finally:
+        await engine.dispose()
+
+
 def login_token(client: httpx.Client) -> str:
     """The admin login form's CSRF token (its page also sets the cookie it is checked with)."""
     page = client.get("/admin/login").text

@@ -12,24 +12,14 @@ import httpx
 import jwt
 import pytest
 import socketio
-from sqlalchemy import text
 
 from db.engine import create_engine
 from db.tenants import create_tenant, delete_tenant
 from db.users import create_user
-from tests.app.web.conftest import PASSWORD, admin_login, db_rows
+from tests.app.web.conftest import PASSWORD, admin_login, db_execute, db_rows
 from tests.chat_client import ChatClient
 
 TWELVE_HOURS_S = 12 * 3600
-
-
-async def run(url: str, sql: str, **params) -> None:
-    engine = create_engine(url)
-    try:
-        async with engine.begin() as connection:
-            await connection.execute(text(sql), params)
-    finally:
-        await engine.dispose()
 
 
 async def new_user(web_server, *, tenant: str = "web-shop", admin: bool = True) -> str:
@@ -123,7 +113,7 @@ async def test_deactivating_a_user_ends_their_sessions_at_once(web_server, offli
         assert admin.get("/admin/conversations").status_code == 200
 
         async def deactivate() -> None:  # while the socket is open, before the question
-            await run(
+            await db_execute(
                 web_server.database_url,
                 "UPDATE app_users SET is_active = false WHERE username = :u",
                 u=username,
@@ -141,7 +131,9 @@ async def test_deleting_a_user_or_their_tenant_ends_their_sessions(web_server, o
     doomed = await new_user(web_server, admin=False)
     chat, admin = await logged_in(web_server, doomed)
     try:
-        await run(web_server.database_url, "DELETE FROM app_users WHERE username = :u", u=doomed)
+        await db_execute(
+            web_server.database_url, "DELETE FROM app_users WHERE username = :u", u=doomed
+        )
         await assert_shut_out(chat, admin)
     finally:
         await chat.close()
