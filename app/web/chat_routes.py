@@ -10,6 +10,9 @@ Chainlit is mounted at ``/chat``, so they take precedence):
 - ``POST /chat/project/file``: uploads are off (refused before the body is read).
 - ``PUT``/``DELETE /chat/project/element`` (custom elements: bichat has none) and
   ``POST /chat/project/action`` for a socket session that is not the user's: 404.
+- ``POST /chat/auth/jwt``: 404. Chainlit trades a valid token for a fresh cookie there, so a
+  session could be stretched past ``BICHAT_SESSION_MAX_AGE_S`` forever; bichat logs in
+  with a password only.
 """
 
 from __future__ import annotations
@@ -80,6 +83,11 @@ async def login(request: Request, form: OAuth2PasswordRequestForm = Depends()) -
         path="/",
     )
     return response
+
+
+@router.post("/auth/jwt")
+async def token_login() -> JSONResponse:
+    return JSONResponse({"detail": "log in with a password"}, status_code=404)
 
 
 @router.put("/feedback")

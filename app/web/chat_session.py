@@ -17,11 +17,11 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from contextvars import ContextVar
-from http.cookies import SimpleCookie
 from typing import Any
 
 import jwt
 from fastapi import HTTPException
+from starlette.requests import cookie_parser
 
 from app.web.state import get_state
 from db.users import ActiveUser, active_user
@@ -63,9 +63,7 @@ def token_in(headers: list[tuple[bytes, bytes]]) -> str | None:
     bearer = None
     for name, value in headers:
         if name == b"cookie":
-            parsed: SimpleCookie = SimpleCookie()
-            parsed.load(value.decode("latin-1"))
-            cookies.update({key: morsel.value for key, morsel in parsed.items()})
+            cookies.update(cookie_parser(value.decode("latin-1")))
         elif name == b"authorization":
             scheme, _, credentials = value.decode("latin-1").partition(" ")
             bearer = credentials.strip() if scheme.lower() == "bearer" else None

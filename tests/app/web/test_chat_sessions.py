@@ -152,3 +152,18 @@ async def test_deleting_a_user_or_their_tenant_ends_their_sessions(web_server, o
         await assert_shut_out(chat, admin)
     finally:
         await chat.close()
+
+
+async def test_a_token_cannot_be_traded_for_a_fresh_one(web_server):
+    """Chainlit's /auth/jwt would mint a new cookie for any valid token, stretching a session
+    past its age for ever."""
+    client = ChatClient(web_server.base_url)
+    try:
+        await client.login("ann", PASSWORD)
+        response = await client.http.post(
+            "/auth/jwt", headers={"Authorization": f"Bearer {client.cookie}"}
+        )
+    finally:
+        await client.close()
+    assert response.status_code == 404
+    assert "access_token" not in response.headers.get("set-cookie", "")
