@@ -22,7 +22,6 @@ from app.config import Settings
 from app.turn.runtime import open_agent
 from app.web.admin import install_admin
 from app.web.branding import configure_chainlit, install_shop_name, prepare_branding
-from app.web.chat_routes import install_chat_routes
 from app.web.chat_session import ChatSessions
 from app.web.first_run import auth_secret
 from app.web.security import install_security
@@ -97,6 +96,8 @@ def create_app(settings: Settings, *, chat_model: BaseChatModel | None = None) -
 
     install_admin(app)
     install_shop_name(app)
+    from app.web.chat_routes import install_chat_routes  # imports Chainlit: after its root is set
+
     install_chat_routes(app)  # ahead of Chainlit's routes of the same paths
     mount_chat(app)
     prepare_branding(Path(chainlit_root()), welcome=WELCOME)  # where Chainlit reads them
