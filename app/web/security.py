@@ -54,6 +54,7 @@ EVERYWHERE = {
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
+HOST = re.compile(r"[a-z0-9.\-]+(:\d{1,5})?|\[[0-9a-f:.]+\](:\d{1,5})?")
 INLINE_SCRIPT = re.compile(r"<script\b(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.S | re.I)
 
 
@@ -147,7 +148,7 @@ class WebSecurity:
 
     def chat_csp(self, scope: Scope) -> str:
         host = (header(scope, b"host") or "").lower()
-        sockets = f" ws://{host} wss://{host}" if host else ""
+        sockets = f" ws://{host} wss://{host}" if HOST.fullmatch(host) else ""
         return (
             f"default-src 'self'; script-src 'self' {self.chat_scripts}; "
             "style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; "
@@ -187,6 +188,7 @@ def install_security(app: FastAPI, settings: Settings, *, chat_page: str) -> Non
         | ({origin_of(settings.public_url)} if settings.public_url else set())
     )
     config.project.allow_origins[:] = allowed  # the list Chainlit's CORS middleware holds
+    chainlit_app.middleware_stack = None  # built again (with that list) at its next request
     if not settings.api_docs:
         for served in (app, chainlit_app):
             served.router.routes[:] = [

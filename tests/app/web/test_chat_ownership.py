@@ -28,6 +28,7 @@ class Owned:
     answer_step: str
     signed_step: str
     answer_id: int
+    follow_up: dict
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ async def owned(offline, ann) -> Owned:
         answer["id"],
         run["id"],
         int(run["feedback"]["id"]),
+        turn.of("action")[0],
     )
 
 
@@ -111,6 +113,9 @@ async def test_others_change_nothing_and_get_refused(web_server, owned, intruder
         "update element": await http.put("/project/element", json=custom_element(owned)),
         "delete element": await http.request(
             "DELETE", "/project/element", json=custom_element(owned)
+        ),
+        "follow-up in the owner's session": await http.post(
+            "/project/action", json={"sessionId": owned.session_id, "action": owned.follow_up}
         ),
         "delete": await intruder.delete(owned.thread_id),
     }
@@ -159,6 +164,12 @@ async def test_malformed_ids_are_not_found_not_errors(web_server, owned, ann):
 
 async def test_the_owner_changes_their_own_thread(web_server, owned, ann):
     url = web_server.database_url
+    follow_up = await ann.http.post(
+        "/project/action", json={"sessionId": owned.session_id, "action": owned.follow_up}
+    )
+    assert follow_up.status_code == 200, follow_up.text
+    asked = await stored(url, owned.thread_id)
+    assert asked is not None and asked.messages > 4  # the follow-up question was answered
     cleared = await ann.http.request(
         "DELETE", "/feedback", json={"feedbackId": str(owned.answer_id)}
     )

@@ -234,3 +234,11 @@ async def test_every_response_carries_the_security_headers(web_server):
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["x-frame-options"] == "DENY"
     assert "script-src 'self';" in admin.headers["content-security-policy"]
+
+
+async def test_a_forged_host_header_cannot_widen_the_policy(web_server):
+    async with httpx.AsyncClient(base_url=web_server.base_url) as client:
+        chat = await client.get("/chat/", headers={"Host": "x; script-src *; img-src *"})
+    policy = chat.headers["content-security-policy"]
+    assert "script-src *" not in policy and "img-src *" not in policy
+    assert policy.count("script-src") == 1 and policy.count("img-src") == 1
