@@ -116,3 +116,22 @@ def test_a_turns_rows_are_written_by_the_turn_writer_alone():
         and path.parent.name != "store"
     )
     assert set(callers) == {"app/turn/writer.py"}
+
+
+def test_the_web_channel_writes_no_sql():
+    """app/web asks the store (``app/store``, ``db``) for every row; it may name an engine's
+    type, nothing else of SQLAlchemy (no ``text``, no statements of its own)."""
+    found = [
+        f"{path.relative_to(ROOT)}:{node.lineno} imports {name}"
+        for path in ROOT.glob("app/web/**/*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        for name in (
+            [alias.name for alias in node.names]
+            if isinstance(node, ast.Import)
+            else [node.module or ""]
+            if isinstance(node, ast.ImportFrom)
+            else []
+        )
+        if name.split(".")[0] in ("sqlalchemy", "asyncpg") and name != "sqlalchemy.ext.asyncio"
+    ]
+    assert found == []

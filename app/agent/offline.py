@@ -29,6 +29,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.runnables import Runnable
 from pydantic import ConfigDict
 
+from app.markdown_text import code_block, escape_markdown
 from app.store.verified import Match
 from app.tools import registry
 
@@ -155,7 +156,7 @@ def decline_text(matches: Sequence[Match]) -> str:
     ]
     if matches:
         lines += ["", "The closest questions it can answer:"]
-        lines += [f"- {m.question}" for m in matches]
+        lines += [f"- {escape_markdown(m.question)}" for m in matches]
     return "\n".join(lines)
 
 
@@ -169,18 +170,19 @@ def summary_message(after: Sequence[BaseMessage], result_message: ToolMessage) -
         [
             OFFLINE_LABEL,
             "",
-            f"Answered with the verified question “{verified}”.",
+            f"Answered with the verified question “{escape_markdown(verified)}”.",
             "",
             body,
             "",
-            f"```sql\n{sql}\n```",
+            code_block(sql, "sql"),
         ]
     )
     return AIMessage(content=text, response_metadata=metadata(verified_question=verified))
 
 
 def failure_text(error: dict[str, Any]) -> str:
-    return f"Its query failed on this shop's data: {error.get('message', 'unknown error')}."
+    message = escape_markdown(error.get("message", "unknown error"))
+    return f"Its query failed on this shop's data: {message}."
 
 
 def result_text(data: dict[str, Any]) -> str:
@@ -189,7 +191,8 @@ def result_text(data: dict[str, Any]) -> str:
         return "The query returned no rows: there is no data for this question yet."
     if len(rows) == 1 and len(columns) <= 4:
         pairs = ", ".join(
-            f"{c.replace('_', ' ')}: {plain(v)}" for c, v in zip(columns, rows[0], strict=True)
+            f"{escape_markdown(c.replace('_', ' '))}: {plain(v)}"
+            for c, v in zip(columns, rows[0], strict=True)
         )
         return f"The result is {pairs}."
     more = " (more exist)" if data.get("truncated") else ""
@@ -198,7 +201,7 @@ def result_text(data: dict[str, Any]) -> str:
     lines = [
         f"{head}; {'here they are' if len(shown) == len(rows) else f'the first {len(shown)}'}:",
         "",
-        "| " + " | ".join(columns) + " |",
+        "| " + " | ".join(escape_markdown(c) for c in columns) + " |",
         "|" + "---|" * len(columns),
     ]
     lines += ["| " + " | ".join(plain(v) for v in row) + " |" for row in shown]
@@ -206,8 +209,9 @@ def result_text(data: dict[str, Any]) -> str:
 
 
 def plain(value: Any) -> str:
+    """A cell as markdown text: numbers formatted, anything else escaped (data is text)."""
     if isinstance(value, float):
         return f"{value:,.2f}"
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
-    return "—" if value is None else str(value).replace("|", "\\|")
+    return "—" if value is None else escape_markdown(value)

@@ -331,6 +331,18 @@ async def session_detail(
         )
 
 
+async def session_of_message(
+    engine: AsyncEngine, *, tenant_id: uuid.UUID, message_id: int
+) -> uuid.UUID | None:
+    """The conversation a message of the tenant belongs to (None: no such message here)."""
+    async with engine.connect() as connection:
+        found = await connection.scalar(
+            text("SELECT session_id FROM chat_messages WHERE id = :id AND tenant_id = :t"),
+            {"id": message_id, "t": tenant_id},
+        )
+    return found if isinstance(found, uuid.UUID) else None
+
+
 async def export_sessions(
     engine: AsyncEngine, *, tenant_id: uuid.UUID, filters: SessionFilters
 ) -> AsyncIterator[dict[str, Any]]:

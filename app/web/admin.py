@@ -22,18 +22,22 @@ from app.store import review, usage
 from app.web import admin_verified
 from app.web.admin_auth import (
     COOKIE,
-    SESSION_MAX_AGE_S,
+    LOGIN_COOKIE,
     Admin,
     Forbidden,
     LoginRequired,
     check_csrf,
+    check_login_csrf,
+    login_csrf,
+    login_nonce,
     safe_next,
     session_cookie,
 )
 from app.web.admin_pages import HERE, admin_for, error_page, page, secret
+from app.web.security import https_request
 from app.web.state import get_state
+from app.web.throttle import TooManyLogins, throttled_login
 from app.web.usage_chart import usage_svg
-from db.users import authenticate
 
 router = APIRouter(prefix="/admin")
 STATIC_FILES = {
@@ -61,7 +65,33 @@ def install_admin(app: FastAPI) -> None:
 
 @router.get("/login", response_class=HTMLResponse)
 async def login_form(request: Request, next: str | None = None) -> Response:
-    return page(request, "admin/login.html", None, next=safe_next(next), failed=False)
+    return login_page(request, next=safe_next(next))
+
+
+def login_page(
+    request: Request, *, next: str, status: int = 200, failed: bool = False, refused: str = ""
+) -> Response:
+    """The form with its CSRF token, and the cookie the token is checked against."""
+    nonce = login_nonce(request)
+    response = page(
+        request,
+        "admin/login.html",
+        None,
+        status,
+        next=next,
+        failed=failed,
+        refused=refused,
+        login_csrf=login_csrf(secret(), nonce),
+    )
+    response.set_cookie(
+        LOGIN_COOKIE,
+        nonce,
+        httponly=True,
+        samesite="strict",
+        secure=https_request(request, get_state().settings),
+        path="/admin",
+    )
+    return response
 
 
 @router.post("/login")
@@ -70,19 +100,32 @@ async def login(
     username: str = Form(""),
     password: str = Form(""),
     next: str = Form(""),
+    csrf: str = Form(""),
 ) -> Response:
-    async with get_state().runtime.engine.connect() as connection:
-        user = await authenticate(connection, username=username.strip(), password=password)
+    check_login_csrf(request, secret=secret(), token=csrf)
+    state = get_state()
+    try:
+        user = await throttled_login(
+            request,
+            state.throttle,
+            state.runtime.engine,
+            username=username.strip(),
+            password=password,
+        )
+    except TooManyLogins as error:
+        response = login_page(request, next=safe_next(next), status=429, refused=str(error))
+        response.headers["Retry-After"] = str(error.retry_after_s)
+        return response
     if user is None:
-        return page(request, "admin/login.html", None, 401, next=safe_next(next), failed=True)
+        return login_page(request, next=safe_next(next), status=401, failed=True)
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(
         COOKIE,
         session_cookie(secret(), user.id),
-        max_age=SESSION_MAX_AGE_S,
+        max_age=state.settings.session_max_age_s,
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=https_request(request, state.settings),
         path="/admin",
     )
     return response

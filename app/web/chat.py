@@ -13,20 +13,23 @@ from typing import Any
 
 import chainlit as cl
 from chainlit.types import ThreadDict
-from sqlalchemy import text
 
+from app.markdown_text import escape_lines
+from app.store.verified import starter_questions
 from app.tools import registry
 from app.tools.charts import Chart
 from app.tools.tool import Shown, ToolCallRecord, ToolContext
 from app.turn.events import Answered, Failed, Token, ToolFinished, ToolStarted
 from app.turn.result import TurnResult
+from app.web.chat_session import reread_user
 from app.web.data_layer import LIVE_ANSWERS, StoreDataLayer
 from app.web.elements import chart_element, csv_element, table_element
 from app.web.state import get_state
 from db.tenants import TenantRecord, get_tenant
-from db.users import authenticate
+from db.users import ActiveUser, authenticate
 
 STARTERS = 4
+SESSION_ENDED = "Your session has ended: log in again."
 REDRAW_DELAY_S = 0.5
 FOLLOW_UPS = 3
 OFFLINE_MODE = cl.Mode(
@@ -51,8 +54,10 @@ def data_layer() -> StoreDataLayer:
 
 @cl.password_auth_callback
 async def login(username: str, password: str) -> cl.User | None:
-    async with get_state().runtime.engine.connect() as connection:
-        user = await authenticate(connection, username=username, password=password)
+    """Tells Chainlit the chat has a password login (its page shows the form). The form's
+    requests are answered by ``app.web.chat_routes.login`` (throttled), registered ahead of
+    Chainlit's route; this is what Chainlit would call otherwise."""
+    user = await authenticate(get_state().runtime.engine, username=username, password=password)
     if user is None:
         return None
     return cl.User(
@@ -63,16 +68,8 @@ async def login(username: str, password: str) -> cl.User | None:
 
 @cl.set_starters
 async def starters(user: cl.User | None = None, language: str | None = None) -> list[cl.Starter]:
-    engine = get_state().runtime.engine
-    async with engine.connect() as connection:
-        questions = await connection.scalars(
-            text(
-                "SELECT question FROM verified_queries WHERE is_active AND tenant_id IS NULL "
-                "ORDER BY id LIMIT :n"
-            ),
-            {"n": STARTERS},
-        )
-        return [cl.Starter(label=q, message=q) for q in questions]
+    questions = await starter_questions(get_state().runtime.engine, limit=STARTERS)
+    return [cl.Starter(label=q, message=q) for q in questions]
 
 
 async def show_mode() -> None:
@@ -97,13 +94,24 @@ async def resume(thread: ThreadDict) -> None:
     )
 
 
-async def current_tenant() -> tuple[TenantRecord, int]:
+async def session_user() -> ActiveUser | None:
+    """The socket's user as the database has them now: a user deactivated or deleted (or
+    whose tenant was) since the socket connected gets no more answers."""
     user = cl.context.session.user
-    if user is None:
-        raise PermissionError("not logged in")
+    user_id = (user.metadata or {}).get("user_id") if user else None
+    if not isinstance(user_id, int):
+        return None
+    found = await reread_user(user_id)
+    return (
+        found
+        if found is not None and user is not None and found.username == user.identifier
+        else None
+    )
+
+
+async def tenant_of(user: ActiveUser) -> TenantRecord:
     async with get_state().runtime.engine.connect() as connection:
-        tenant = await get_tenant(connection, str(user.metadata["tenant"]))
-    return tenant, int(user.metadata["user_id"])
+        return await get_tenant(connection, user.tenant)
 
 
 @cl.on_message
@@ -119,7 +127,11 @@ async def follow_up(action: cl.Action) -> None:
 
 
 async def answer(question: str) -> None:
-    tenant, user_id = await current_tenant()
+    user = await session_user()
+    if user is None:
+        await cl.Message(content=SESSION_ENDED, author="bichat").send()
+        return
+    tenant = await tenant_of(user)
     reply: cl.Message | None = None  # created at the first token, so steps come before it
     steps: dict[str, cl.Step] = {}
     result: TurnResult | None = None
@@ -127,7 +139,7 @@ async def answer(question: str) -> None:
         tenant=tenant,
         question=question,
         session_id=cl.context.session.thread_id,
-        user_id=user_id,
+        user_id=user.id,
         create_session=True,
     ):
         match event:
@@ -158,7 +170,9 @@ async def close_step(step: cl.Step | None, call: ToolCallRecord) -> None:
     shown = registry.shown_input(call.name, call.input, call.output)
     if shown.language == "sql":  # a tool that writes its SQL shows it once it has
         step.input, step.show_input = shown.text, "sql"
-    step.output = registry.outcome_text(call.name, call.output, call.error, call.elapsed_ms)
+    step.output = escape_lines(
+        registry.outcome_text(call.name, call.output, call.error, call.elapsed_ms)
+    )
     step.is_error = call.error is not None
     await step.update()
 
@@ -209,7 +223,10 @@ async def redraw_results(thread: ThreadDict) -> None:
     """Each turn's tables (its queries run again, through the guard) and charts (drawn from
     their stored specs over those results), attached to the turn's answer: every stored call
     of a tool that ``replays`` is made again in a context of its own turn."""
-    tenant, _ = await current_tenant()
+    user = await session_user()
+    if user is None:
+        return
+    tenant = await tenant_of(user)
     services = get_state().runtime.agent.services
     answers = {
         s.get("parentId"): s["id"] for s in thread["steps"] if s.get("type") == "assistant_message"

@@ -85,6 +85,12 @@ def test_every_setting_has_a_unit_or_is_unitless_by_nature():
         "agent_max_tool_errors",
         "offline_min_similarity",  # cosine similarity, 0-1
         "admin_password",
+        "public_url",
+        "allowed_origins",
+        "trusted_proxies",
+        "api_docs",
+        "login_limit_per_ip",  # rates: the unit is in the value ("30/minute")
+        "login_limit_per_username",
     }
     for name in Settings.model_fields:
         assert name in unitless or name.rsplit("_", 1)[-1] in {"ms", "s", "kb", "tokens"}, name

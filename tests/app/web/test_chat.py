@@ -174,3 +174,20 @@ async def test_html_in_data_travels_as_text(web_server, ann):
     assert table["mime"] == "text/plain"
     assert XSS_NAME in turn.answer()["output"]  # escaped by the UI (browser test proves it inert)
     assert json.dumps(XSS_NAME)[1:-1] in json.dumps(turn.answer())
+
+
+async def test_the_csv_download_defuses_formulas_from_data(web_server, ann):
+    """A review title like ``=cmd|' /C calc'!A0`` reaches the spreadsheet as text."""
+    formula = "=cmd|' /C calc'!A0"
+    sql = "SELECT " + "'" + formula.replace("'", "''") + "'" + " AS title, 1 AS n"
+    web_server.use_model(ScriptedChatModel(script=[Call("run_sql", {"sql": sql}), "Here."]))
+    try:
+        turn = await ann.turn("the titles?")
+    finally:
+        web_server.use_model(None)
+    (csv_file,) = [e for e in turn.of("element") if e["type"] == "file"]
+    download = await ann.http.get(
+        f"/project/file/{csv_file['chainlitKey']}", params={"session_id": turn.session_id}
+    )
+    assert download.status_code == 200
+    assert download.text.splitlines()[1] == "'=cmd|' /C calc'!A0,1"
