@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from limits import parse_many
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 
 from db.settings import DatabaseSettings, load
@@ -31,6 +32,9 @@ class Settings(DatabaseSettings):
     openai_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "BICHAT_OPENAI_API_KEY")
     )
+    # per API token (REST API and MCP over HTTP; app/web/api_limits.py)
+    api_rate_limit: str = "120/minute;3000/hour"
+    api_ask_rate_limit: str = "10/minute;300/day"
 
     @field_validator("model")
     @classmethod
@@ -47,6 +51,17 @@ class Settings(DatabaseSettings):
     def _check_embeddings(cls, value: str) -> str:
         if value not in EMBEDDING_CHOICES:
             raise ValueError(f"must be one of {', '.join(EMBEDDING_CHOICES)}")
+        return value
+
+    @field_validator("api_rate_limit", "api_ask_rate_limit")
+    @classmethod
+    def _check_rate(cls, value: str) -> str:
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not a rate: write e.g. '120/minute' or '10/minute;300/day'"
+            ) from None
         return value
 
     @property

@@ -1,18 +1,23 @@
-"""What the web handlers share in one server process: settings and the opened agent runtime
+"""What the web handlers share in one server process: settings, the opened agent runtime and the API tokens' rate limits
 (set by the FastAPI lifespan in ``app.web.server`` before the first request)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from app.config import Settings
 from app.turn.runtime import AgentRuntime
+from app.web.api_limits import TokenLimits
 
 
 @dataclass
 class WebState:
     settings: Settings
     runtime: AgentRuntime
+    api_limits: TokenLimits = field(init=False)  # per API token, in this process
+
+    def __post_init__(self) -> None:
+        self.api_limits = TokenLimits.from_settings(self.settings)
 
 
 _state: WebState | None = None
