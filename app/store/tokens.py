@@ -268,3 +268,23 @@ async def principal_for_user(
     if row is None or not row.is_active:
         raise AccessRefused("this user is deactivated or gone", code="user_inactive")
     return Principal(tenant_of(row), row.id, row.username, row.role)
+
+
+@dataclass(frozen=True)
+class ShopUser:
+    id: int
+    username: str
+    role: str
+
+
+async def active_users(engine: AsyncEngine, *, tenant_id: uuid.UUID) -> list[ShopUser]:
+    """The shop's active users, who tokens can be made for."""
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            text(
+                "SELECT id, username, role FROM app_users WHERE tenant_id = :tenant AND is_active "
+                "ORDER BY username"
+            ),
+            {"tenant": tenant_id},
+        )
+        return [ShopUser(*row) for row in rows]

@@ -237,7 +237,7 @@ def add_data_routes(api: FastAPI) -> None:
 
     @api.post("/query", response_model=QueryResult, tags=["semantic layer"])
     async def query(
-        body: QueryInput = Body(...),  # type: ignore[valid-type]
+        body: QueryInput = Body(...),
         principal: Principal = Depends(current_principal),
     ) -> QueryResult:
         """A semantic query (the `query_metrics` tool's schema): metrics by dimensions,

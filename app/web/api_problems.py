@@ -74,7 +74,9 @@ def problem(
 
 def error_problem(error: BichatError) -> JSONResponse:
     status, title = next((s, t) for kind, s, t in KINDS if isinstance(error, kind))
-    extra = {k: v for k, v in error.to_dict()["error"].items() if k not in ("code", "message")}
+    extra: dict[str, Any] = {
+        k: v for k, v in error.to_dict()["error"].items() if k not in ("code", "message")
+    }
     headers: dict[str, str] = {}
     if isinstance(error, RateLimited):
         headers["Retry-After"] = str(error.retry_after_s)
@@ -108,7 +110,8 @@ def install_problems(api: FastAPI) -> None:
     @api.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> JSONResponse:
         code = {404: "unknown_path", 405: "method_not_allowed"}.get(error.status_code, "error")
-        return problem(error.status_code, code, str(error.detail), headers=error.headers)
+        headers = dict(error.headers) if error.headers else None
+        return problem(error.status_code, code, str(error.detail), headers=headers)
 
     @api.exception_handler(Exception)
     async def crashed(request: Request, error: Exception) -> JSONResponse:
