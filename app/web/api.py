@@ -151,7 +151,7 @@ def create_api() -> FastAPI:
 # Over 50 lines: one nested function per route keeps each route's parameters (its OpenAPI
 # description) beside its body; each body is a few lines.
 def add_data_routes(api: FastAPI) -> None:
-    @api.get("/products", response_model=ProductsPage, tags=["data"])
+    @api.get("/products", response_model=ProductsPage, tags=["data"], summary="Products")
     async def products(
         q: str | None = Query(None, max_length=500, description="Search text (meaning and words)."),
         category: str | None = Query(None, max_length=200, description="Category slug."),
@@ -190,7 +190,12 @@ def add_data_routes(api: FastAPI) -> None:
             products=[Product(**item) for item in found.products()],
         )
 
-    @api.get("/analytics/top-products", response_model=TopProducts, tags=["data"])
+    @api.get(
+        "/analytics/top-products",
+        response_model=TopProducts,
+        tags=["data"],
+        summary="Best-selling products",
+    )
     async def top_products(
         period: str = Query("last-30-days", max_length=100, description="A named period."),
         metric: Literal["revenue", "units"] = Query("revenue"),
@@ -208,7 +213,7 @@ def add_data_routes(api: FastAPI) -> None:
         records = [dict(zip(output["columns"], row, strict=True)) for row in output["rows"]]
         return TopProducts(**output, products=records)
 
-    @api.get("/rules", response_model=RulesPage, tags=["data"])
+    @api.get("/rules", response_model=RulesPage, tags=["data"], summary="Bundle rules")
     async def rules(
         product: str | None = Query(None, max_length=200, description="SKU bought first."),
         min_lift: float | None = Query(None, ge=0, le=1_000_000),
@@ -229,13 +234,15 @@ def add_data_routes(api: FastAPI) -> None:
         )
         return RulesPage(**found.to_dict())
 
-    @api.get("/metrics", tags=["semantic layer"])
+    @api.get("/metrics", tags=["semantic layer"], summary="Metrics and dimensions")
     async def metrics(principal: Principal = Depends(current_principal)) -> dict[str, Any]:
         """The metrics and dimensions `POST /query` answers, with this shop's values."""
         semantic = get_state().runtime.agent.semantic
         return catalogue(semantic.model, await semantic.index(principal.tenant))
 
-    @api.post("/query", response_model=QueryResult, tags=["semantic layer"])
+    @api.post(
+        "/query", response_model=QueryResult, tags=["semantic layer"], summary="Semantic query"
+    )
     async def query(
         body: QueryInput = Body(...),
         principal: Principal = Depends(current_principal),
@@ -245,7 +252,7 @@ def add_data_routes(api: FastAPI) -> None:
         arguments = body.model_dump(mode="json", exclude_unset=True)
         return QueryResult(**await call_tool(registry.QUERY_METRICS, principal, arguments))
 
-    @api.post("/sql", response_model=QueryResult, tags=["sql"])
+    @api.post("/sql", response_model=QueryResult, tags=["sql"], summary="Read-only SQL")
     async def sql(
         body: SqlRequest, principal: Principal = Depends(current_principal)
     ) -> QueryResult:

@@ -74,7 +74,7 @@ async def event_stream(events: AsyncGenerator[TurnEvent, None]) -> AsyncIterator
             yield sse(event.type, event_json(event))
 
 
-@router.post("/ask", tags=["questions"], responses=ASK_RESPONSES)
+@router.post("/ask", tags=["questions"], responses=ASK_RESPONSES, summary="Ask a question")
 async def ask(
     body: AskRequest, request: Request, principal: Principal = Depends(current_principal)
 ) -> Response:
@@ -121,7 +121,7 @@ async def ask(
     return JSONResponse(result_json(last.result))
 
 
-@router.get("/conversations", tags=["questions"])
+@router.get("/conversations", tags=["questions"], summary="Your conversations")
 async def conversations(
     page: int = Query(1, ge=1, le=100_000),
     per_page: int = Query(50, ge=1, le=review.MAX_PER_PAGE),
@@ -143,7 +143,9 @@ async def conversations(
     return listing.to_dict()
 
 
-@router.get("/conversations/{conversation_id}", tags=["questions"])
+@router.get(
+    "/conversations/{conversation_id}", tags=["questions"], summary="One of your conversations"
+)
 async def conversation(
     conversation_id: str, principal: Principal = Depends(current_principal)
 ) -> dict[str, Any]:

@@ -1,5 +1,6 @@
-"""What the web handlers share in one server process: settings, the opened agent runtime and the API tokens' rate limits
-(set by the FastAPI lifespan in ``app.web.server`` before the first request)."""
+"""What the web handlers share in one server process: settings, the opened agent runtime and
+the API tokens' rate limits (set by the FastAPI lifespan in ``app.web.server`` before the
+first request)."""
 
 from __future__ import annotations
 
