@@ -41,6 +41,9 @@ class Settings(DatabaseSettings):
     login_limit_per_ip: str = "30/minute;200/hour"
     login_limit_per_username: str = "10/10 minutes"
     api_docs: bool = False
+    # per API token (REST API and MCP over HTTP; app/web/api_limits.py)
+    api_rate_limit: str = "120/minute;3000/hour"
+    api_ask_rate_limit: str = "10/minute;300/day"
 
     @field_validator("model")
     @classmethod
@@ -59,23 +62,9 @@ class Settings(DatabaseSettings):
             raise ValueError(f"must be one of {', '.join(EMBEDDING_CHOICES)}")
         return value
 
-    @field_validator("public_url")
-    @classmethod
-    def _check_public_url(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        origin_of(value)
-        return value.rstrip("/")
-
-    @field_validator("allowed_origins")
-    @classmethod
-    def _check_origins(cls, value: str) -> str:
-        for item in split_list(value):
-            if origin_of(item) != item.rstrip("/").lower():
-                raise ValueError(f"{item!r} is not an origin (scheme://host[:port], no path)")
-        return value
-
-    @field_validator("login_limit_per_ip", "login_limit_per_username")
+    @field_validator(
+        "login_limit_per_ip", "login_limit_per_username", "api_rate_limit", "api_ask_rate_limit"
+    )
     @classmethod
     def _check_rate(cls, value: str) -> str:
         try:

@@ -12,7 +12,7 @@ from app.tools import registry
 ROOT = Path(__file__).resolve().parents[1]
 # Top to bottom; a module may import its own layer and the layers below it.
 LAYERS = [
-    ("channels", ("app.web", "app.cli", "app.evals")),
+    ("channels", ("app.web", "app.cli", "app.evals", "app.mcp")),
     ("turn", ("app.turn",)),
     ("answerers", ("app.agent",)),
     ("answering contract", ("app.answering",)),

@@ -140,6 +140,7 @@ class ChatAgent:
                 session_id=question.session_id,
                 services=self.services,
                 turn=question.results,
+                purpose=question.channel,
             ),
         )
 

@@ -24,6 +24,7 @@ class Question:
     history: list[HistoryItem] = field(default_factory=list)  # earlier turns, oldest first
     matches: list[Match] = field(default_factory=list)  # closest verified questions first
     results: TurnResults = field(default_factory=TurnResults)  # what its tool calls produce
+    channel: str = "chat"  # where it was asked: chat, cli, api, mcp (labels the audit log)
 
 
 class Answerer(Protocol):

@@ -45,7 +45,7 @@ def ask_command(
                 )
             result: TurnResult | None = None
             async for event in runtime.turns.stream(
-                tenant=found, question=question, session_id=session, user_id=user_id
+                tenant=found, question=question, session_id=session, user_id=user_id, channel="cli"
             ):
                 if isinstance(event, Answered | Failed):
                     result = event.result

@@ -13,57 +13,16 @@ from app.cli.runner import fail, run
 from app.cli.tenant_choice import TENANT, chosen_tenant
 from app.config import Settings
 from app.errors import InvalidInput
-from app.semantic.model import GRAINS, SemanticModel, default_model
-from app.semantic.periods import NAMED_PERIODS
+from app.semantic.catalogue import catalogue
+from app.semantic.model import GRAINS, default_model
 from app.semantic.query import Filter
 from app.semantic.service import MetricsResult, SemanticLayer
-from app.semantic.values import ValuesIndex
 from app.tools.query_metrics import run_query_metrics
 from app.tools.sql import SqlExecutor
 from db.engine import open_engine, owner_url
 
-EXAMPLE_VALUES = 8
 WHERE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(!=|>=|<=|=|>|<)\s*(.*?)\s*$")
 WHERE_OPS = {"=": "in", "!=": "not_in", ">=": ">=", "<=": "<=", ">": ">", "<": "<"}
-
-
-def catalogue(model: SemanticModel, index: ValuesIndex) -> dict[str, Any]:
-    """Metrics and dimensions as ``bichat metrics --json`` prints them."""
-    metrics = [
-        {
-            "name": m.name,
-            "label": m.label,
-            "format": m.format,
-            "description": m.description,
-            "synonyms": list(m.synonyms),
-            "time": list(model.times(m)),
-            "additive": m.additive,
-            "dimensions": list(model.allowed_dimensions(m.name)),
-        }
-        for m in model.public_metrics
-    ]
-    dimensions = [
-        {
-            "name": d.name,
-            "label": d.label,
-            "kind": "categorical",
-            "description": d.description,
-            "value_count": len(index.of(d.name)),
-            "values": [v.label for v in sorted(index.of(d.name), key=lambda v: -v.occurrences)][
-                :EXAMPLE_VALUES
-            ],
-        }
-        for d in model.dimensions.values()
-    ] + [
-        {"name": t.name, "label": t.label, "kind": "time", "column": t.column.text}
-        for t in model.time_dimensions.values()
-    ]
-    return {
-        "metrics": metrics,
-        "dimensions": dimensions,
-        "grains": list(GRAINS),
-        "periods": list(NAMED_PERIODS),
-    }
 
 
 def metrics_command(

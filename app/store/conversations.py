@@ -96,15 +96,29 @@ def title_for(question: str) -> str:
 
 
 async def create_session(
-    engine: AsyncEngine, *, tenant_id: uuid.UUID, user_id: int | None, title: str | None
+    engine: AsyncEngine,
+    *,
+    tenant_id: uuid.UUID,
+    user_id: int | None,
+    title: str | None,
+    channel: str = "chat",
+    api_token_id: int | None = None,
 ) -> uuid.UUID:
+    """A new conversation, with the channel it is asked from (``chat``, ``cli``, ``api``,
+    ``mcp``) and the API token it is asked with, if any."""
     async with autocommit(engine) as connection:
         session_id = await connection.scalar(
             text(
-                "INSERT INTO chat_sessions (tenant_id, user_id, title) "
-                "VALUES (:t, :u, :title) RETURNING id"
+                "INSERT INTO chat_sessions (tenant_id, user_id, title, channel, api_token_id) "
+                "VALUES (:t, :u, :title, :channel, :token) RETURNING id"
             ),
-            {"t": tenant_id, "u": user_id, "title": title},
+            {
+                "t": tenant_id,
+                "u": user_id,
+                "title": title,
+                "channel": channel,
+                "token": api_token_id,
+            },
         )
     assert isinstance(session_id, uuid.UUID)
     return session_id

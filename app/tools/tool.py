@@ -68,7 +68,8 @@ class TurnResults:
 @dataclass
 class ToolContext:
     """Everything a call may use: whose data, which conversation, the services, this turn's
-    results. ``purpose`` labels the audit log (``chat``, ``resume``...)."""
+    results. ``purpose`` labels the audit log (the channel: ``chat``, ``api``, ``mcp``...,
+    ``resume``; a call made outside a conversation names who made it: ``mcp:token-7``)."""
 
     tenant: TenantRecord
     session_id: uuid.UUID | None
@@ -78,7 +79,7 @@ class ToolContext:
 
     @property
     def audit_label(self) -> str:
-        return f"{self.purpose}:{self.session_id}"
+        return f"{self.purpose}:{self.session_id}" if self.session_id else self.purpose
 
 
 @dataclass
@@ -133,6 +134,8 @@ class Tool(Generic[InputT]):
       the evals, promotable.
     - ``replays``: run again when a conversation is reopened, to show its tables or charts.
     - ``offline``: the offline engine (no language model) may call it.
+    - ``standalone``: a call makes sense on its own, outside a turn (it needs no earlier
+      result of the same turn): offered as a tool of the MCP server and by the REST API.
     """
 
     name: str
@@ -142,6 +145,7 @@ class Tool(Generic[InputT]):
     runs_sql = False  # its calls run SQL (``sql_ran`` says which)
     replays = False
     offline = False
+    standalone = False
 
     async def run(self, context: ToolContext, arguments: InputT) -> tuple[Output, list[Shown]]:
         raise NotImplementedError

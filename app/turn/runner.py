@@ -72,11 +72,15 @@ class Turns:
         session_id: uuid.UUID | str | None = None,
         user_id: int | None = None,
         create_session: bool = False,
+        channel: str = "chat",
+        api_token_id: int | None = None,
     ) -> AsyncGenerator[TurnEvent, None]:
         """Run one turn, yielding its events; the last is ``Answered`` or ``Failed``.
 
         ``session_id`` continues a conversation of the tenant (and user); with
-        ``create_session`` a session of that id is created when missing (chat threads)."""
+        ``create_session`` a session of that id is created when missing (chat threads).
+        ``channel`` (``chat``, ``cli``, ``api``, ``mcp``) and ``api_token_id`` are stored with
+        a new session and label its tool calls in the audit log."""
         text = check_question(question)
         if not self.prepared:
             await self.prepare()
@@ -90,6 +94,8 @@ class Turns:
                 user_id=user_id,
                 question=text,
                 create=create_session,
+                channel=channel,
+                api_token_id=api_token_id,
             )
             # read before this question is added; a new session has none
             history = (
@@ -102,7 +108,7 @@ class Turns:
         except BaseException:
             matching.cancel()
             raise
-        asked = Question(tenant, session, text, history, await matching, TurnResults())
+        asked = Question(tenant, session, text, history, await matching, TurnResults(), channel)
         async with aclosing(self.run(asked, writer)) as events:  # a channel that stops
             async for event in events:  # reading closes the run: it stores the interruption
                 yield event

@@ -35,6 +35,8 @@ async def open_session(
     user_id: int | None,
     question: str,
     create: bool,
+    channel: str = "chat",
+    api_token_id: int | None = None,
 ) -> uuid.UUID:
     """The session this turn belongs to: checked (tenant and user), created if new, or created
     under the given id (chat threads are named before their first question)."""
@@ -51,7 +53,12 @@ async def open_session(
             engine, session_id=session_id, tenant_id=tenant.id, user_id=user_id
         )
     return await create_session(
-        engine, tenant_id=tenant.id, user_id=user_id, title=title_for(question)
+        engine,
+        tenant_id=tenant.id,
+        user_id=user_id,
+        title=title_for(question),
+        channel=channel,
+        api_token_id=api_token_id,
     )
 
 

@@ -1,6 +1,6 @@
 """What the web handlers share in one server process: settings, the opened agent runtime and
-the login throttle (set by the FastAPI lifespan in ``app.web.server`` before the first
-request)."""
+the login throttle and the API tokens' rate limits (set by the FastAPI lifespan in
+``app.web.server`` before the first request)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from app.config import Settings
 from app.turn.runtime import AgentRuntime
+from app.web.api_limits import TokenLimits
 from app.web.throttle import LoginThrottle
 
 
@@ -16,9 +17,11 @@ class WebState:
     settings: Settings
     runtime: AgentRuntime
     throttle: LoginThrottle = field(init=False)
+    api_limits: TokenLimits = field(init=False)  # per API token, in this process
 
     def __post_init__(self) -> None:
         self.throttle = LoginThrottle.from_settings(self.settings)
+        self.api_limits = TokenLimits.from_settings(self.settings)
 
 
 _state: WebState | None = None

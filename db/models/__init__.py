@@ -2,6 +2,7 @@
 
 from db.models.application import (
     APPLICATION_TABLES,
+    ApiToken,
     AppUser,
     ChatMessage,
     ChatSession,
@@ -31,6 +32,7 @@ __all__ = [
     "APPLICATION_TABLES",
     "BUSINESS_TABLES",
     "PII_COLUMNS",
+    "ApiToken",
     "AppUser",
     "Base",
     "BundleRule",

@@ -54,6 +54,8 @@ def test_dotenv_file_is_read(tmp_path):
         ("BICHAT_EMBEDDINGS", "openai:ada", "must be one of local"),
         ("BICHAT_READER_TEMP_FILE_LIMIT_KB", "3000000000", "less than or equal to 2147483647"),
         ("BICHAT_READER_IDLE_IN_TRANSACTION_TIMEOUT_MS", "3000000000", "less than or equal to"),
+        ("BICHAT_API_RATE_LIMIT", "lots", "is not a rate"),
+        ("BICHAT_API_ASK_RATE_LIMIT", "10 a minute", "is not a rate"),
     ],
 )
 def test_malformed_values_name_the_variable(monkeypatch, variable, value, message):
@@ -91,6 +93,8 @@ def test_every_setting_has_a_unit_or_is_unitless_by_nature():
         "api_docs",
         "login_limit_per_ip",  # rates: the unit is in the value ("30/minute")
         "login_limit_per_username",
+        "api_rate_limit",  # rates carry their own units: 120/minute
+        "api_ask_rate_limit",
     }
     for name in Settings.model_fields:
         assert name in unitless or name.rsplit("_", 1)[-1] in {"ms", "s", "kb", "tokens"}, name
