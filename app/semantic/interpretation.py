@@ -30,6 +30,10 @@ def interpret(model: SemanticModel, plan: Plan) -> str:
     if plan.limit is not None:
         side = "top" if plan.ordering.descending else "bottom"
         pieces.append(f"{side} {plan.limit} by {plan.ordering.column.replace('_', ' ')}")
+    if plan.query.share:
+        pieces.append("with each row's % of the total")
+    if plan.query.decimals is not None:
+        pieces.append(f"rounded to {plan.query.decimals} decimals")
     return SEPARATOR.join(p for p in pieces if p)
 
 
@@ -74,7 +78,9 @@ def default_filters(model: SemanticModel, plan: Plan) -> list[str]:
         for part in model.parts(metric):
             if part.filter_label and applies(part, plan):
                 labels.append(part.filter_label)
-    return list(dict.fromkeys(labels))
+    unique = list(dict.fromkeys(labels))
+    # "paid, shipped or delivered orders" is said by "order line totals of paid, ... orders"
+    return [label for label in unique if not any(o != label and label in o for o in unique)]
 
 
 def applies(part: Metric, plan: Plan) -> bool:

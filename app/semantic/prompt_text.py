@@ -27,6 +27,8 @@ class Shorthand:
 
 
 def metric_sql(model: SemanticModel, metric: Metric, short: Shorthand) -> str:
+    if metric.variants:
+        return variants_sql(model, metric, short)
     if metric.derived:
         assert metric.formula is not None
         return metric.formula.sql(dialect="postgres").lower()
@@ -48,6 +50,17 @@ def metric_sql(model: SemanticModel, metric: Metric, short: Shorthand) -> str:
     return text
 
 
+def variants_sql(model: SemanticModel, metric: Metric, short: Shorthand) -> str:
+    """``sum(orders.total_amount) where R; by brand, category...: sum(order_items...)``."""
+    texts, covered = [], set(model.allowed_dimensions(metric.variants[0]))
+    texts.append(metric_sql(model, model.metrics[metric.variants[0]], short))
+    for name in metric.variants[1:]:
+        extra = [d for d in model.allowed_dimensions(name) if d not in covered]
+        covered |= set(extra)
+        texts.append(f"by {', '.join(extra)}: {metric_sql(model, model.metrics[name], short)}")
+    return "; ".join(texts)
+
+
 def render_metrics(model: SemanticModel) -> str:
     """A legend, then one line per metric: name (format): definition; meaning."""
     short = Shorthand.of(model)
@@ -59,7 +72,9 @@ def render_metrics(model: SemanticModel) -> str:
         lines.append(f"(Metrics are dated by {column} unless a line says otherwise.)")
     for metric in model.public_metrics:
         parts = [
-            f"{p.name} = {metric_sql(model, p, short)}" for p in model.parts(metric) if p.hidden
+            f"{p.name} = {metric_sql(model, p, short)}"
+            for p in model.parts(metric)
+            if p.hidden and not metric.variants and p.name not in variant_names(model)
         ]
         definition = "; ".join([metric_sql(model, metric, short), *parts])
         lines.append(f"- {metric.name} ({metric.format}) = {definition}. {metric.description}")
@@ -70,6 +85,10 @@ def dimension_text(dimension: Dimension) -> str:
     columns = " or ".join(s.key.text for s in dimension.sources)
     note = {"descendants": ", with subcategories in filters", "root": ", top of the tree"}
     return f"{dimension.name} ({columns}{note.get(dimension.tree or '', '')})"
+
+
+def variant_names(model: SemanticModel) -> set[str]:
+    return {v for m in model.metrics.values() for v in m.variants}
 
 
 def render_dimensions(model: SemanticModel) -> str:

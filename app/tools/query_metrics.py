@@ -27,9 +27,9 @@ from db.tenants import TenantRecord
 
 NAME = "query_metrics"
 PERIOD_HINT = (
-    "today, yesterday, this-week, last-week, this-month, last-month, this-quarter, "
-    "last-quarter, this-year, last-year, ytd, mtd, last-N-days, 2025, 2025-11, november, "
-    "q3-2025 ...; omitted: all time"
+    "today, yesterday, this-week, last-week, this-month, last-month (calendar), this-quarter, "
+    "last-quarter, this-year, last-year, ytd, mtd, last-N-days|weeks|months (rolling, to now), "
+    "previous-N-days (complete days), 2025, 2025-11, november, q3-2025 ...; omitted: all time"
 )
 
 
@@ -100,6 +100,8 @@ def build_input_model(model: SemanticModel) -> type[BaseModel]:
         "top": (int | None, Field(default=None, ge=1, le=MAX_ROWS, description="Largest N rows.")),
         "bottom": (int | None, Field(default=None, ge=1, le=MAX_ROWS, description="Smallest N.")),
         "order_by": (str | None, Field(default=None, description="A metric or dimension name.")),
+        "share": (bool, Field(default=False, description="Add each row's % of the total.")),
+        "decimals": (int | None, Field(default=None, ge=0, le=6, description="Round to N.")),
     }
     # no extra="forbid" at the top: the agent injects its runtime next to the arguments
     # (unknown arguments are refused by SemanticQuery all the same)

@@ -29,7 +29,8 @@ async def test_query_metrics_answers_charts_and_is_stored(make_agent, shop, engi
     assert call.name == "query_metrics" and call.error is None
     summary = call.output
     assert summary["interpretation"] == (
-        "Revenue and Orders by channel · 1 Jan – 31 Dec 2025 · paid, shipped or delivered orders"
+        "Revenue and Orders by channel · 1 Jan – 31 Dec 2025 · "
+        "order totals of paid, shipped or delivered orders"
     )
     assert summary["columns"] == ["channel", "revenue", "orders"]
     assert summary["sql"].startswith("WITH m1 AS") and result.sql == [summary["sql"]]
@@ -61,7 +62,7 @@ async def test_the_prompt_prefers_query_metrics_and_defines_the_metrics(make_age
     await make_agent(model).ask(tenant=shop, question="Hi")
     system = next(m for m in model.seen[0] if isinstance(m, SystemMessage)).text
     assert "Prefer the query_metrics tool" in system
-    assert "- average_order_value (money) = total_sales / orders." in system
+    assert "- average_order_value (money) = revenue / orders." in system
     assert "(R means orders.status IN ('paid', 'shipped', 'delivered').)" in system
 
 

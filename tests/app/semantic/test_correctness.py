@@ -106,7 +106,7 @@ async def test_partial_periods_are_marked(shops, layer, executor):
     )
     assert result["interpretation"] == (
         "Revenue · 1–22 Nov 2026 (to date) · vs 1–22 Oct 2026 (previous period) · "
-        "paid, shipped or delivered orders"
+        "order totals of paid, shipped or delivered orders"
     )
 
 

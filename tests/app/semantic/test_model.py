@@ -69,11 +69,11 @@ def edited_model(tmp_path: Path, edit) -> Path:
     ("edit", "message"),
     [
         (
-            lambda d: d["metrics"]["revenue"].update(measure="sum(order_items.gift_wrap)"),
+            lambda d: d["metrics"]["line_revenue"].update(measure="sum(order_items.gift_wrap)"),
             "order_items has no column 'gift_wrap'",
         ),
         (
-            lambda d: d["metrics"]["revenue"].update(measure="sum(line_total)"),
+            lambda d: d["metrics"]["line_revenue"].update(measure="sum(line_total)"),
             "must name columns as entity.column",
         ),
         (
@@ -81,11 +81,11 @@ def edited_model(tmp_path: Path, edit) -> Path:
             "customers.email is private",
         ),
         (
-            lambda d: d["metrics"]["average_order_value"].update(formula="total_sales / ordres"),
+            lambda d: d["metrics"]["average_order_value"].update(formula="revenue / ordres"),
             "the formula names unknown 'ordres'",
         ),
         (
-            lambda d: d["metrics"]["revenue"].update(time="shipped"),
+            lambda d: d["metrics"]["order_revenue"].update(time="shipped"),
             "unknown time 'shipped'",
         ),
         (
@@ -93,6 +93,18 @@ def edited_model(tmp_path: Path, edit) -> Path:
             "expand_via needs a count(DISTINCT ...) measure",
         ),
         (lambda d: d["metrics"]["units"].update(format="euros"), "format must be one of"),
+        (
+            lambda d: d["metrics"]["revenue"].update(variants=["order_revenue", "gift_wrap"]),
+            "variant 'gift_wrap' is not a metric without variants",
+        ),
+        (
+            lambda d: d["metrics"]["revenue"].update(variants=["order_revenue", "units"]),
+            "variant units is not money",
+        ),
+        (
+            lambda d: d["metrics"]["revenue"].update(variants=["order_revenue", "rating_points"]),
+            "variant rating_points is not money",
+        ),
     ],
 )
 def test_a_broken_model_names_the_entry(tmp_path, edit, message):
