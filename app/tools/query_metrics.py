@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 from pydantic_core import to_jsonable_python
 
 from app.errors import BichatError
@@ -37,11 +37,11 @@ def description(model: SemanticModel) -> str:
     """What the model reads about the tool (the metrics themselves are in the prompt and the
     schema's enums, not repeated here)."""
     return (
-        "Get the shop's metrics (the Metrics list of the prompt) by dimensions, filtered, over a "
-        "period, optionally compared with the previous period or a year earlier. The SQL is "
-        "generated for you, right about joins, time zones and partial periods. Returns JSON: "
-        "columns, rows, interpretation (state it to the owner), sql, period, comparison, "
-        "partial. Prefer it to run_sql when its metrics and dimensions fit the question."
+        "The shop's metrics (the prompt's Metrics) by dimensions, filtered, over a period, "
+        "optionally compared with the period before or a year earlier; the SQL is generated, "
+        "right about joins, time zones and partial periods. Returns columns, rows, "
+        "interpretation (state it), sql, period, comparison, partial. Prefer it to run_sql "
+        "when its metrics and dimensions fit."
     )
 
 
@@ -49,63 +49,60 @@ def names_literal(names: list[str]) -> Any:
     return Literal[tuple(names)]
 
 
-def filter_model(dimension: Any) -> type[BaseModel]:
-    return create_model(
-        "MetricFilter",
-        __config__=ConfigDict(extra="forbid"),
-        dimension=(dimension, Field(description="The dimension to filter on.")),
-        op=(
-            Operator,
-            Field(
-                default="in",
-                description="in / not_in with values (for a time dimension: periods); >=, >, "
-                "<=, < with one date YYYY-MM-DD (time dimensions only).",
-            ),
-        ),
-        values=(
-            list[str],
-            Field(min_length=1, description="Values as the owner says them: labels, codes, SKUs."),
-        ),
+def optional(kind: Any, schema: dict[str, Any], description: str, **limits: Any) -> Any:
+    """An optional argument whose schema is just its type (no ``anyOf`` with null, no
+    ``default: null``: fewer prompt tokens for the same meaning)."""
+    shown = {**schema, "description": description}
+    return (
+        Annotated[kind | None, WithJsonSchema(shown)],
+        Field(default=None, **limits),
     )
 
 
+FILTER_FIELDS: dict[str, Any] = {
+    "dimension": (str, Field(description="A dimension name.")),
+    "op": (
+        Operator,
+        Field(default="in", description="in, not_in; >=, >, <=, < with a date (time only)."),
+    ),
+    "values": (list[str], Field(min_length=1, description="Labels, codes, SKUs or periods.")),
+}
+
+
 def build_input_model(model: SemanticModel) -> type[BaseModel]:
-    """The tool's arguments, with the model's metric and dimension names as enums."""
+    """The tool's arguments, with the model's metric and dimension names as enums (once)."""
     metric: Any = names_literal([m.name for m in model.public_metrics])
     dimension: Any = names_literal(model.dimension_names)
+    metric_filter = create_model(
+        "MetricFilter", __config__=ConfigDict(extra="forbid"), **FILTER_FIELDS
+    )
+    integer = {"type": "integer"}
     fields: dict[str, Any] = {
-        "metrics": (list[metric], Field(min_length=1, max_length=8, description="What to count.")),
-        "by": (
-            list[dimension],
-            Field(default_factory=list, max_length=4, description="Group by these dimensions."),
-        ),
-        "filters": (list[filter_model(dimension)], Field(default_factory=list, max_length=12)),  # type: ignore[misc]
-        "period": (
-            str | None,
-            Field(default=None, description=PERIOD_HINT),
-        ),
-        "from_date": (
-            date | None,
-            Field(default=None, description="First day, instead of period."),
-        ),
-        "to_date": (date | None, Field(default=None, description="Last day (inclusive).")),
-        "grain": (
-            Grain | None,
-            Field(default=None, description="Group by time: the metrics' own date at this grain."),
-        ),
-        "compare": (
-            Compare | None,
-            Field(default=None, description="previous: the period before; year: a year earlier."),
-        ),
-        "top": (int | None, Field(default=None, ge=1, le=MAX_ROWS, description="Largest N rows.")),
-        "bottom": (int | None, Field(default=None, ge=1, le=MAX_ROWS, description="Smallest N.")),
-        "order_by": (str | None, Field(default=None, description="A metric or dimension name.")),
+        "metrics": (list[metric], Field(min_length=1, max_length=8)),
+        "by": (list[dimension], Field(default_factory=list, max_length=4)),
+        "filters": (list[metric_filter], Field(default_factory=list, max_length=12)),
+        "period": optional(str, {"type": "string"}, PERIOD_HINT),
+        "from_date": optional(date, {"type": "string", "format": "date"}, "Instead of period."),
+        "to_date": optional(date, {"type": "string", "format": "date"}, "Inclusive."),
+        "grain": optional(Grain, {"enum": list(get_args(Grain))}, "Group by time."),
+        "compare": optional(Compare, {"enum": list(get_args(Compare))}, "year: a year earlier."),
+        "top": optional(int, integer, "Largest N rows.", ge=1, le=MAX_ROWS),
+        "bottom": optional(int, integer, "Smallest N rows.", ge=1, le=MAX_ROWS),
+        "order_by": optional(str, {"type": "string"}, "A metric or dimension."),
         "share": (bool, Field(default=False, description="Add each row's % of the total.")),
-        "decimals": (int | None, Field(default=None, ge=0, le=6, description="Round to N.")),
+        "decimals": optional(int, integer, "Round to N.", ge=0, le=6),
     }
     # no extra="forbid" at the top: the agent injects its runtime next to the arguments
     # (unknown arguments are refused by SemanticQuery all the same)
-    return create_model("QueryMetricsInput", **fields)
+    config = ConfigDict(json_schema_extra=without_null_defaults)
+    return create_model("QueryMetricsInput", __config__=config, **fields)
+
+
+def without_null_defaults(schema: dict[str, Any]) -> None:
+    """``"default": null`` says nothing a model needs (an argument left out is not set)."""
+    for prop in schema.get("properties", {}).values():
+        if isinstance(prop, dict) and "default" in prop and prop["default"] is None:
+            del prop["default"]
 
 
 def to_query(arguments: dict[str, Any] | BaseModel) -> SemanticQuery:

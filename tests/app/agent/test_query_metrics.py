@@ -73,4 +73,8 @@ def test_the_tool_schema_enumerates_the_models_names():
     assert metric_enum == [m.name for m in model.public_metrics]
     assert "costed_revenue" not in metric_enum
     assert schema["properties"]["by"]["items"]["enum"] == model.dimension_names
-    assert schema["properties"]["grain"]["anyOf"][0]["enum"][0] == "day"
+    assert schema["properties"]["grain"]["enum"][0] == "day"
+    # the dimension names are listed once (under by), optional arguments carry no null branch
+    text = json.dumps(schema)
+    assert text.count('"signed_up"') == 1 and '"null"' not in text
+    assert build_input_model(model).model_validate({"metrics": ["revenue"]}).period is None
