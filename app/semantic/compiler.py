@@ -201,7 +201,23 @@ class Compiler:
             query = query.where(window, copy=False)
         for item in self.plan.filters:
             query = query.where(self.filter_condition(scope, item), copy=False)
+        for key in self.optional_keys(scope):
+            query = query.where(exp.Not(this=exp.Is(this=key, expression=exp.Null())), copy=False)
         return query
+
+    def optional_keys(self, scope: Scope) -> list[exp.Expr]:
+        """Grouped columns reached through a foreign key that may be empty (an order's
+        customer): rows without one are left out (guest orders are no customer's or segment's),
+        as the interpretation says."""
+        keys: list[exp.Expr] = []
+        for dimension in self.plan.dimensions:
+            source = scope.sources[dimension.name]
+            if optional_path(self.model, scope.root, source.entity):
+                keys.append(self.dimension_key(scope, dimension))
+        explicit = self.plan.time.dimension if self.plan.time else None
+        if explicit is not None and optional_path(self.model, scope.root, explicit.entity):
+            keys.append(explicit.column.aliased.copy())
+        return keys
 
     def suffixes(self) -> list[str]:
         return [CURRENT] if self.plan.comparison is None else [CURRENT, PREVIOUS]
@@ -694,6 +710,11 @@ class Compiler:
         if group.grain == "weekday":
             return exp.column(f"{group.column}__sort", "m")
         return exp.column(group.column)
+
+
+def optional_path(model: SemanticModel, root: str, entity: str) -> bool:
+    """Whether the many-to-one path from ``root`` to ``entity`` has a nullable step."""
+    return any(step.nullable for step in model.graph.path(root, entity))
 
 
 def copies(conditions: list[exp.Expr]) -> list[exp.Expr]:

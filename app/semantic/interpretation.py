@@ -27,6 +27,7 @@ def interpret(model: SemanticModel, plan: Plan) -> str:
         pieces.append(f"vs {plan.comparison.window.label()} ({earlier})")
     pieces += [filter_text(f) for f in plan.filters]
     pieces += default_filters(model, plan)
+    pieces += left_out(model, plan)
     if plan.limit is not None:
         side = "top" if plan.ordering.descending else "bottom"
         pieces.append(f"{side} {plan.limit} by {plan.ordering.column.replace('_', ' ')}")
@@ -81,6 +82,27 @@ def default_filters(model: SemanticModel, plan: Plan) -> list[str]:
     unique = list(dict.fromkeys(labels))
     # "paid, shipped or delivered orders" is said by "order line totals of paid, ... orders"
     return [label for label in unique if not any(o != label and label in o for o in unique)]
+
+
+def left_out(model: SemanticModel, plan: Plan) -> list[str]:
+    """Rows without the grouped thing (``orders without a customer left out``): what the
+    compiler drops when a grouped dimension is reached through a foreign key that may be
+    empty (approximated here by each counted entity's path to the dimension)."""
+    grouped: list[tuple[str, ...]] = [d.entities for d in plan.dimensions]
+    if plan.time is not None and plan.time.dimension is not None:
+        grouped.append(plan.time.dimension.entities)
+    notes = []
+    for part in (p for m in plan.metrics for p in model.parts(m)):
+        assert part.entity is not None
+        reach = model.graph.reachable(part.entity)
+        for entities in grouped:
+            entity = next((e for e in entities if e in reach), None)
+            path = reach.get(entity, ()) if entity else ()
+            if any(step.nullable for step in path):
+                step = next(s for s in path if s.nullable)
+                child, parent = step.child.replace("_", " "), step.parent.removesuffix("s")
+                notes.append(f"{child} without a {parent} left out")
+    return list(dict.fromkeys(notes))
 
 
 def applies(part: Metric, plan: Plan) -> bool:

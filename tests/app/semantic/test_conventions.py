@@ -121,3 +121,30 @@ def test_a_share_needs_a_metric_that_adds_up():
 
     with pytest.raises(InvalidQuery, match="share of the total needs a metric that adds up"):
         plan_of({"metrics": ["average_rating"], "by": ["brand"], "share": True})
+
+
+@pytest.mark.parametrize(
+    ("data", "note"),
+    [
+        ({"metrics": ["revenue"], "by": ["segment"]}, "orders without a customer left out"),
+        ({"metrics": ["units"], "by": ["customer"]}, "orders without a customer left out"),
+        ({"metrics": ["orders"], "by": ["signed_up"], "grain": "year"}, "orders without a custo"),
+        ({"metrics": ["product_views"], "by": ["segment"]}, "product events without a customer"),
+    ],
+)
+def test_groups_reached_through_an_empty_key_leave_those_rows_out(data, note):
+    """Guest orders are no segment's or customer's: no empty group, and the owner is told."""
+    assert note in interpret(MODEL, plan_of(data))
+    assert " IS NULL" in sql_of(data)
+
+
+def test_groups_always_present_leave_nothing_out():
+    data = {"metrics": ["revenue", "signups"], "by": ["channel"]}
+    with pytest.raises(Exception, match="signups cannot be split"):
+        plan_of(data)
+    for data in (
+        {"metrics": ["revenue"], "by": ["channel"]},
+        {"metrics": ["signups"], "by": ["segment"]},
+    ):
+        assert "left out" not in interpret(MODEL, plan_of(data))
+        assert "IS NULL" not in sql_of(data)
