@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYERS = [
     ("channels", ("app.web", "app.cli", "app.evals")),
     ("turn", ("app.turn",)),
-    ("answerers", ("app.agent",)),
+    ("answerers", ("app.agent", "app.questions")),
     ("answering contract", ("app.answering",)),
     ("tools", ("app.tools",)),
     ("semantic", ("app.semantic",)),

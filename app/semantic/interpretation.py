@@ -100,9 +100,16 @@ def left_out(model: SemanticModel, plan: Plan) -> list[str]:
             path = reach.get(entity, ()) if entity else ()
             if any(step.nullable for step in path):
                 step = next(s for s in path if s.nullable)
-                child, parent = step.child.replace("_", " "), step.parent.removesuffix("s")
+                child, parent = step.child.replace("_", " "), singular(step.parent)
                 notes.append(f"{child} without a {parent} left out")
     return list(dict.fromkeys(notes))
+
+
+def singular(table: str) -> str:
+    """``customers`` -> customer, ``categories`` -> category (table names are plurals)."""
+    if table.endswith("ies"):
+        return table[:-3] + "y"
+    return table.removesuffix("s")
 
 
 def applies(part: Metric, plan: Plan) -> bool:

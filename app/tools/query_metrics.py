@@ -129,7 +129,7 @@ class QueryMetrics(Tool[BaseModel]):
     """The registry's record: its input model and description come from the semantic model."""
 
     name = NAME
-    runs_sql = replays = True
+    runs_sql = replays = offline = True
 
     def __init__(self, model: SemanticModel) -> None:
         self.description = description(model)

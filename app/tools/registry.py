@@ -2,7 +2,7 @@
 
 The agent builds its LangChain tools from ``TOOLS``; the turn stores calls with ``record``;
 the chat, ``bichat ask`` and the admin transcript render calls with ``outcome_text``,
-``shown_input`` and ``facts``; the offline engine may call the tools ``offline_tools()`` names.
+``shown_input`` and ``facts``; the question engine (no model) calls the tools ``offline_tools()`` names.
 Adding a tool: its own module in ``app/tools/`` (one ``Tool``) and one line in ``TOOLS``.
 """
 
@@ -15,22 +15,24 @@ from typing import Any
 from pydantic import ValidationError
 
 from app.errors import BichatError
-from app.tools import make_chart, query_metrics, run_sql, search_products
+from app.tools import bought_together, make_chart, query_metrics, run_sql, search_products
 from app.tools.tool import Facts, Tool, ToolCallRecord, ToolContext, ToolReply
 
 TOOLS: tuple[Tool[Any], ...] = (
     query_metrics.TOOL,
     run_sql.TOOL,
     search_products.TOOL,
+    bought_together.TOOL,
     make_chart.TOOL,
 )
 BY_NAME: dict[str, Tool[Any]] = {tool.name: tool for tool in TOOLS}
 
-# Tool names, for code that must name one (evals, the offline engine, tests).
+# Tool names, for code that must name one (evals, the question engine, tests).
 RUN_SQL = run_sql.NAME
 QUERY_METRICS = query_metrics.NAME
 SEARCH_PRODUCTS = search_products.NAME
 MAKE_CHART = make_chart.NAME
+BOUGHT_TOGETHER = bought_together.NAME
 SQL_TOOLS = tuple(tool.name for tool in TOOLS if tool.runs_sql)
 
 
@@ -47,7 +49,7 @@ def tool_named(name: str | None) -> Tool[Any] | None:
 
 
 def offline_tools() -> tuple[Tool[Any], ...]:
-    """The tools the offline engine (no language model) may call."""
+    """The tools the question engine (no language model) may call."""
     return tuple(tool for tool in TOOLS if tool.offline)
 
 

@@ -33,6 +33,7 @@ class SearchProducts(Tool[SearchProductsInput]):
         "score and which signals matched. Use run_sql for numbers about sales."
     )
     input = SearchProductsInput
+    offline = True
 
     async def run(
         self, context: ToolContext, arguments: SearchProductsInput

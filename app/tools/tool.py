@@ -132,7 +132,7 @@ class Tool(Generic[InputT]):
       tool that writes its own SQL finds it in its output): listed with the turn, scored by
       the evals, promotable.
     - ``replays``: run again when a conversation is reopened, to show its tables or charts.
-    - ``offline``: the offline engine (no language model) may call it.
+    - ``offline``: the question engine (no language model) may call it.
     """
 
     name: str
