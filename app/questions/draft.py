@@ -273,7 +273,7 @@ def choose_metrics(reading: Reading, scene: Scene, draft: Draft, roles: Roles) -
 
 
 def counted_after_values(reading: Reading, mention: Mention) -> bool:
-    """ "how many paid, shipped or delivered orders": the noun after the listed values."""
+    """ "how many web or mobile orders": the noun after the listed values is counted."""
     sentence = reading.sentence
     start = next(
         (t.index for t in sentence.tokens if sentence.claims.get(t.index) == "how_many"), None
@@ -291,7 +291,7 @@ def counted_after_values(reading: Reading, mention: Mention) -> bool:
 def entity_count(reading: Reading, scene: Scene, draft: Draft, mention: Mention, name: str) -> str:
     """A noun that names an entity counts that entity's rows when the metric of the same name
     counts something else (customers who bought, through orders) and nothing in the question
-    is about buying or a period: "how many customers do we have", "customers by segment"."""
+    is about buying or a period: "customers per country", "how many customers exist"."""
     entities = mention.names("entity")
     if not entities or name not in WEAK_METRICS:
         return name

@@ -48,7 +48,7 @@ EXAMPLES = (
     "Revenue by channel this year, as a chart",
     "Top 5 products by units sold in the last 90 days",
     "Average order value by customer segment vs the period before, last quarter",
-    "Find me a gift under $40 for someone who camps",
+    "Find a warm sleeping bag under $80",
     "Which products are often bought together?",
 )
 SUGGEST_SIMILARITY = 0.45  # a metric description this close to the question is offered
@@ -95,6 +95,7 @@ class QuestionEngine:
             calendar,
             question.calls,
             week_start=tenant.week_start,
+            questions=[h.content for h in question.history if h.role == "user"],
         )
 
     async def intent(self, question: Question) -> Intent:
@@ -103,11 +104,13 @@ class QuestionEngine:
             return self._understood.pop(key)
         context = await self.context(question)
         intent = understand(question.text, context)
-        if intent.answers or intent.reason in SAFE_DECLINES or intent.kind in ("greet", "help"):
+        if intent.reason in SAFE_DECLINES or intent.kind in ("greet", "help"):
             return intent
-        verified = self.verified(question, context)
+        verified = self.verified(question, context)  # a person's answer to the same question
         if verified is not None:
             return verified
+        if intent.answers:
+            return intent
         return await self.with_suggestions(question, intent)
 
     async def confident(self, question: Question) -> bool:

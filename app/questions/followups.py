@@ -1,6 +1,6 @@
-"""Follow-ups change the previous turn's query: "and by channel?", "what about last year?",
-"only VIP customers", "top 3 instead", "as a chart", "break that down by X", "and which 5
-sold the most units?". The previous query is the stored input of the conversation's last
+"""Follow-ups change the previous turn's query: "and by channel?", "and in 2024?",
+"only VIP customers", "top 3 instead", "as a chart", "break that down by X", a new measure
+for the same rows. The previous query is the stored input of the conversation's last
 ``query_metrics`` (or search, or bundle rules) call, read back from the store."""
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ SKIPPED = (registry.MAKE_CHART,)  # a chart of the previous result is no query o
 def merge_query(base: dict[str, Any], draft: Draft, reading: Reading) -> dict[str, Any]:
     merged = {k: v for k, v in base.items() if v not in (None, [], {})}
     if draft.metrics and not (draft.nouns_only and merged.get("metrics")):
-        # "only count orders from VIP customers": the noun is context, the metric stays
+        # "only web orders then": the noun is context, the metric stays
         merged["metrics"] = draft.metrics
         merged.pop("order_by", None)
     if draft.by:

@@ -7,7 +7,7 @@ place turns an answer into a clarification that says what was understood."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -50,6 +50,7 @@ class Context:
     calendar: Calendar
     calls: list[StoredCall] = field(default_factory=list)  # this conversation's tool calls
     week_start: str = "monday"
+    questions: list[str] = field(default_factory=list)  # its earlier questions, oldest first
 
     @property
     def today(self) -> date:
@@ -229,11 +230,25 @@ def search_intent(reading: Reading, context: Context) -> Intent:
 
 def metric_intent(reading: Reading, context: Context) -> Intent:
     draft = build_draft(reading, context.scene)
-    previous = previous_call(context.calls, (registry.QUERY_METRICS,))
+    previous = previous_query(context)
     follow = previous is not None and (reading.follow_up or (not draft.metrics and not draft.empty))
     if follow and previous is not None:
         return follow_up_intent(reading, context, draft, previous)
     return draft_intent(reading, context, draft)
+
+
+def previous_query(context: Context) -> dict[str, Any] | None:
+    """The query of the previous turn: its stored ``query_metrics`` input; when it was
+    answered another way (a verified question's SQL, the agent's own SQL), the previous
+    question read again."""
+    call = previous_call(context.calls, (registry.QUERY_METRICS,))
+    if call is not None and isinstance(call.tool_input, dict):
+        return call.tool_input
+    if not context.questions:
+        return None
+    earlier = replace(context, calls=[], questions=context.questions[:-1])
+    intent = understand(context.questions[-1], earlier)
+    return intent.arguments if intent.kind == "metrics" else None
 
 
 def draft_intent(reading: Reading, context: Context, draft: Draft) -> Intent:
@@ -306,9 +321,8 @@ def fallback_queries(context: Context, query: dict[str, Any]) -> list[dict[str, 
 
 
 def follow_up_intent(
-    reading: Reading, context: Context, draft: Draft, previous: StoredCall
+    reading: Reading, context: Context, draft: Draft, base: dict[str, Any]
 ) -> Intent:
-    base = previous.tool_input if isinstance(previous.tool_input, dict) else {}
     merged = merge_query(base, draft, reading)
     if draft.problems:
         return not_understood(reading, context, draft, instead=merged)

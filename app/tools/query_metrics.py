@@ -118,8 +118,11 @@ async def run_query_metrics(
     *,
     context: str = "agent",
 ) -> MetricsResult:
-    """Plan, compile and run one semantic query for the tenant through the SQL tool."""
-    return await layer.run(tenant, to_query(arguments), executor, context=context)
+    """Plan and compile one semantic query for the tenant (the semantic layer), then run its
+    SQL through the SQL tool (guard, reader role, caps)."""
+    prepared = await layer.prepare(tenant, to_query(arguments))
+    run = await executor.run(tenant_id=tenant.id, sql=prepared.compiled.sql, context=context)
+    return prepared.result(run)
 
 
 SUMMARY_KEYS = ("sql", "interpretation", "partial", "period", "query")  # beside run_sql's

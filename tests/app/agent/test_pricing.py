@@ -24,4 +24,3 @@ def test_reported_names_find_their_price(name):
 @pytest.mark.parametrize("name", ["llama3:70b", "scripted-model", "", None, "gpt-4o-mini-preview"])
 def test_unknown_models_cost_null_never_zero(name):
     assert cost_usd(name, input_tokens=10, output_tokens=10) is None
-

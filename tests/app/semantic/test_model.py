@@ -21,7 +21,7 @@ from app.semantic.model import MODEL_FILE, default_model, load_model
 from app.semantic.prompt_text import render_model
 from app.semantic.query import SemanticQuery
 from app.semantic.service import SemanticLayer
-from app.tools.query_metrics import build_input_model
+from app.tools.query_metrics import build_input_model, run_query_metrics
 from tests.app.semantic.conftest import CLOCK
 
 FOREIGN_KEYS_SQL = """
@@ -136,7 +136,7 @@ async def test_a_new_metric_is_one_yaml_entry(
     query = SemanticQuery.parse(
         {"metrics": ["shipping_charged"], "by": ["channel"], "period": "last-month"}
     )
-    result = await layer.run(shops.london, query, executor)
+    result = await run_query_metrics(layer, executor, shops.london, query)
     hand = await executor.run(
         tenant_id=shops.london.id,
         sql="SELECT o.channel, sum(o.shipping_amount) AS s FROM orders o WHERE o.status IN "
