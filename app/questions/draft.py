@@ -553,3 +553,6 @@ def leftover_problems(reading: Reading, draft: Draft, roles: Roles) -> None:
         draft.problems.append(f"“{token.text}”")
     for mention in roles.unused:
         draft.problems.append(f"“{mention.said}”")
+    for token in reading.sentence.tokens:  # "orders over $100": a price is no metric filter
+        if reading.sentence.claims.get(token.index) in ("price", "stock"):
+            draft.problems.append(f"“{token.text}”")

@@ -40,7 +40,7 @@ FUNCTION_WORDS = words(
     contributed contributes contributing perform performed performing happen happened do
     doing distinct unique appear appears appeared feature featured included involved part
     currently today's recently like please thanks tell hi hello whats through created
-    sell sells selling sold seller
+    sell sells selling sold seller bought buy buys buying purchased purchasing shopped ordered
     """
 )
 # Words that change what is asked: they must be understood by a construct, or the engine

@@ -151,8 +151,8 @@ def bundle_problems(reading: Reading, others: list[Any]) -> list[str]:
     problems = [f"“{t.text}”" for t in (*reading.critical, *reading.unknown, *reading.names)]
     problems = list(dict.fromkeys(problems))
     problems += [f"“{m.said}”" for m in others if not m.in_parens]
-    metrics = [m for m in reading.of_kind("metric") if not m.in_parens]
-    problems += [f"“{m.said}”" for m in metrics]
+    metrics = [m for m in reading.of_kind("metric") if not m.in_parens and not m.names("entity")]
+    problems += [f"“{m.said}”" for m in metrics]  # "customers" who buy together: context
     dims = [
         m
         for m in reading.of_kind("dimension")
@@ -175,9 +175,10 @@ def merge_bundle_limits(
 
 
 def searching(reading: Reading) -> bool:
+    """Products to find: search words or price and stock filters, and nothing to count (no
+    metric, not even "orders" or "customers": "orders over $100" is no product search)."""
     metrics = [m for m in reading.of_kind("metric") if not m.in_parens]
-    strong = [m for m in metrics if not m.names("entity")]
-    if strong or reading.how_many or reading.how_much:
+    if metrics or reading.how_many or reading.how_much:
         return False
     filtered = reading.max_price is not None or reading.min_price is not None or reading.in_stock
     return reading.search or filtered
@@ -231,7 +232,9 @@ def search_intent(reading: Reading, context: Context) -> Intent:
 def metric_intent(reading: Reading, context: Context) -> Intent:
     draft = build_draft(reading, context.scene)
     previous = previous_query(context)
-    follow = previous is not None and (reading.follow_up or (not draft.metrics and not draft.empty))
+    follow = previous is not None and (
+        reading.follow_up or reading.chart is not None or (not draft.metrics and not draft.empty)
+    )
     if follow and previous is not None:
         return follow_up_intent(reading, context, draft, previous)
     return draft_intent(reading, context, draft)
@@ -254,10 +257,10 @@ def previous_query(context: Context) -> dict[str, Any] | None:
 def draft_intent(reading: Reading, context: Context, draft: Draft) -> Intent:
     if draft.problems:
         return not_understood(reading, context, draft)
-    if draft.questions:
-        return ask_back(context, draft)
     if not draft.metrics:
         return no_metric(reading, context, draft)
+    if draft.questions:
+        return ask_back(context, draft)
     if draft.ranked_without_group is not None:
         side = "Top" if reading.descending is not False else "Bottom"
         options = [
