@@ -308,6 +308,8 @@ def entity_count(reading: Reading, scene: Scene, draft: Draft, mention: Mention,
 def implied_metric(reading: Reading, draft: Draft) -> list[str]:
     """No metric named: "how many ... sold" asks for units, "how much ... sold" for revenue."""
     words = {t.norm for t in reading.sentence.tokens}
+    if reading.superlative and reading.superlative.endswith(("rated", "reviewed")):
+        return ["average_rating"]  # "the 3 worst-rated brands"
     if words & SELL_WORDS and reading.how_many:
         return ["units"]
     if words & SELL_WORDS and reading.how_much:
@@ -511,7 +513,11 @@ def ranking(reading: Reading, scene: Scene, draft: Draft, roles: Roles) -> None:
     descending = reading.descending is not False
     limit = reading.top
     if limit is None:  # "which country has the most": one; "which brands sell best": ten
-        plural = any(m.plural for m in reading.mentions if m.start in roles.heads)
+        plural = any(
+            m.plural
+            for m in reading.mentions
+            if m.start in roles.heads and set(m.names("dimension")) & set(draft.by)
+        )
         limit = OPEN_LIMIT if plural else 1
     if not draft.by and not draft.grain:
         draft.ranked_without_group = limit  # a follow-up ranks the previous rows

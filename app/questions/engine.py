@@ -45,7 +45,7 @@ PATH = "engine"
 SAFE_DECLINES = ("not_allowed", "private", "advice", "future")
 EXAMPLES = (
     "What was our revenue last month?",
-    "Revenue by channel this year, as a chart",
+    "Revenue by payment method this quarter, as a chart",
     "Top 5 products by units sold in the last 90 days",
     "Average order value by customer segment vs the period before, last quarter",
     "Find a warm sleeping bag under $80",

@@ -62,8 +62,8 @@ DESCENDING = words(
 ASCENDING = words("bottom worst smallest lowest least fewest weakest quietest")
 SUPERLATIVE_PATTERN = r"(?:top|bottom|best|worst|biggest|largest|highest|lowest|smallest|most|least|fewest|greatest|weakest|strongest|leading|busiest)"
 GROUP_MARKERS = (
-    r"(?:broken down|break(?:ing)? (?:it |that |this |them )?down|split(?:ting)? (?:it |that )?"
-    r"(?:up )?|grouped|group(?:ing)? (?:it |that )?|breakdown|segmented|sliced|divided) by",
+    r"(?:broken down|break(?:ing)?(?: it| that| this| them)? down|split(?:ting)?(?: it| that)?"
+    r"(?: up)?|grouped|group(?:ing)?(?: it| that)?|breakdown|segmented|sliced|divided) by",
     r"for (?:each|every)(?: single)?",
     r"(?:in|within|across|of) (?:each|every)",
     r"each",

@@ -20,7 +20,14 @@ from app.questions.words import tokenize
 from app.semantic.model import Metric, SemanticModel
 
 MAX_WORDS = 6  # the longest phrase looked up
-BUNDLE_WORDS = {"lift": "lift", "confidence": "confidence", "support": "support", "rule": "rule"}
+BUNDLE_WORDS = {
+    "lift": "lift",
+    "confidence": "confidence",
+    "support": "support",
+    "rule": "rule",
+    "pair": "rule",
+    "product pair": "rule",
+}
 
 
 @dataclass(frozen=True)

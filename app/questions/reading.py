@@ -190,27 +190,31 @@ def bundles(reading: Reading) -> None:
         if claim_all(reading, r"(?:average|mean|typical) (?:lift|confidence|support)", "avg"):
             reading.bundle_average = True
         claim_all(reading, r"(?:both|the 2|2|the) (?:sku|product|item|side)s?", "columns")
-    limit = r"(lift|confidence|support)(?: (?:of|score of|value of|is|at))? (?:at least|"
-    limit += (
-        r"above|over|more than|greater than|>=|of at least|no less than|from) (\d+(?:\.\d+)?)(%)?"
-    )
+    measure = r"(lift|confidence|support)"
+    amount = r"(\d+(?:\.\d+)?)(%)?"
+    words = r"(at least|above|over|more than|greater than|>=|no less than|from)"
+    limit = measure + r"(?: (?:of|score of|value of|is|at))? (?:of )?" + words + " " + amount
     for found in claim_all(reading, limit, "bundle_limit"):
-        set_limit(reading, found.groups[0], found.groups[1], found.groups[2])
-    after = r"(?:an? )?(lift|confidence|support)(?: (?:of|above|over))? (\d+(?:\.\d+)?)(%)?"
+        set_limit(reading, found.groups[0], found.groups[2], found.groups[3], found.groups[1])
+    after = r"(?:an? )?" + measure + r"(?: (?:of|above|over))? " + amount
     after += r" (?:or (?:more|higher|above|greater)|and (?:above|up|more)|\+)"
     for found in claim_all(reading, after, "bundle_limit"):
         set_limit(reading, found.groups[0], found.groups[1], found.groups[2])
-    before = r"(?:at least|above|over|more than|no less than) (\d+(?:\.\d+)?)(%)? (lift|confidence"
-    before += r"|support)"
+    before = words + " " + amount + " " + measure
     for found in claim_all(reading, before, "bundle_limit"):
-        set_limit(reading, found.groups[2], found.groups[0], found.groups[1])
+        set_limit(reading, found.groups[3], found.groups[1], found.groups[2], found.groups[0])
 
 
-def set_limit(reading: Reading, measure: Any, amount: Any, percent: Any) -> None:
+STRICT = ("above", "over", "more than", "greater than")  # "at least", "or more": inclusive
+
+
+def set_limit(reading: Reading, measure: Any, amount: Any, percent: Any, word: Any = None) -> None:
     value = float(amount)
     if percent and measure != "lift":
         value /= 100
     reading.bundle_limits[f"min_{measure}"] = value
+    if word in STRICT:
+        reading.bundle_limits["exclusive"] = True
     reading.bundle = True
 
 
@@ -225,20 +229,23 @@ def tops(reading: Reading) -> None:
     for found in claim_all(reading, r"(top|bottom|best|worst) (\d+)", "top", parens=False):
         reading.top, reading.numbered = int(float(str(found.groups[1]))), True
         reading.descending = found.groups[0] in ("top", "best")
-    for found in claim_all(reading, rf"(\d+) ({superlatives})", "top", parens=False):
+    participle = r"(?: (selling|seller|performing|rated|reviewed))?"
+    for found in claim_all(reading, rf"(\d+) ({superlatives}){participle}", "top", parens=False):
         reading.top, reading.numbered = int(float(str(found.groups[0]))), True
         reading.descending = found.groups[1] in g.DESCENDING
+        if found.groups[2]:  # "the 3 worst-rated": ranked by rating
+            reading.superlative = f"{found.groups[1]} {found.groups[2]}"
     for found in claim_all(
         reading, r"(?:which|what|the|our|show|list|give me|name) (\d+)(?= \S)", "top", parens=False
     ):
         reading.top, reading.numbered = int(float(str(found.groups[0]))), True
     for found in claim_all(
         reading,
-        r"(best|worst|top|bottom) (selling|seller|performing|rated)",
+        rf"({superlatives}) (selling|seller|performing|rated|reviewed)",
         "superlative",
         parens=False,
     ):
-        reading.descending = found.groups[0] in ("best", "top")
+        reading.descending = found.groups[0] in g.DESCENDING
         reading.superlative = f"{found.groups[0]} {found.groups[1]}"
     for found in claim_all(reading, rf"(?:the )?({superlatives})", "superlative", parens=False):
         word = str(found.groups[0])

@@ -26,6 +26,9 @@ class BoughtTogetherInput(BaseModel):
     min_confidence: float | None = Field(default=None, ge=0, le=1)
     min_lift: float | None = Field(default=None, ge=0)
     min_support: float | None = Field(default=None, ge=0, le=1)
+    exclusive: bool = Field(
+        default=False, description="Minimums exclude their value (above 0.3, not at least)."
+    )
     order_by: Literal["lift", "confidence", "support"] = "lift"
     top: int = Field(default=10, ge=1, le=MAX_TOP)
     summary: bool = Field(
@@ -46,7 +49,8 @@ def conditions(arguments: BoughtTogetherInput) -> list[str]:
     for measure in ("confidence", "lift", "support"):
         minimum = getattr(arguments, f"min_{measure}")
         if minimum is not None:
-            found.append(f"r.{measure} >= {float(minimum)!r}")
+            operator = ">" if arguments.exclusive else ">="
+            found.append(f"r.{measure} {operator} {float(minimum)!r}")
     return found
 
 
