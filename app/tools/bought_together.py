@@ -13,28 +13,31 @@ from pydantic import BaseModel, Field
 from sqlglot import exp
 
 from app.tools import run_sql
-from app.tools.tool import Facts, Output, Shown, Tool, ToolContext
+from app.tools.tool import (
+    Facts,
+    OptionalInteger,
+    OptionalNumber,
+    OptionalText,
+    Output,
+    Shown,
+    Tool,
+    ToolContext,
+)
 
 NAME = "bought_together"
 MAX_TOP = 100
 
 
 class BoughtTogetherInput(BaseModel):
-    product: str | None = Field(
-        default=None, description="Only rules for this product (SKU or exact name)."
-    )
-    min_confidence: float | None = Field(default=None, ge=0, le=1)
-    min_lift: float | None = Field(default=None, ge=0)
-    min_support: float | None = Field(default=None, ge=0, le=1)
-    exclusive: bool = Field(
-        default=False, description="Minimums exclude their value (above 0.3, not at least)."
-    )
+    product: OptionalText = Field(None, description="SKU or exact name.")
+    min_confidence: OptionalNumber = Field(None, ge=0, le=1)
+    min_lift: OptionalNumber = Field(None, ge=0)
+    min_support: OptionalNumber = Field(None, ge=0, le=1)
+    exclusive: bool = Field(default=False, description="Minimums exclude their value.")
     order_by: Literal["lift", "confidence", "support"] = "lift"
     top: int = Field(default=10, ge=1, le=MAX_TOP)
-    summary: bool = Field(
-        default=False, description="One row: rules, products in them, average measures."
-    )
-    decimals: int | None = Field(default=None, ge=0, le=6, description="Round averages to N.")
+    summary: bool = Field(default=False, description="One row of counts and averages.")
+    decimals: OptionalInteger = Field(None, ge=0, le=6)
 
 
 def literal(value: str) -> str:
@@ -83,9 +86,8 @@ def rules_sql(arguments: BoughtTogetherInput) -> str:
 class BoughtTogether(Tool[BoughtTogetherInput]):
     name = NAME
     description = (
-        "The shop's 'bought together' rules: top N by lift (or confidence, support), "
-        "optionally for one product (SKU or name) and above a minimum lift or confidence; or "
-        "summary=true for one row (rules, products in them, average support/confidence/lift)."
+        "Bought-together rules: top N by lift (or confidence, support), for a product, above "
+        "minimums; or summary: rules, products in them, average support/confidence/lift."
     )
     input = BoughtTogetherInput
     runs_sql = replays = offline = True

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from typing import Annotated, Any, Literal, get_args
+from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic_core import to_jsonable_python
 
 from app.errors import BichatError
@@ -22,7 +22,7 @@ from app.semantic.query import MAX_ROWS, Compare, Grain, Operator, SemanticQuery
 from app.semantic.service import MetricsResult, SemanticLayer
 from app.tools import run_sql
 from app.tools.sql import SqlExecutor
-from app.tools.tool import Facts, Output, Shown, Tool, ToolContext
+from app.tools.tool import Facts, Output, Shown, Tool, ToolContext, optional
 from db.tenants import TenantRecord
 
 NAME = "query_metrics"
@@ -47,16 +47,6 @@ def description(model: SemanticModel) -> str:
 
 def names_literal(names: list[str]) -> Any:
     return Literal[tuple(names)]
-
-
-def optional(kind: Any, schema: dict[str, Any], description: str, **limits: Any) -> Any:
-    """An optional argument whose schema is just its type (no ``anyOf`` with null, no
-    ``default: null``: fewer prompt tokens for the same meaning)."""
-    shown = {**schema, "description": description}
-    return (
-        Annotated[kind | None, WithJsonSchema(shown)],
-        Field(default=None, **limits),
-    )
 
 
 FILTER_FIELDS: dict[str, Any] = {
