@@ -28,7 +28,8 @@ class Settings(DatabaseSettings):
     agent_max_tool_calls: int = Field(default=10, ge=1, le=100)
     agent_max_tool_errors: int = Field(default=3, ge=0, le=20)
     history_max_tokens: int = Field(default=3000, ge=0, le=200_000)
-    offline_min_similarity: float = Field(default=0.8, gt=0, le=1)
+    verified_min_similarity: float = Field(default=0.8, gt=0, le=1)
+    engine_first: bool = True
     admin_password: SecretStr | None = None
     openai_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "BICHAT_OPENAI_API_KEY")

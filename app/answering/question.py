@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from app.answering.events import AnswerEvent
-from app.store.conversations import HistoryItem
+from app.store.conversations import HistoryItem, StoredCall
 from app.store.verified import Match
 from app.tools.tool import TurnResults
 from db.tenants import TenantRecord
@@ -25,6 +25,7 @@ class Question:
     matches: list[Match] = field(default_factory=list)  # closest verified questions first
     results: TurnResults = field(default_factory=TurnResults)  # what its tool calls produce
     channel: str = "chat"  # where it was asked: chat, cli, api, mcp (labels the audit log)
+    calls: list[StoredCall] = field(default_factory=list)  # earlier turns' tool calls
 
 
 class Answerer(Protocol):
@@ -33,6 +34,11 @@ class Answerer(Protocol):
     @property
     def offline(self) -> bool:
         """True when it answers without a language model."""
+        ...
+
+    @property
+    def path(self) -> str:
+        """Its name in results and reports: ``engine`` (no model) or ``model``."""
         ...
 
     async def prepare(self) -> None:
@@ -44,3 +50,10 @@ class Answerer(Protocol):
         ...
 
     def answer(self, question: Question) -> AsyncGenerator[AnswerEvent, None]: ...
+
+
+class Triage(Answerer, Protocol):
+    """An answerer that can say, before answering, whether it is sure of a question (the
+    question engine: then no model is called)."""
+
+    async def confident(self, question: Question) -> bool: ...

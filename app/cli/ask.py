@@ -89,7 +89,8 @@ def show_result(result: TurnResult) -> None:
     usage = result.log.usage
     cost = "unknown" if usage.cost_usd is None else f"${usage.cost_usd:.6f}"
     stderr.print(
-        f"[dim]session {result.session_id} · {usage.model or 'no model call'} · "
+        f"[dim]session {result.session_id} · answered by the {result.path} · "
+        f"{usage.model or 'no model call'} · "
         f"{usage.model_calls} model call(s) · {usage.input_tokens} in / "
         f"{usage.output_tokens} out tokens · cost {cost}[/dim]"
     )

@@ -61,7 +61,10 @@ def metrics_command(
         title="dimensions",
     )
     stdout.print(f"grains: {', '.join(data['grains'])}")
-    stdout.print(f"periods: {', '.join(data['periods'])}, last-N-days, 2025, 2025-11, q3-2025, ...")
+    stdout.print(
+        f"periods: {', '.join(data['periods'])}, last-N-days|weeks|months (rolling, ending now), "
+        "previous-N-days|weeks|months (complete ones), 2025, 2025-11, q3-2025, ..."
+    )
 
 
 def parse_where(items: list[str]) -> list[Filter]:
@@ -98,13 +101,19 @@ def query_command(
     metric: list[str] = typer.Option(..., "--metric", help="A metric (repeat for more)."),
     by: list[str] = typer.Option([], "--by", help="Group by a dimension (repeat for more)."),
     where: list[str] = typer.Option([], "--where", help="Filter: DIMENSION=VALUE, !=, >=, <..."),
-    period: str | None = typer.Option(None, "--period", help="today, last-month, ytd, 2025 ..."),
+    period: str | None = typer.Option(
+        None,
+        "--period",
+        help="today, last-month, ytd, 2025, last-30-days (rolling), previous-7-days (whole days)...",
+    ),
     from_date: str | None = typer.Option(None, "--from", help="First day (YYYY-MM-DD)."),
     to_date: str | None = typer.Option(None, "--to", help="Last day, inclusive (YYYY-MM-DD)."),
     grain: str | None = typer.Option(None, "--grain", help=f"Time grain: {', '.join(GRAINS)}."),
     compare: str | None = typer.Option(None, "--compare", help="previous or year."),
     top: int | None = typer.Option(None, "--top", help="Only the N largest rows."),
     bottom: int | None = typer.Option(None, "--bottom", help="Only the N smallest rows."),
+    share: bool = typer.Option(False, "--share", help="Add each row's % of the total."),
+    decimals: int | None = typer.Option(None, "--decimals", help="Round values to N decimals."),
     as_json: bool = typer.Option(False, "--json", help="Print the tool's result as JSON."),
 ) -> None:
     """Run a semantic query: metrics by dimensions over a period, compiled to guarded SQL."""
@@ -117,6 +126,8 @@ def query_command(
             "from_date": parse_day(from_date, "--from"),
             "to_date": parse_day(to_date, "--to"),
             **{"grain": grain, "compare": compare, "top": top, "bottom": bottom},
+            **({"share": True} if share else {}),
+            **({"decimals": decimals} if decimals is not None else {}),
         }
     except InvalidInput as error:
         fail(error, as_json=as_json)

@@ -2,10 +2,10 @@
 goes through the registry's tools, the turn and the store as the principal of the call.
 
 - **Tools**: every registry tool whose calls stand on their own (``Tool.standalone``:
-  ``query_metrics``, ``run_sql``, ``search_products``; a tool added to the registry with the
-  flag appears here with no more code), and three of the channel's own: ``ask`` (a turn of
-  the agent, stored with the channel ``mcp``), ``list_metrics`` (the semantic layer's
-  catalogue with the shop's values) and ``bundle_rules`` (``app.tools.bundle_query``).
+  ``query_metrics``, ``run_sql``, ``search_products``, ``bundle_rules``; a tool added to
+  the registry with the flag appears here with no more code), and two of the channel's own:
+  ``ask`` (a turn of the agent, stored with the channel ``mcp``) and ``list_metrics`` (the
+  semantic layer's catalogue with the shop's values).
   Results are JSON (structured content and its text) and carry the SQL that ran and, for
   semantic queries, the interpretation; refusals come back as tool errors with bichat's
   ``code`` (the guard's rule for refused SQL).
@@ -33,7 +33,6 @@ from app.errors import BichatError, NotFound
 from app.semantic.catalogue import catalogue
 from app.store.tokens import Principal
 from app.tools import registry
-from app.tools.bundle_query import RuleFilters, find_rules
 from app.tools.tool import Tool, ToolContext
 from app.turn.events import Answered, Failed
 from app.turn.runner import MAX_QUESTION_CHARS
@@ -77,12 +76,6 @@ CHANNEL_TOOLS: dict[str, tuple[str, type[BaseModel]]] = {
         "The metrics and dimensions query_metrics answers (names, meaning, which dimensions "
         "each allows), the periods and grains, and this shop's values per dimension.",
         NoInput,
-    ),
-    "bundle_rules": (
-        "Products bought together (association rules over paid, shipped or delivered orders): "
-        "for each pair, customers who bought the first also bought the second; support, "
-        "confidence, lift. Filter by the first product's SKU and minimum lift or confidence.",
-        RuleFilters,
     ),
 }
 RESOURCES = [
@@ -165,15 +158,6 @@ class McpChannel:
         if name == "list_metrics":
             semantic = self.runtime.agent.semantic
             return catalogue(semantic.model, await semantic.index(principal.tenant))
-        if name == "bundle_rules":
-            filters = checked(RuleFilters, arguments)
-            found = await find_rules(
-                self.runtime.executor,
-                principal.tenant,
-                filters,
-                context=self.context(principal).audit_label,
-            )
-            return found.to_dict()
         raise NotFound(f"no tool {name!r}", code="unknown_tool")
 
     async def registry_call(

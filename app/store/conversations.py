@@ -83,6 +83,15 @@ class HistoryItem:
     created_at: datetime | None = field(default=None)
 
 
+@dataclass
+class StoredCall:
+    """A successful tool call of an earlier turn, as stored (its input is the query it ran)."""
+
+    tool_name: str
+    tool_input: Any
+    tool_output: Any
+
+
 @asynccontextmanager
 async def autocommit(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """A connection whose single statements commit on their own (no BEGIN/COMMIT trips)."""
@@ -190,6 +199,22 @@ async def session_history(engine: AsyncEngine, *, session_id: uuid.UUID) -> list
             {"id": session_id},
         )
         return [HistoryItem(r.role, r.content, r.created_at) for r in rows]
+
+
+async def recent_calls(
+    engine: AsyncEngine, *, session_id: uuid.UUID, limit: int = 10
+) -> list[StoredCall]:
+    """The session's latest successful tool calls, oldest first (follow-ups build on them)."""
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            text(
+                "SELECT tool_name, tool_input, tool_output FROM chat_messages "
+                "WHERE session_id = :id AND role = 'tool' AND error IS NULL "
+                "ORDER BY id DESC LIMIT :n"
+            ),
+            {"id": session_id, "n": limit},
+        )
+        return [StoredCall(r.tool_name, r.tool_input, r.tool_output) for r in rows][::-1]
 
 
 async def session_totals(engine: AsyncEngine, *, session_id: uuid.UUID) -> SessionTotals:

@@ -2,9 +2,9 @@
 
 The agent builds its LangChain tools from ``TOOLS``; the turn stores calls with ``record``;
 the chat, ``bichat ask`` and the admin transcript render calls with ``outcome_text``,
-``shown_input`` and ``facts``; the offline engine may call the tools ``offline_tools()`` names;
-the MCP server offers ``standalone_tools()`` and runs them (and the REST API its own) with
-``call``.
+``shown_input`` and ``facts``; the question engine (no model) calls the tools
+``offline_tools()`` names; the MCP server offers ``standalone_tools()`` and runs them (and the
+REST API its own) with ``call``.
 Adding a tool: its own module in ``app/tools/`` (one ``Tool``) and one line in ``TOOLS``.
 """
 
@@ -17,22 +17,24 @@ from typing import Any
 from pydantic import ValidationError
 
 from app.errors import BichatError, InvalidInput
-from app.tools import make_chart, query_metrics, run_sql, search_products
+from app.tools import bundle_rules, make_chart, query_metrics, run_sql, search_products
 from app.tools.tool import Facts, Output, Shown, Tool, ToolCallRecord, ToolContext, ToolReply
 
 TOOLS: tuple[Tool[Any], ...] = (
     query_metrics.TOOL,
     run_sql.TOOL,
     search_products.TOOL,
+    bundle_rules.TOOL,
     make_chart.TOOL,
 )
 BY_NAME: dict[str, Tool[Any]] = {tool.name: tool for tool in TOOLS}
 
-# Tool names, for code that must name one (evals, the offline engine, tests).
+# Tool names, for code that must name one (evals, the question engine, tests).
 RUN_SQL = run_sql.NAME
 QUERY_METRICS = query_metrics.NAME
 SEARCH_PRODUCTS = search_products.NAME
 MAKE_CHART = make_chart.NAME
+BUNDLE_RULES = bundle_rules.NAME
 SQL_TOOLS = tuple(tool.name for tool in TOOLS if tool.runs_sql)
 
 
@@ -49,7 +51,7 @@ def tool_named(name: str | None) -> Tool[Any] | None:
 
 
 def offline_tools() -> tuple[Tool[Any], ...]:
-    """The tools the offline engine (no language model) may call."""
+    """The tools the question engine (no language model) may call."""
     return tuple(tool for tool in TOOLS if tool.offline)
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from app.errors import InvalidInput
 from app.tools.charts import Chart
@@ -116,6 +116,24 @@ class Facts:
     lines: list[str] = field(default_factory=list)
 
 
+# Optional arguments whose schema is just their type (no ``anyOf`` with null): fewer prompt
+# tokens for the same meaning. Use with ``Field(None, description=...)``.
+OptionalText = Annotated[str | None, WithJsonSchema({"type": "string"})]
+OptionalNumber = Annotated[float | None, WithJsonSchema({"type": "number"})]
+OptionalInteger = Annotated[int | None, WithJsonSchema({"type": "integer"})]
+OptionalFlag = Annotated[bool | None, WithJsonSchema({"type": "boolean"})]
+
+
+def optional(kind: Any, schema: dict[str, Any], description: str, **limits: Any) -> Any:
+    """An optional argument whose schema is just its type (no ``anyOf`` with null, no
+    ``default: null``: fewer prompt tokens for the same meaning)."""
+    shown = {**schema, "description": description}
+    return (
+        Annotated[kind | None, WithJsonSchema(shown)],
+        Field(default=None, **limits),
+    )
+
+
 class Tool(Generic[InputT]):
     """One tool, all of it: the model-facing part (name, description, input model, ``run``) and
     how the rest of bichat treats its calls. Each tool module subclasses it once and keeps the
@@ -133,7 +151,7 @@ class Tool(Generic[InputT]):
       tool that writes its own SQL finds it in its output): listed with the turn, scored by
       the evals, promotable.
     - ``replays``: run again when a conversation is reopened, to show its tables or charts.
-    - ``offline``: the offline engine (no language model) may call it.
+    - ``offline``: the question engine (no language model) may call it.
     - ``standalone``: a call makes sense on its own, outside a turn (it needs no earlier
       result of the same turn): offered as a tool of the MCP server and by the REST API.
     """

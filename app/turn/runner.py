@@ -2,8 +2,10 @@
 
 1. The question is checked, its session opened (or created) and the question stored, before
    any model is called; meanwhile the closest verified questions are looked up.
-2. An answerer is picked (today the agent; the no-model engine will take the questions it
-   can answer) and run; its model and tool calls are stored as they end.
+2. An answerer is picked (``pick``): without a model the question engine answers; with one
+   the engine answers first when it is sure (no model call, no cost) and the agent answers
+   the rest (``BICHAT_ENGINE_FIRST`` turns that off). Its model and tool calls are stored as
+   they end.
 3. The turn ends with its answer, or with the error stored last; a turn stopped midway (the
    channel went away) is stored as ``interrupted``.
 """
@@ -24,16 +26,18 @@ from app.answering.events import (
     AnswerEvent,
     AnswerFailed,
     AnswerReady,
+    AnswerWritten,
     ChartShown,
     ModelCalled,
+    OptionsOffered,
     Token,
     ToolFinished,
     ToolStarted,
 )
-from app.answering.question import Answerer, Question
+from app.answering.question import Answerer, Question, Triage
 from app.embeddings import model_name
 from app.errors import InvalidInput
-from app.store.conversations import session_history
+from app.store.conversations import recent_calls, session_history
 from app.store.verified import Match, similar_questions
 from app.tools.tool import TurnResults
 from app.turn.events import Answered, Failed, TurnEvent
@@ -46,14 +50,33 @@ MAX_QUESTION_CHARS = 4000
 
 
 class Turns:
-    """Runs turns for any tenant with one answerer. One per process."""
+    """Runs turns for any tenant. One per process. ``answerer`` is the agent (the model
+    path), ``questions`` the question engine; without a model (``answerer.offline``) the
+    engine answers every question."""
 
-    def __init__(self, *, engine: AsyncEngine, answerer: Answerer, embeddings: Embeddings):
+    def __init__(
+        self,
+        *,
+        engine: AsyncEngine,
+        answerer: Answerer,
+        embeddings: Embeddings,
+        questions: Triage | None = None,
+        engine_first: bool = True,
+    ):
         self.engine, self.answerer, self.embeddings = engine, answerer, embeddings
+        self.questions, self.engine_first = questions, engine_first
         self.prepared = False
+
+    @property
+    def offline(self) -> bool:
+        """No language model: the question engine answers (or, without one, the agent's
+        own offline handling)."""
+        return self.answerer.offline
 
     async def prepare(self) -> None:
         await self.answerer.prepare()
+        if self.questions is not None:
+            await self.questions.prepare()
         self.prepared = True
 
     async def ask(self, **kwargs: Any) -> TurnResult:
@@ -103,12 +126,19 @@ class Turns:
                 if session_id is not None
                 else []
             )
+            calls = (
+                await recent_calls(self.engine, session_id=session)
+                if session_id is not None
+                else []
+            )
             writer = TurnWriter(self.engine, tenant_id=tenant.id, session_id=session)
             await writer.question(text)
         except BaseException:
             matching.cancel()
             raise
-        asked = Question(tenant, session, text, history, await matching, TurnResults(), channel)
+        asked = Question(
+            tenant, session, text, history, await matching, TurnResults(), channel, calls
+        )
         async with aclosing(self.run(asked, writer)) as events:  # a channel that stops
             async for event in events:  # reading closes the run: it stores the interruption
                 yield event
@@ -123,12 +153,23 @@ class Turns:
             limit=MATCHES,
         )
 
-    def pick(self, question: Question) -> Answerer:
-        """The path this question takes (one answerer for now)."""
+    async def pick(self, question: Question) -> Answerer:
+        """The path this question takes: the question engine without a model, or when it is
+        sure of the question and engine-first is on; the agent otherwise."""
+        if self.questions is None:
+            return self.answerer
+        if self.answerer.offline:
+            return self.questions
+        if self.engine_first and await self.questions.confident(question):
+            return self.questions
         return self.answerer
 
     async def run(self, question: Question, writer: TurnWriter) -> AsyncGenerator[TurnEvent, None]:
-        answerer = self.pick(question)
+        try:
+            answerer = await self.pick(question)
+        except BaseException:
+            await asyncio.shield(writer.interrupted())
+            raise
         result = TurnResult(
             question.session_id,
             question.text,
@@ -138,6 +179,7 @@ class Turns:
             question.results.charts,
             results=question.results.results,
             suggestions=[m.question for m in question.matches],
+            path=answerer.path,
         )
         try:
             async with aclosing(answerer.answer(question)) as events:
@@ -162,6 +204,11 @@ class Turns:
                 await writer.tool_call(call)
             case AnswerReady(text):
                 result.answer, result.message_id = text, writer.answered()
+            case AnswerWritten(text):
+                result.answer = text
+                result.message_id = await writer.answer(text)
+            case OptionsOffered(options):
+                result.options = list(options)
             case AnswerCutShort(text, reason):
                 result.answer, result.error = text, reason
                 result.message_id = await writer.close(content=text, error=reason)

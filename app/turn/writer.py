@@ -100,6 +100,12 @@ class TurnWriter:
             )
         )
 
+    async def answer(self, text: str) -> int:
+        """An answer written without a model (the question engine): the turn's last row, an
+        assistant message with no model, tokens or cost."""
+        self.closed = True
+        return await self.add(Message(role="assistant", content=text))
+
     def answered(self) -> int | None:
         """The answer is the last model call: nothing more to write. Its row id."""
         self.closed = True

@@ -20,7 +20,7 @@ from app.errors import InvalidInput
 from app.semantic.catalogue import catalogue
 from app.store.tokens import Principal
 from app.tools import registry
-from app.tools.bundle_query import MAX_RULES, RuleFilters, find_rules
+from app.tools.bundle_rules import MAX_TOP
 from app.tools.product_list import MAX_PER_PAGE, ProductFilters, list_products
 from app.tools.search import MAX_LIMIT as MAX_SEARCH_HITS
 from app.tools.tool import Output, ToolContext
@@ -218,21 +218,16 @@ def add_data_routes(api: FastAPI) -> None:
         product: str | None = Query(None, max_length=200, description="SKU bought first."),
         min_lift: float | None = Query(None, ge=0, le=1_000_000),
         min_confidence: float | None = Query(None, ge=0, le=1),
-        limit: int = Query(20, ge=1, le=MAX_RULES),
+        limit: int = Query(20, ge=1, le=MAX_TOP),
         principal: Principal = Depends(current_principal),
     ) -> RulesPage:
         """Bundle rules ("bought together"): for each pair, customers who bought the first
         product also bought the second; strongest (lift) first."""
-        filters = RuleFilters(
-            product=product, min_lift=min_lift, min_confidence=min_confidence, limit=limit
-        )
-        found = await find_rules(
-            get_state().runtime.executor,
-            principal.tenant,
-            filters,
-            context=tool_context(principal).audit_label,
-        )
-        return RulesPage(**found.to_dict())
+        arguments = {"product": product, "min_lift": min_lift, "min_confidence": min_confidence}
+        query = {key: value for key, value in arguments.items() if value is not None}
+        output = await call_tool(registry.BUNDLE_RULES, principal, query | {"top": limit})
+        rules = [dict(zip(output["columns"], row, strict=True)) for row in output["rows"]]
+        return RulesPage(**output, rules=rules)
 
     @api.get("/metrics", tags=["semantic layer"], summary="Metrics and dimensions")
     async def metrics(principal: Principal = Depends(current_principal)) -> dict[str, Any]:

@@ -38,8 +38,13 @@ OFFLINE_MODE = cl.Mode(
     options=[
         cl.ModeOption(
             id="offline",
-            name="Offline: verified questions only",
-            description="No language model is configured; answers come from verified queries.",
+            name="Offline: no language model",
+            description=(
+                "Answers questions about the shop's metrics (revenue, orders, units, customers, "
+                "ratings... by channel, product, region, period), searches products, lists "
+                "bought-together rules and asks back when unsure. A language model "
+                "(BICHAT_MODEL) answers freer questions."
+            ),
             icon="wifi-off",
             default=True,
         )
@@ -73,7 +78,7 @@ async def starters(user: cl.User | None = None, language: str | None = None) -> 
 
 
 async def show_mode() -> None:
-    if get_state().runtime.agent.offline:
+    if get_state().runtime.turns.offline:
         await cl.context.emitter.set_modes([OFFLINE_MODE])
 
 
@@ -180,8 +185,8 @@ async def close_step(step: cl.Step | None, call: ToolCallRecord) -> None:
 async def finish(reply: cl.Message, result: TurnResult) -> None:
     if not reply.content:  # nothing streamed: a failure, or a turn cut short by its limits
         reply.content = result.answer
-    reply.elements = result_elements(result)
-    reply.actions = follow_up_actions(result)
+    reply.elements = result_elements(result)  # below the text, which starts with the interpretation
+    reply.actions = option_actions(result) or follow_up_actions(result)
     await reply.send()
     if result.message_id is not None:  # the chat puts its thumbs on the run holding the answer
         LIVE_ANSWERS[reply.id] = result.message_id
@@ -208,6 +213,11 @@ def shown_elements(shown: Shown, *, suffix: str = "") -> list[Any]:
         table_element(shown, name=f"result{suffix}"),
         csv_element(shown, name=f"result{suffix}.csv"),
     ]
+
+
+def option_actions(result: TurnResult) -> list[cl.Action]:
+    """A clarification's options as buttons: clicking one asks it."""
+    return [cl.Action(name="follow_up", payload={"question": q}, label=q) for q in result.options]
 
 
 def follow_up_actions(result: TurnResult) -> list[cl.Action]:

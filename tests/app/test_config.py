@@ -85,7 +85,8 @@ def test_every_setting_has_a_unit_or_is_unitless_by_nature():
         "agent_max_model_calls",
         "agent_max_tool_calls",
         "agent_max_tool_errors",
-        "offline_min_similarity",  # cosine similarity, 0-1
+        "verified_min_similarity",  # cosine similarity, 0-1
+        "engine_first",  # on or off
         "admin_password",
         "public_url",
         "allowed_origins",

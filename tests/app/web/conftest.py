@@ -49,14 +49,14 @@ class WebServer:
 
         return get_state().runtime.agent
 
-    def use_model(self, model) -> None:
-        """Swap the agent's chat model (None: back to offline) between turns."""
+    def use_model(self, model, *, engine_first: bool = False) -> None:
+        """Swap the agent's chat model (None: back to offline, where the question engine
+        answers) between turns; with a model, the engine answers first only if asked."""
+        from app.web.state import get_state
+
         agent = self.agent
         agent.chat_model, agent.offline = model, model is None
-        if model is None:
-            from app.agent.models import build_chat_model
-
-            agent.chat_model = build_chat_model(agent.settings)
+        get_state().runtime.turns.engine_first = engine_first
 
 
 async def db_rows(url: str, sql: str, **params) -> list:
