@@ -30,6 +30,7 @@ from app.web.api_access import authorised
 from app.web.api_problems import error_problem
 from app.web.branding import configure_chainlit, install_shop_name, prepare_branding
 from app.web.chat_session import ChatSessions
+from app.web.dashboard import install_dashboard
 from app.web.first_run import auth_secret
 from app.web.security import install_security
 from app.web.state import WebState, get_state, set_state
@@ -112,6 +113,7 @@ def create_app(settings: Settings, *, chat_model: BaseChatModel | None = None) -
         return RedirectResponse(f"{CHAT_PATH}/")
 
     install_admin(app)
+    install_dashboard(app)
     app.mount(API_PATH, create_api())
     for path in (MCP_PATH, MCP_PATH + "/"):  # the MCP server, as the token's user
         app.router.routes.append(Route(path, mcp, methods=["GET", "POST", "DELETE"]))
