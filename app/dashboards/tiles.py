@@ -65,7 +65,11 @@ class Tiles:
             return False
         return datetime.now(UTC) - tile.refreshed_at < self.ttl
 
-    async def view(self, tenant: TenantRecord, tile: TileRow, *, refresh: bool = False) -> TileView:
+    async def view(
+        self, tenant: TenantRecord, tile: TileRow, *, refresh: bool = False, keep: bool = True
+    ) -> TileView:
+        """The tile now: from the cache when fresh (unless ``refresh``), else run (and kept
+        as the cache unless ``keep`` is false: a digest's variant of the tile)."""
         try:
             sql, prepared = await self.checked_sql(tenant, tile)
             if not refresh and self.fresh(tile, sql):
@@ -75,6 +79,8 @@ class Tiles:
             return TileView(tile, error=f"refused by the SQL guard: {error.message}")
         except BichatError as error:
             return TileView(tile, error=error.message)
+        if not keep:
+            return shown(tile, output, datetime.now(UTC))
         stamp = await pins.cache_result(self.engine, tenant.id, tile.id, sql=sql, result=output)
         return shown(tile, output, stamp)
 
