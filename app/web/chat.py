@@ -163,7 +163,7 @@ async def answer(question: str) -> None:
             case Answered(done) | Failed(done):
                 result = done
     assert result is not None
-    await finish(reply or cl.Message(content="", author="bichat"), result)
+    await finish(reply or cl.Message(content="", author="bichat"), result, user)
 
 
 async def open_step(tool: str, arguments: dict[str, Any]) -> cl.Step:
@@ -187,11 +187,12 @@ async def close_step(step: cl.Step | None, call: ToolCallRecord) -> None:
     await step.update()
 
 
-async def finish(reply: cl.Message, result: TurnResult) -> None:
+async def finish(reply: cl.Message, result: TurnResult, user: ActiveUser) -> None:
     if not reply.content:  # nothing streamed: a failure, or a turn cut short by its limits
         reply.content = result.answer
     reply.elements = result_elements(result)  # below the text, which starts with the interpretation
     reply.actions = option_actions(result) or follow_up_actions(result)
+    reply.actions += await pin_actions(result, user)
     await reply.send()
     if result.message_id is not None:  # the chat puts its thumbs on the run holding the answer
         LIVE_ANSWERS[reply.id] = result.message_id
@@ -236,7 +237,7 @@ def follow_up_actions(result: TurnResult) -> list[cl.Action]:
 
 async def pin_actions(result: TurnResult, user: ActiveUser) -> list[cl.Action]:
     """A pin button under an answer from the shop's metrics or a verified query."""
-    if result.message_id is None or result.error is not None or not result.tool_calls:
+    if result.message_id is None or result.error is not None:
         return []
     viewer = Viewer(user.tenant_id, user.id)
     if not await can_pin(get_state().runtime.engine, viewer, result.message_id):
