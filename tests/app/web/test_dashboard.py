@@ -212,3 +212,32 @@ def test_forms_without_their_token_are_refused(web_server, tiles):
         headers={"Origin": "http://evil.example"},
     )
     assert response.status_code == 403
+
+
+async def test_admin_digests_lists_failed_runs_of_the_own_shop_only(web_server, tiles):
+    from tests.app.web.test_admin import client_for
+
+    url = web_server.database_url
+    [(digest,)] = await owner_query(
+        url,
+        "INSERT INTO digests (tenant_id, user_id, dashboard_id, frequency, hour, webhook_url) "
+        "SELECT d.tenant_id, d.user_id, d.id, 'daily', 7, 'https://hooks.example/x' "
+        "FROM dashboards d WHERE d.id = :b RETURNING id",
+        b=tiles["board"],
+    )
+    await owner_query(
+        url,
+        "INSERT INTO digest_runs (tenant_id, digest_id, due_at, status, attempts, error) "
+        "SELECT tenant_id, id, now(), 'failed', 4, 'webhook https://hooks.example/x answered 500' "
+        "FROM digests WHERE id = :d",
+        d=digest,
+    )
+    try:
+        page = client_for(web_server, "ann").get("/admin/digests?failed=1")
+        assert page.status_code == 200
+        assert f'id="digest-{digest}"' in page.text and "answered 500" in page.text
+        other = client_for(web_server, "olga").get("/admin/digests")
+        assert f'id="digest-{digest}"' not in other.text and "answered 500" not in other.text
+        assert client_for(web_server, "bob").get("/admin/digests").status_code == 403
+    finally:
+        await owner_query(url, "DELETE FROM digests WHERE id = :d", d=digest)
