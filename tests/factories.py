@@ -229,6 +229,34 @@ async def fill_tenant(connection: AsyncConnection, tenant_id: uuid.UUID) -> dict
         text("INSERT INTO dimension_value_refreshes (tenant_id, value_count) VALUES (:t, 2)"),
         {"t": t},
     )
+    boards = [await insert(connection, "dashboards", tenant_id=t, user_id=u) for u in users]
+    tiles = [
+        await insert(
+            connection,
+            "dashboard_tiles",
+            tenant_id=t,
+            dashboard_id=board,
+            title="Orders",
+            kind="sql",
+            sql="SELECT count(*) FROM orders",
+        )
+        for board in boards
+    ]
+    digests = [
+        await insert(
+            connection,
+            "digests",
+            tenant_id=t,
+            user_id=u,
+            tile_id=tile,
+            frequency="daily",
+            hour=8,
+            email="owner@example.com",
+        )
+        for u, tile in zip(users, tiles, strict=True)
+    ]
+    for digest in digests:
+        await insert(connection, "digest_runs", tenant_id=t, digest_id=digest, due_at=now)
     counts = {table: 2 for table in (*BUSINESS_TABLES, *APPLICATION_TABLES)}
     counts.update(tenants=1, tenant_readers=1, chat_messages=4)  # a question and an answer each
     counts.update(dimension_value_refreshes=1)  # one per shop

@@ -58,7 +58,8 @@ async def test_an_offline_answer_streams_with_its_step_table_csv_and_follow_ups(
     assert " row(s) in " in steps[0]["output"]
     elements = {e["type"]: e for e in turn.of("element")}
     assert set(elements) == {"dataframe", "file", "plotly"}
-    assert len(turn.of("action")) == 3
+    actions = turn.of("action")  # three follow-ups, and the pin (an answer from the metrics)
+    assert [a["name"] for a in actions] == ["follow_up"] * 3 + ["pin"]
     stored = await rows(
         offline.database_url,
         "SELECT s.user_id, u.username, m.role, m.model FROM chat_sessions s JOIN app_users u "
