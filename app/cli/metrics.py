@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import Any
 
 import typer
 
-from app.cli.output import print_grid, print_json, print_table, stderr, stdout
+from app.cli.dates import parse_day
+from app.cli.output import AS_JSON, print_grid, print_json, print_table, stderr, stdout
 from app.cli.runner import fail, run
 from app.cli.tenant_choice import TENANT, chosen_tenant
 from app.config import Settings
@@ -27,7 +27,7 @@ WHERE_OPS = {"=": "in", "!=": "not_in", ">=": ">=", "<=": "<=", ">": ">", "<": "
 
 def metrics_command(
     tenant: str | None = TENANT,
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: bool = AS_JSON,
 ) -> None:
     """List the metrics and dimensions the semantic layer answers, with the shop's values."""
 
@@ -83,17 +83,6 @@ def parse_where(items: list[str]) -> list[Filter]:
         Filter.model_validate({"dimension": d, "op": op, "values": v})
         for (d, op), v in merged.items()
     ]
-
-
-def parse_day(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(
-            f"invalid {option} {value!r}: use YYYY-MM-DD", code="invalid_date"
-        ) from None
 
 
 def query_command(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from app.cli.output import print_json, print_table, stdout
+from app.cli.output import AS_JSON, print_json, print_table, stdout
 from app.cli.runner import run
 from app.cli.tenant_choice import TENANT, chosen_tenant
 from app.config import Settings
@@ -24,7 +24,7 @@ def search_command(
     max_price: float | None = typer.Option(None, "--max-price", help="Highest price."),
     in_stock: bool = typer.Option(False, "--in-stock", help="Only products in stock."),
     limit: int = typer.Option(10, "--limit", help="How many results (1-50)."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: bool = AS_JSON,
 ) -> None:
     """Find products by meaning and by words, with filters."""
 

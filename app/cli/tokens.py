@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from app.cli.output import print_json, print_table, stderr, stdout
+from app.cli.output import AS_JSON, print_json, print_result, print_rows, stderr, stdout
 from app.cli.runner import run
 from app.cli.tenant_choice import TENANT, chosen_tenant
 from app.config import Settings
@@ -14,7 +14,6 @@ from db.engine import open_engine
 from db.users import user_id_for
 
 app = typer.Typer(help="Personal API tokens (REST API and MCP).", no_args_is_help=True)
-AS_JSON = typer.Option(False, "--json", help="Print JSON.")
 
 
 @app.command("create")
@@ -74,10 +73,7 @@ def list_command(
             return await list_tokens(engine, tenant_id=found.id, user_id=user_id)
 
     rows = [record.to_dict() for record in run(work, as_json=as_json)]
-    if as_json:
-        print_json(rows)
-    else:
-        print_table(rows, title="API tokens")
+    print_rows(rows, title="API tokens", as_json=as_json)
 
 
 @app.command("revoke")
@@ -95,9 +91,8 @@ def revoke_command(
             return await revoke_token(engine, tenant_id=found.id, token_id=token_id)
 
     record = run(work, as_json=as_json)
-    if as_json:
-        print_json(record.to_dict())
-    else:
-        stdout.print(
-            f"revoked token {record.id} ({record.name or record.prefix}) of {record.username}"
-        )
+    print_result(
+        record.to_dict(),
+        f"revoked token {record.id} ({record.name or record.prefix}) of {record.username}",
+        as_json=as_json,
+    )
