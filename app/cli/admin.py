@@ -22,7 +22,7 @@ from rich.text import Text
 
 from app.cli.output import AS_JSON, print_json, stderr, stdout
 from app.cli.runner import checked, fail, run
-from app.cli.tenant_choice import TENANT, chosen_tenant
+from app.cli.tenant_choice import TENANT, tenant_of
 from app.config import Settings
 from app.errors import InvalidInput
 from db.engine import open_engine
@@ -313,11 +313,6 @@ def session_filters(
         "per_page": per_page,
     }
     return checked(lambda: parse_filters(values), as_json=as_json)
-
-
-async def tenant_of(engine: AsyncEngine, slug: str | None) -> TenantRecord:
-    async with engine.connect() as connection:
-        return await chosen_tenant(connection, slug)
 
 
 def check_output(path: Path) -> None:

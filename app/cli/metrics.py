@@ -10,7 +10,7 @@ import typer
 from app.cli.dates import parse_day
 from app.cli.output import AS_JSON, print_grid, print_json, print_table, stderr, stdout
 from app.cli.runner import fail, run
-from app.cli.tenant_choice import TENANT, chosen_tenant
+from app.cli.tenant_choice import TENANT, tenant_of
 from app.config import Settings
 from app.errors import InvalidInput
 from app.semantic.catalogue import catalogue
@@ -33,8 +33,7 @@ def metrics_command(
 
     async def work(settings: Settings) -> dict[str, Any]:
         async with open_engine(settings) as engine:
-            async with engine.connect() as connection:
-                found = await chosen_tenant(connection, tenant)
+            found = await tenant_of(engine, tenant)
             layer = SemanticLayer(engine=engine)
             return {"tenant": found.slug, **catalogue(layer.model, await layer.index(found))}
 
@@ -130,8 +129,7 @@ async def run_query(
     settings: Settings, tenant: str | None, arguments: dict[str, Any]
 ) -> MetricsResult:
     async with open_engine(settings) as engine:
-        async with engine.connect() as connection:
-            found = await chosen_tenant(connection, tenant)
+        found = await tenant_of(engine, tenant)
         executor = SqlExecutor(engine=engine, settings=settings, owner_url=owner_url(settings))
         try:
             layer = SemanticLayer(engine=engine, model=default_model())

@@ -6,7 +6,7 @@ import typer
 
 from app.cli.output import AS_JSON, print_json, print_table, stdout
 from app.cli.runner import run
-from app.cli.tenant_choice import TENANT, chosen_tenant
+from app.cli.tenant_choice import TENANT, tenant_of
 from app.config import Settings
 from app.embeddings import build_embeddings
 from app.tools.search import ProductSearch, SearchResult
@@ -30,8 +30,7 @@ def search_command(
 
     async def work(settings: Settings) -> SearchResult:
         async with open_engine(settings) as engine:
-            async with engine.connect() as connection:
-                found = await chosen_tenant(connection, tenant)
+            found = await tenant_of(engine, tenant)
             executor = SqlExecutor(engine=engine, settings=settings, owner_url=owner_url(settings))
             try:
                 search = ProductSearch(

@@ -7,11 +7,10 @@ import typer
 
 from app.cli.output import AS_JSON, print_json, print_result, print_rows, stderr, stdout
 from app.cli.runner import run
-from app.cli.tenant_choice import TENANT, chosen_tenant
+from app.cli.tenant_choice import TENANT, tenant_and_user, tenant_of
 from app.config import Settings
 from app.store.tokens import TokenRecord, create_token, list_tokens, revoke_token
 from db.engine import open_engine
-from db.users import user_id_for
 
 app = typer.Typer(help="Personal API tokens (REST API and MCP).", no_args_is_help=True)
 
@@ -30,9 +29,7 @@ def create_command(
 
     async def work(settings: Settings) -> tuple[TokenRecord, str]:
         async with open_engine(settings) as engine:
-            async with engine.connect() as connection:
-                found = await chosen_tenant(connection, tenant)
-                user_id = await user_id_for(connection, username=user, tenant_id=found.id)
+            found, user_id = await tenant_and_user(engine, tenant, user)
             return await create_token(
                 engine,
                 tenant_id=found.id,
@@ -63,13 +60,7 @@ def list_command(
 
     async def work(settings: Settings) -> list[TokenRecord]:
         async with open_engine(settings) as engine:
-            async with engine.connect() as connection:
-                found = await chosen_tenant(connection, tenant)
-                user_id = (
-                    await user_id_for(connection, username=user, tenant_id=found.id)
-                    if user
-                    else None
-                )
+            found, user_id = await tenant_and_user(engine, tenant, user or None)
             return await list_tokens(engine, tenant_id=found.id, user_id=user_id)
 
     rows = [record.to_dict() for record in run(work, as_json=as_json)]
@@ -86,8 +77,7 @@ def revoke_command(
 
     async def work(settings: Settings) -> TokenRecord:
         async with open_engine(settings) as engine:
-            async with engine.connect() as connection:
-                found = await chosen_tenant(connection, tenant)
+            found = await tenant_of(engine, tenant)
             return await revoke_token(engine, tenant_id=found.id, token_id=token_id)
 
     record = run(work, as_json=as_json)
