@@ -6,11 +6,13 @@ import json
 import random
 import uuid
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.store.conversations import Message
 from app.tools.tool import ToolContext, ToolServices
 from db.models import APPLICATION_TABLES, BUSINESS_TABLES
 from db.passwords import hash_password
@@ -24,6 +26,21 @@ async def insert(connection: AsyncConnection, table: str, **values: Any) -> Any:
     key = "product_id" if table == "product_embeddings" else "id"
     query = text(f"INSERT INTO {table} ({columns}) VALUES ({params}) RETURNING {key}")
     return await connection.scalar(query, values)
+
+
+def model_call(
+    model: str, input_tokens: int, output_tokens: int, cost: str | None = None, **fields: Any
+) -> Message:
+    """An assistant row for one model call; ``cost`` in USD (None: unpriced); ``fields`` adds
+    the rest (content, cached_input_tokens, latency_ms, tool_input...)."""
+    return Message(
+        role="assistant",
+        model=model,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cost_usd=None if cost is None else Decimal(cost),
+        **fields,
+    )
 
 
 def vector(seed: int) -> str:

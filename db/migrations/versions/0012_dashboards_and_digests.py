@@ -10,22 +10,13 @@
   instance sends it), its status, attempts, next retry, lease, the channels it reached, error.
 
 Never readable by the reader roles (no grants).
-
-Revision ID: 0012
-Revises: 0009
-Create Date: 2026-12-10
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0012"
-down_revision: str | None = "0009"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision, down_revision = "0012", "0009"
 
 
 def identity() -> sa.Column[object]:
