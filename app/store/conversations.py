@@ -31,7 +31,11 @@ INSERT_MESSAGE = text(
     "tool_output, error) VALUES (:session_id, :tenant_id, :role, :content, :model, "
     ":input_tokens, :output_tokens, :cached_input_tokens, :cost_usd, :latency_ms, :tool_name, "
     ":tool_input, :tool_output, :error) RETURNING id"
-).bindparams(bindparam("tool_input", type_=JSONB), bindparam("tool_output", type_=JSONB))
+).bindparams(
+    # Python None is SQL NULL (plain JSONB would store the JSON value null)
+    bindparam("tool_input", type_=JSONB(none_as_null=True)),
+    bindparam("tool_output", type_=JSONB(none_as_null=True)),
+)
 
 TOTALS_SQL = text(
     "SELECT questions, model_calls, tool_calls, input_tokens, output_tokens, "
