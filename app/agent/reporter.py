@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
@@ -28,6 +29,9 @@ from app.answering.events import (
 from app.tools import registry
 from app.tools.charts import Chart
 from app.tools.tool import ToolCallRecord, ToolReply
+from db.availability import UNAVAILABLE, is_unavailable
+
+log = logging.getLogger(__name__)
 
 TOO_MANY_ERRORS = (
     "{count} tool calls failed in this turn: stop calling tools and tell the owner what went wrong"
@@ -106,8 +110,8 @@ class CallReporter(AgentMiddleware):
         else:
             try:
                 result = await handler(request)
-            except Exception as crash:  # a bug in a tool: the model hears of it, the turn goes on
-                result = refusal(call, "tool_crashed", f"{type(crash).__name__}: {crash}")
+            except Exception as crash:  # the model hears of it (no driver text), the turn goes on
+                result = crashed(call, crash)
         record = record_of(call, result, elapsed_ms=ms(started))
         turn.tool_errors += record.error is not None
         emit(ToolFinished(record))
@@ -139,6 +143,14 @@ def error_of(content: str) -> str:
         return f"{error.get('code', 'error')}: {error.get('message', '')}"
     except (ValueError, KeyError, TypeError, AttributeError):
         return content[:2000]
+
+
+def crashed(call: Any, crash: Exception) -> ToolMessage:
+    """A call that failed outside the tool's own errors: the database away, or a bug (logged)."""
+    if is_unavailable(crash):
+        return refusal(call, "database_unavailable", f"the shop's database: {UNAVAILABLE}")
+    log.error("tool %s crashed", call["name"], exc_info=crash)
+    return refusal(call, "tool_crashed", "the tool failed on our side (the error is logged)")
 
 
 def refusal(call: Any, code: str, message: str) -> ToolMessage:

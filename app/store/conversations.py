@@ -25,17 +25,37 @@ TITLE_CHARS = 80
 # One statement (one round trip, its own transaction); the trigger of migration 0006 updates
 # the session's updated_at and totals and the day's usage. Messages are written while a turn
 # runs, so each write counts.
-INSERT_MESSAGE = text(
-    "INSERT INTO chat_messages (session_id, tenant_id, role, content, model, input_tokens, "
-    "output_tokens, cached_input_tokens, cost_usd, latency_ms, tool_name, tool_input, "
-    "tool_output, error) VALUES (:session_id, :tenant_id, :role, :content, :model, "
-    ":input_tokens, :output_tokens, :cached_input_tokens, :cost_usd, :latency_ms, :tool_name, "
-    ":tool_input, :tool_output, :error) RETURNING id"
-).bindparams(
+MESSAGE_COLUMNS = (
+    "session_id, tenant_id, role, content, model, input_tokens, output_tokens, "
+    "cached_input_tokens, cost_usd, latency_ms, tool_name, tool_input, tool_output, error"
+)
+MESSAGE_VALUES = ", ".join(":" + name.strip() for name in MESSAGE_COLUMNS.split(","))
+JSON_PARAMETERS = (
     # Python None is SQL NULL (plain JSONB would store the JSON value null)
     bindparam("tool_input", type_=JSONB(none_as_null=True)),
     bindparam("tool_output", type_=JSONB(none_as_null=True)),
 )
+INSERT_MESSAGE = text(
+    f"INSERT INTO chat_messages ({MESSAGE_COLUMNS}) VALUES ({MESSAGE_VALUES}) RETURNING id"
+).bindparams(*JSON_PARAMETERS)
+# A row that an earlier attempt of the same write may have stored although its answer was
+# lost (the connection broke after the statement was sent): the session's identical row after
+# ``after``, from the last minutes.
+STORED_MESSAGE = (
+    "SELECT id FROM chat_messages WHERE session_id = :session_id "
+    "AND id > :after AND created_at > now() - interval '10 minutes' AND role = :role "
+    "AND content IS NOT DISTINCT FROM CAST(:content AS text) "
+    "AND model IS NOT DISTINCT FROM CAST(:model AS text) "
+    "AND tool_name IS NOT DISTINCT FROM CAST(:tool_name AS text) "
+    "AND error IS NOT DISTINCT FROM CAST(:error AS text) ORDER BY id LIMIT 1"
+)
+# The write when an earlier attempt may have been stored: that row's id, else the new row's.
+INSERT_MESSAGE_ONCE = text(
+    f"WITH stored AS ({STORED_MESSAGE}), "
+    f"added AS (INSERT INTO chat_messages ({MESSAGE_COLUMNS}) SELECT {MESSAGE_VALUES} "
+    "WHERE NOT EXISTS (SELECT 1 FROM stored) RETURNING id) "
+    "SELECT id FROM added UNION ALL SELECT id FROM stored"
+).bindparams(*JSON_PARAMETERS)
 
 TOTALS_SQL = text(
     "SELECT questions, model_calls, tool_calls, input_tokens, output_tokens, "
@@ -158,14 +178,38 @@ async def check_session(
 
 
 async def add_message(
-    engine: AsyncEngine, *, session_id: uuid.UUID, tenant_id: uuid.UUID, message: Message
+    engine: AsyncEngine,
+    *,
+    session_id: uuid.UUID,
+    tenant_id: uuid.UUID,
+    message: Message,
+    unless_stored_after: int | None = None,
 ) -> int:
-    """Store one message (its own transaction) and mark the session as updated."""
+    """Store one message (its own transaction) and mark the session as updated.
+
+    ``unless_stored_after`` (a message id of the session, 0 for none): this is a retry, and an
+    earlier attempt may have been stored; an identical row after that id is returned instead
+    of writing the message twice."""
     values = {"session_id": session_id, "tenant_id": tenant_id, **message.__dict__}
+    statement = INSERT_MESSAGE
+    if unless_stored_after is not None:
+        statement, values["after"] = INSERT_MESSAGE_ONCE, unless_stored_after
     async with autocommit(engine) as connection:
-        message_id = await connection.scalar(INSERT_MESSAGE, values)
+        message_id = await connection.scalar(statement, values)
     assert isinstance(message_id, int)
     return message_id
+
+
+async def stored_message_id(
+    engine: AsyncEngine, *, session_id: uuid.UUID, message: Message, after: int = 0
+) -> int | None:
+    """The id of a row like ``message`` that an attempt whose answer was lost may have stored
+    (after message ``after`` of the session, in the last minutes); None if there is none."""
+    keys = ("role", "content", "model", "tool_name", "error")
+    values = {"session_id": session_id, "after": after} | {k: getattr(message, k) for k in keys}
+    async with engine.connect() as connection:
+        found = await connection.scalar(text(STORED_MESSAGE), values)
+    return int(found) if found is not None else None
 
 
 async def session_history(engine: AsyncEngine, *, session_id: uuid.UUID) -> list[HistoryItem]:

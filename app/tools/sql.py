@@ -34,9 +34,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.audit import record_sql
 from app.config import Settings
-from app.errors import BichatError
+from app.errors import BichatError, DatabaseUnavailable
 from app.sqlguard import VALUE_CAPS, UnsafeSQLError, check_sql
 from app.tools.json_values import JsonValue, encoded_size, json_value
+from db.availability import retries
 from db.models import BUSINESS_TABLES, PII_COLUMNS
 from db.reader import ReaderLogin, prepare_reader_connection, reader_login, reader_url
 from db.roles import reader_session_settings
@@ -258,14 +259,17 @@ class SqlExecutor:
         except UnsafeSQLError as error:
             audit(verdict="rejected", error=error.to_dict()["error"])
             raise
+        budget_s = self.settings.database_retry_s  # a server restart: again, on a new connection
         try:
-            result = await self.execute(
-                tenant_id,
-                to_run,
-                max_rows=max_rows or self.max_rows,
-                timeout_ms=timeout_ms or self.settings.statement_timeout_ms,
-            )
-        except SqlExecutionError as error:
+            async for attempt in retries(budget_s=budget_s, what="running the query"):
+                with attempt:
+                    result = await self.execute(
+                        tenant_id,
+                        to_run,
+                        max_rows=max_rows or self.max_rows,
+                        timeout_ms=timeout_ms or self.settings.statement_timeout_ms,
+                    )
+        except (SqlExecutionError, DatabaseUnavailable) as error:
             audit(verdict="failed", error=error.to_dict()["error"])
             raise
         audit(verdict="ok", rows=result.row_count, elapsed_ms=result.elapsed_ms)

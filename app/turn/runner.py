@@ -6,11 +6,19 @@
    can answer) and run; its model and tool calls are stored as they end.
 3. The turn ends with its answer, or with the error stored last; a turn stopped midway (the
    channel went away) is stored as ``interrupted``.
+
+The database may be away for a moment (a restart): every read and write of the turn waits for
+it up to ``BICHAT_DATABASE_RETRY_S``. A question that still cannot be stored is not answered
+(``DatabaseUnavailable`` is raised before any event, and the channel asks its user to send it
+again); a turn whose later rows cannot be stored stops with ``Failed`` and those rows are
+written when the database is back (``app.turn.pending``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 import uuid
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
@@ -32,24 +40,46 @@ from app.answering.events import (
 )
 from app.answering.question import Answerer, Question
 from app.embeddings import model_name
-from app.errors import InvalidInput
-from app.store.conversations import session_history
+from app.errors import DatabaseUnavailable, InvalidInput
+from app.store.conversations import HistoryItem, session_history
 from app.store.verified import Match, similar_questions
 from app.tools.tool import TurnResults
 from app.turn.events import Answered, Failed, TurnEvent
+from app.turn.pending import PendingWrites
 from app.turn.result import TurnResult
 from app.turn.writer import TurnWriter, open_session
+from db.availability import retries
 from db.tenants import TenantRecord
+
+log = logging.getLogger(__name__)
 
 MATCHES = 4  # closest verified questions looked up per question (examples, suggestions)
 MAX_QUESTION_CHARS = 4000
+STORE_UNAVAILABLE = "database_unavailable"  # the stored error of a turn cut by the database
+STORE_UNAVAILABLE_ANSWER = (
+    "The service's database stopped answering while your question was being answered, so the "
+    "answer could not be saved. Your question is kept; ask it again in a moment."
+)
+CRASHED_ANSWER = (
+    "Something went wrong on our side and this question was not answered (the error is "
+    "logged for the administrators). Ask again, or ask in other words."
+)
 
 
 class Turns:
     """Runs turns for any tenant with one answerer. One per process."""
 
-    def __init__(self, *, engine: AsyncEngine, answerer: Answerer, embeddings: Embeddings):
+    def __init__(
+        self,
+        *,
+        engine: AsyncEngine,
+        answerer: Answerer,
+        embeddings: Embeddings,
+        retry_s: float = 0.0,
+    ):
         self.engine, self.answerer, self.embeddings = engine, answerer, embeddings
+        self.retry_s = retry_s  # how long the turn waits for the database (BICHAT_DATABASE_RETRY_S)
+        self.pending = PendingWrites()
         self.prepared = False
 
     async def prepare(self) -> None:
@@ -83,39 +113,75 @@ class Turns:
         # embedding the question (CPU, in a thread) overlaps with the writes below
         matching = asyncio.ensure_future(self.similar(tenant, text))
         try:
-            session = await open_session(
-                self.engine,
-                tenant=tenant,
-                session_id=session_id,
-                user_id=user_id,
-                question=text,
-                create=create_session,
+            writer, history = await self.open_turn(
+                tenant, text, session_id=session_id, user_id=user_id, create=create_session
             )
-            # read before this question is added; a new session has none
-            history = (
-                await session_history(self.engine, session_id=session)
-                if session_id is not None
-                else []
-            )
-            writer = TurnWriter(self.engine, tenant_id=tenant.id, session_id=session)
-            await writer.question(text)
         except BaseException:
             matching.cancel()
             raise
-        asked = Question(tenant, session, text, history, await matching, TurnResults())
+        asked = Question(tenant, writer.session_id, text, history, await matching, TurnResults())
         async with aclosing(self.run(asked, writer)) as events:  # a channel that stops
             async for event in events:  # reading closes the run: it stores the interruption
                 yield event
 
+    async def open_turn(
+        self,
+        tenant: TenantRecord,
+        text: str,
+        *,
+        session_id: uuid.UUID | str | None,
+        user_id: int | None,
+        create: bool,
+    ) -> tuple[TurnWriter, list[HistoryItem]]:
+        """The session (checked or created), its earlier turns and the stored question, all
+        within one wait for the database; ``DatabaseUnavailable`` when it stays away."""
+        deadline = time.monotonic() + self.retry_s
+
+        def left() -> float:
+            return max(0.0, deadline - time.monotonic())
+
+        async for attempt in retries(budget_s=left(), what="opening the conversation"):
+            with attempt:
+                session = await open_session(
+                    self.engine,
+                    tenant=tenant,
+                    session_id=session_id,
+                    user_id=user_id,
+                    question=text,
+                    create=create,
+                )
+        history: list[HistoryItem] = []
+        if session_id is not None:  # read before this question is added; a new session has none
+            async for attempt in retries(budget_s=left(), what="reading the conversation"):
+                with attempt:
+                    history = await session_history(self.engine, session_id=session)
+        writer = TurnWriter(self.engine, tenant_id=tenant.id, session_id=session, retry_s=left())
+        try:
+            await writer.question(text)
+        except DatabaseUnavailable:
+            self.pending.keep(writer)  # if an attempt stored it after all, it gets closed
+            raise
+        writer.retry_s = self.retry_s
+        return writer, history
+
     async def similar(self, tenant: TenantRecord, question: str) -> list[Match]:
+        """The closest verified questions (none when the database does not answer in time:
+        they only help)."""
         vector = await asyncio.to_thread(self.embeddings.embed_query, question)
-        return await similar_questions(
-            self.engine,
-            tenant_id=tenant.id,
-            vector=vector,
-            model=model_name(self.embeddings),
-            limit=MATCHES,
-        )
+        matches: list[Match] = []
+        try:
+            async for attempt in retries(budget_s=self.retry_s, what="finding verified questions"):
+                with attempt:
+                    matches = await similar_questions(
+                        self.engine,
+                        tenant_id=tenant.id,
+                        vector=vector,
+                        model=model_name(self.embeddings),
+                        limit=MATCHES,
+                    )
+        except DatabaseUnavailable:
+            pass
+        return matches
 
     def pick(self, question: Question) -> Answerer:
         """The path this question takes (one answerer for now)."""
@@ -140,12 +206,38 @@ class Turns:
                     if isinstance(event, Token | ToolStarted | ToolFinished | ChartShown):
                         yield event  # what the channel sees of the answerer's work
         except (asyncio.CancelledError, GeneratorExit):
-            await asyncio.shield(writer.interrupted())
+            await asyncio.shield(self.end_quietly(writer, error=None))
             raise
+        except DatabaseUnavailable:  # a row of the turn could not be stored: stop here
+            result.error, result.answer = STORE_UNAVAILABLE, STORE_UNAVAILABLE_ANSWER
+            await self.end_quietly(writer, error=result.error, content=result.answer)
         except Exception as error:  # a bug of ours: store it, tell the user, keep the session
-            result.error = result.answer = f"Something went wrong on our side: {error!r}"
-            await writer.close(error=result.error, model=answerer.model_label())
+            log.exception("turn of session %s failed", question.session_id)
+            result.error, result.answer = f"crashed: {error!r}"[:2000], CRASHED_ANSWER
+            await self.end_quietly(
+                writer, error=result.error, content=result.answer, model=answerer.model_label()
+            )
         yield Failed(result) if result.error and result.message_id is None else Answered(result)
+
+    async def end_quietly(
+        self,
+        writer: TurnWriter,
+        *,
+        error: str | None,
+        content: str | None = None,
+        model: str | None = None,
+    ) -> None:
+        """Close the turn (``error`` None: as interrupted); rows the database cannot take now
+        are written when it is back."""
+        try:
+            if error is None:
+                await writer.interrupted()
+            elif not writer.closed:
+                await writer.close(error=error, content=content, model=model)
+        except DatabaseUnavailable:
+            pass
+        if writer.unstored:
+            self.pending.keep(writer)
 
     async def settle(self, event: AnswerEvent, writer: TurnWriter, result: TurnResult) -> None:
         """Store what the event says, and what it decides of the turn's result."""

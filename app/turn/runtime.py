@@ -49,7 +49,9 @@ def build_turns(
         chat_model=chat_model,
         prompt_template=prompt_template,
     )
-    return Turns(engine=engine, answerer=agent, embeddings=embeddings)
+    return Turns(
+        engine=engine, answerer=agent, embeddings=embeddings, retry_s=settings.database_retry_s
+    )
 
 
 @asynccontextmanager
@@ -70,6 +72,9 @@ async def open_agent(
             )
             await turns.prepare()
             assert isinstance(turns.answerer, ChatAgent)
-            yield AgentRuntime(engine, executor, turns.answerer, turns)
+            try:
+                yield AgentRuntime(engine, executor, turns.answerer, turns)
+            finally:
+                await turns.pending.close(wait_s=settings.database_retry_s)
         finally:
             await executor.close()

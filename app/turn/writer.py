@@ -3,7 +3,9 @@ model call and tool call as it ends, and last the closing row (a failure, a cut-
 interruption) when the answer is not already the last model call.
 
 Each write is its own short transaction (``app.store.conversations``), so what was stored stays
-stored when a later step fails."""
+stored when a later step fails. A write that finds the database away is tried again for
+``retry_s`` seconds (``db.availability``); a row that still cannot be stored waits, with every
+later row of its turn, in ``unstored`` until ``flush`` writes them (``app.turn.pending``)."""
 
 from __future__ import annotations
 
@@ -12,19 +14,24 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.answering.events import ModelCall
+from app.errors import DatabaseUnavailable
 from app.store.conversations import (
     Message,
     add_message,
     check_session,
     create_session,
     ensure_session,
+    stored_message_id,
     title_for,
 )
 from app.tools.tool import ToolCallRecord
 from app.turn.result import TurnLog
+from db.availability import retries
 from db.tenants import TenantRecord
 
 INTERRUPTED = "interrupted"
+NOT_STORED = "not_stored"  # a question the database could not take (its asker was told)
+NOT_ANSWERED = "Not answered: the service was briefly unavailable when this was asked."
 
 
 async def open_session(
@@ -58,29 +65,89 @@ async def open_session(
 class TurnWriter:
     """Writes one turn's rows in the order they happened; ``log`` is what it stored."""
 
-    def __init__(self, engine: AsyncEngine, *, tenant_id: uuid.UUID, session_id: uuid.UUID):
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        tenant_id: uuid.UUID,
+        session_id: uuid.UUID,
+        retry_s: float = 0.0,
+    ):
         self.engine, self.tenant_id, self.session_id = engine, tenant_id, session_id
+        self.retry_s = retry_s  # how long a write waits for the database to come back
         self.log = TurnLog()
         self.closed = False  # the turn's last row is written
+        self.unstored: list[Message] = []  # rows the database could not take yet, in order
+        self.asked: str | None = None  # a question whose storing failed (maybe half-way)
 
-    async def add(self, message: Message) -> int:
-        message_id = await add_message(
-            self.engine, session_id=self.session_id, tenant_id=self.tenant_id, message=message
-        )
+    async def add(self, message: Message) -> int | None:
+        """Store a row of the turn. Once one could not be stored (``DatabaseUnavailable``,
+        raised), it and the rows after it wait in ``unstored`` (None is returned for those)."""
+        if self.unstored:
+            self.unstored.append(message)
+            return None
+        try:
+            return await self.store(message, budget_s=self.retry_s)
+        except DatabaseUnavailable:
+            self.unstored.append(message)
+            raise
+
+    async def store(self, message: Message, *, budget_s: float, again: bool = False) -> int:
+        """Write one row, retrying while the database is away. A retry (or ``again``: an
+        earlier call failed) first looks for the row, which the failed attempt may have
+        stored although its answer was lost."""
+        maybe_stored = again
+        async for attempt in retries(budget_s=budget_s, what="storing the conversation"):
+            with attempt:
+                message_id = await add_message(
+                    self.engine,
+                    session_id=self.session_id,
+                    tenant_id=self.tenant_id,
+                    message=message,
+                    unless_stored_after=(self.log.last_message_id or 0) if maybe_stored else None,
+                )
+            maybe_stored = True  # a failed attempt's insert may have been stored
         self.log.last_message_id = message_id
         return message_id
 
-    async def question(self, text: str) -> int:
-        return await self.add(Message(role="user", content=text))
+    async def flush(self, *, budget_s: float) -> None:
+        """Write the rows that waited, in order (``DatabaseUnavailable`` if it is still away).
+        A question that could not be stored is not answered; if a failed attempt stored it
+        after all, it is closed here as not answered."""
+        if self.asked is not None:
+            asked = Message(role="user", content=self.asked)
+            async for attempt in retries(budget_s=budget_s, what="looking for a question"):
+                with attempt:
+                    found = await stored_message_id(
+                        self.engine, session_id=self.session_id, message=asked
+                    )
+            self.asked = None
+            if found is not None:
+                self.log.last_message_id = found
+                self.unstored.append(
+                    Message(role="assistant", error=NOT_STORED, content=NOT_ANSWERED)
+                )
+        while self.unstored:
+            await self.store(self.unstored[0], budget_s=budget_s, again=True)
+            self.unstored.pop(0)
 
-    async def model_call(self, call: ModelCall) -> int:
+    async def question(self, text: str) -> int:
+        """Store the question (it is never kept for later: a question that cannot be stored is
+        not answered, and its asker is told to send it again)."""
+        try:
+            return await self.store(Message(role="user", content=text), budget_s=self.retry_s)
+        except DatabaseUnavailable:
+            self.asked = text
+            raise
+
+    async def model_call(self, call: ModelCall) -> int | None:
         fields = {name: value for name, value in vars(call).items() if name != "tool_calls"}
         requested = {"tool_calls": call.tool_calls} if call.tool_calls else None
         message = Message(role="assistant", tool_input=requested, **fields)
         self.log.usage.add(message)
         return await self.add(message)
 
-    async def tool_call(self, record: ToolCallRecord) -> int:
+    async def tool_call(self, record: ToolCallRecord) -> int | None:
         self.log.tool_calls.append(record)
         return await self.add(
             Message(
@@ -105,9 +172,9 @@ class TurnWriter:
         content: str | None = None,
         model: str | None = None,
         latency_ms: int | None = None,
-    ) -> int:
+    ) -> int | None:
         """The turn's last row when it ends without a model's answer: its error, and the text
-        shown instead (if any)."""
+        shown instead (if any). None when it waits in ``unstored``."""
         self.closed = True
         return await self.add(
             Message(

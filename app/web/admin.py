@@ -17,7 +17,7 @@ from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from app.agent import curation
-from app.errors import InvalidInput, NotFound
+from app.errors import DatabaseUnavailable, InvalidInput, NotFound
 from app.store import review, usage
 from app.web import admin_verified
 from app.web.admin_auth import (
@@ -31,9 +31,9 @@ from app.web.admin_auth import (
     session_cookie,
 )
 from app.web.admin_pages import HERE, admin_for, error_page, page, secret
+from app.web.availability import RETRY_AFTER_S, authenticate_when_available
 from app.web.state import get_state
 from app.web.usage_chart import usage_svg
-from db.users import authenticate
 
 router = APIRouter(prefix="/admin")
 STATIC_FILES = {
@@ -71,8 +71,14 @@ async def login(
     password: str = Form(""),
     next: str = Form(""),
 ) -> Response:
-    async with get_state().runtime.engine.connect() as connection:
-        user = await authenticate(connection, username=username.strip(), password=password)
+    try:
+        user = await authenticate_when_available(username.strip(), password)
+    except DatabaseUnavailable:  # not a wrong password: say so, and keep the form
+        response = page(
+            request, "admin/login.html", None, 503, next=safe_next(next), unavailable=True
+        )
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return response
     if user is None:
         return page(request, "admin/login.html", None, 401, next=safe_next(next), failed=True)
     response = RedirectResponse(safe_next(next), status_code=303)

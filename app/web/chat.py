@@ -8,6 +8,7 @@ Mounted into the FastAPI app by ``app.web.server`` (``mount_chainlit`` loads thi
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from typing import Any
 
@@ -15,20 +16,34 @@ import chainlit as cl
 from chainlit.types import ThreadDict
 from sqlalchemy import text
 
+from app.errors import BichatError
 from app.tools import registry
 from app.tools.charts import Chart
 from app.tools.tool import Shown, ToolCallRecord, ToolContext
 from app.turn.events import Answered, Failed, Token, ToolFinished, ToolStarted
 from app.turn.result import TurnResult
+from app.web.availability import authenticate_when_available, mark_login_unavailable
 from app.web.data_layer import LIVE_ANSWERS, StoreDataLayer
 from app.web.elements import chart_element, csv_element, table_element
 from app.web.state import get_state
+from db.availability import is_unavailable, retries
 from db.tenants import TenantRecord, get_tenant
-from db.users import authenticate
+
+log = logging.getLogger(__name__)
 
 STARTERS = 4
 REDRAW_DELAY_S = 0.5
 FOLLOW_UPS = 3
+NOT_SENT = (
+    "Your question was not sent: bichat is briefly unavailable (its database is not "
+    "answering, it may be restarting). It is back in the message box: send it again in a "
+    "moment."
+)
+CRASHED = (
+    "Something went wrong on our side and your question was not answered (the error is logged "
+    "for the administrators). Try again in a moment."
+)
+RESTORE_QUESTION = "bichat.restore_question"  # the window message bichat.js puts back
 OFFLINE_MODE = cl.Mode(
     id="model",
     name="Model",
@@ -51,8 +66,13 @@ def data_layer() -> StoreDataLayer:
 
 @cl.password_auth_callback
 async def login(username: str, password: str) -> cl.User | None:
-    async with get_state().runtime.engine.connect() as connection:
-        user = await authenticate(connection, username=username, password=password)
+    try:
+        user = await authenticate_when_available(username, password)
+    except Exception as error:
+        if not is_unavailable(error):
+            raise
+        mark_login_unavailable()  # 503 "unavailable", not 401 "wrong password"
+        return None
     if user is None:
         return None
     return cl.User(
@@ -101,14 +121,17 @@ async def current_tenant() -> tuple[TenantRecord, int]:
     user = cl.context.session.user
     if user is None:
         raise PermissionError("not logged in")
-    async with get_state().runtime.engine.connect() as connection:
-        tenant = await get_tenant(connection, str(user.metadata["tenant"]))
+    state = get_state()
+    async for attempt in retries(budget_s=state.settings.database_retry_s, what="reading a shop"):
+        with attempt:
+            async with state.runtime.engine.connect() as connection:
+                tenant = await get_tenant(connection, str(user.metadata["tenant"]))
     return tenant, int(user.metadata["user_id"])
 
 
 @cl.on_message
 async def on_message(message: cl.Message) -> None:
-    await answer(message.content)
+    await answer(message.content, asked=message)
 
 
 @cl.action_callback("follow_up")
@@ -118,7 +141,30 @@ async def follow_up(action: cl.Action) -> None:
     await answer(question)
 
 
-async def answer(question: str) -> None:
+async def answer(question: str, *, asked: cl.Message | None = None) -> None:
+    """Run the turn and show it. A question that could not be stored is not answered: its
+    bubble is taken back, the user is told why in plain words, and the text goes back into the
+    message box (``bichat.js``); nothing of the driver's error text reaches the page."""
+    try:
+        await run_turn(question)
+    except Exception as error:
+        if is_unavailable(error):
+            await not_sent(question, asked)
+        elif isinstance(error, BichatError):  # the question itself (empty, too long)
+            await cl.Message(content=error.message, author="bichat").send()
+        else:
+            log.exception("a chat turn failed before it started")
+            await cl.Message(content=CRASHED, author="bichat").send()
+
+
+async def not_sent(question: str, asked: cl.Message | None) -> None:
+    if asked is not None:
+        await asked.remove()
+    await cl.Message(content=NOT_SENT, author="bichat").send()
+    await cl.context.emitter.send_window_message({"type": RESTORE_QUESTION, "text": question})
+
+
+async def run_turn(question: str) -> None:
     tenant, user_id = await current_tenant()
     reply: cl.Message | None = None  # created at the first token, so steps come before it
     steps: dict[str, cl.Step] = {}
@@ -138,8 +184,12 @@ async def answer(question: str) -> None:
                 steps[call_id] = await open_step(tool, arguments)
             case ToolFinished(call):
                 await close_step(steps.pop(call.id, None), call)
-            case Answered(done) | Failed(done):
+            case Answered(done):
                 result = done
+            case Failed(done):  # what streamed is not the answer: the failure replaces it
+                result = done
+                if reply is not None:
+                    reply.content = ""
     assert result is not None
     await finish(reply or cl.Message(content="", author="bichat"), result)
 

@@ -1,6 +1,7 @@
 """One FastAPI application: the Chainlit chat under /chat, the admin pages under /admin,
-health at /healthz. Chainlit reads its settings when first imported, so ``create_app`` points
-it at a folder in the data dir (never the working directory) before importing it."""
+health at /healthz and /readyz (``app.web.health``). Chainlit reads its settings when first
+imported, so ``create_app`` points it at a folder in the data dir (never the working
+directory) before importing it."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ from langchain_core.language_models import BaseChatModel
 from app.config import Settings
 from app.turn.runtime import open_agent
 from app.web.admin import install_admin
+from app.web.availability import install_availability
 from app.web.branding import configure_chainlit, install_shop_name, prepare_branding
 from app.web.first_run import auth_secret
+from app.web.health import install_health
 from app.web.state import WebState, set_state
 
 CHAT_PATH = "/chat"
@@ -76,14 +79,12 @@ def create_app(settings: Settings, *, chat_model: BaseChatModel | None = None) -
 
     app = FastAPI(title="bichat", lifespan=lifespan)
 
-    @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
     @app.get("/", include_in_schema=False)
     async def home() -> RedirectResponse:
         return RedirectResponse(f"{CHAT_PATH}/")
 
+    install_health(app)
+    install_availability(app)
     install_admin(app)
     install_shop_name(app)
     mount_chat(app)
