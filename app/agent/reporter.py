@@ -1,5 +1,6 @@
 """Agent middleware that reports every model call and tool call of a question as it ends
-(events for the turn, which stores them) and bounds failed tool calls."""
+(events for the turn, which stores them), makes each model call within the turn's time
+(``model_attempts``: retries, progress) and bounds failed tool calls."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from langgraph.config import get_stream_writer
 from langgraph.types import Command
 
 from app.agent.context import AgentTurn
+from app.agent.model_attempts import TurnTimeUp, call_model
 from app.agent.pricing import cost_usd
 from app.agent.providers.base import ModelCallFailed, Provider, describe_model_error
 from app.answering.events import (
@@ -82,9 +84,14 @@ class CallReporter(AgentMiddleware):
         request: ModelRequest,
         handler: Callable[[ModelRequest], Awaitable[ModelResponse]],
     ) -> ModelResponse:
+        turn = cast(AgentTurn, request.runtime.context)
         started = time.perf_counter()
         try:
-            response = await handler(request)
+            response = await call_model(
+                request, handler, turn=turn, provider=self.provider, report=emit
+            )
+        except TurnTimeUp as up:
+            raise ModelCallFailed(up.message, model=self.model_name, latency_ms=ms(started)) from up
         except Exception as error:
             text = describe_model_error(error, self.provider)
             raise ModelCallFailed(text, model=self.model_name, latency_ms=ms(started)) from error

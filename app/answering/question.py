@@ -24,6 +24,7 @@ class Question:
     history: list[HistoryItem] = field(default_factory=list)  # earlier turns, oldest first
     matches: list[Match] = field(default_factory=list)  # closest verified questions first
     results: TurnResults = field(default_factory=TurnResults)  # what its tool calls produce
+    deadline: float | None = None  # time.monotonic() by which the turn must end (None: none)
 
 
 class Answerer(Protocol):

@@ -34,6 +34,7 @@ from app.answering.events import (
     AnswerReady,
     ChartShown,
     ModelCalled,
+    StillWorking,
     Token,
     ToolFinished,
     ToolStarted,
@@ -44,6 +45,7 @@ from app.errors import DatabaseUnavailable, InvalidInput
 from app.store.conversations import HistoryItem, session_history
 from app.store.verified import Match, similar_questions
 from app.tools.tool import TurnResults
+from app.turn.deadline import TurnTimedOut, within_deadline
 from app.turn.events import Answered, Failed, TurnEvent
 from app.turn.pending import PendingWrites
 from app.turn.result import TurnResult
@@ -53,8 +55,14 @@ from db.tenants import TenantRecord
 
 log = logging.getLogger(__name__)
 
+Shown = Token | ToolStarted | ToolFinished | ChartShown | StillWorking  # passed to the channel
 MATCHES = 4  # closest verified questions looked up per question (examples, suggestions)
 MAX_QUESTION_CHARS = 4000
+TURN_TIMEOUT = "turn_timeout"  # the stored error of a turn whose time was up
+TURN_TIMEOUT_ANSWER = (
+    "No answer within {limit:g} s, the time one question may take: it is taking too long "
+    "right now. Ask again in a moment, or ask a simpler question."
+)
 STORE_UNAVAILABLE = "database_unavailable"  # the stored error of a turn cut by the database
 STORE_UNAVAILABLE_ANSWER = (
     "The service's database stopped answering while your question was being answered, so the "
@@ -76,9 +84,11 @@ class Turns:
         answerer: Answerer,
         embeddings: Embeddings,
         retry_s: float = 0.0,
+        timeout_s: float | None = None,
     ):
         self.engine, self.answerer, self.embeddings = engine, answerer, embeddings
         self.retry_s = retry_s  # how long the turn waits for the database (BICHAT_DATABASE_RETRY_S)
+        self.timeout_s = timeout_s  # one turn's whole time (BICHAT_TURN_TIMEOUT_S; None: no limit)
         self.pending = PendingWrites()
         self.prepared = False
 
@@ -108,6 +118,7 @@ class Turns:
         ``session_id`` continues a conversation of the tenant (and user); with
         ``create_session`` a session of that id is created when missing (chat threads)."""
         text = check_question(question)
+        deadline = None if self.timeout_s is None else time.monotonic() + self.timeout_s
         if not self.prepared:
             await self.prepare()
         # embedding the question (CPU, in a thread) overlaps with the writes below
@@ -119,7 +130,10 @@ class Turns:
         except BaseException:
             matching.cancel()
             raise
-        asked = Question(tenant, writer.session_id, text, history, await matching, TurnResults())
+        matches = await matching
+        asked = Question(
+            tenant, writer.session_id, text, history, matches, TurnResults(), deadline=deadline
+        )
         async with aclosing(self.run(asked, writer)) as events:  # a channel that stops
             async for event in events:  # reading closes the run: it stores the interruption
                 yield event
@@ -199,15 +213,22 @@ class Turns:
             results=question.results.results,
             suggestions=[m.question for m in question.matches],
         )
+        answering = within_deadline(answerer.answer(question), deadline=question.deadline)
         try:
-            async with aclosing(answerer.answer(question)) as events:
+            async with aclosing(answering) as events:
                 async for event in events:
                     await self.settle(event, writer, result)
-                    if isinstance(event, Token | ToolStarted | ToolFinished | ChartShown):
+                    if isinstance(event, Shown):
                         yield event  # what the channel sees of the answerer's work
         except (asyncio.CancelledError, GeneratorExit):
             await asyncio.shield(self.end_quietly(writer, error=None))
             raise
+        except TurnTimedOut:
+            result.error = TURN_TIMEOUT
+            result.answer = TURN_TIMEOUT_ANSWER.format(limit=self.timeout_s)
+            await self.end_quietly(
+                writer, error=result.error, content=result.answer, model=answerer.model_label()
+            )
         except DatabaseUnavailable:  # a row of the turn could not be stored: stop here
             result.error, result.answer = STORE_UNAVAILABLE, STORE_UNAVAILABLE_ANSWER
             await self.end_quietly(writer, error=result.error, content=result.answer)

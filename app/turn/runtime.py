@@ -50,7 +50,11 @@ def build_turns(
         prompt_template=prompt_template,
     )
     return Turns(
-        engine=engine, answerer=agent, embeddings=embeddings, retry_s=settings.database_retry_s
+        engine=engine,
+        answerer=agent,
+        embeddings=embeddings,
+        retry_s=settings.database_retry_s,
+        timeout_s=settings.turn_timeout_s,
     )
 
 

@@ -20,7 +20,7 @@ from app.errors import BichatError
 from app.tools import registry
 from app.tools.charts import Chart
 from app.tools.tool import Shown, ToolCallRecord, ToolContext
-from app.turn.events import Answered, Failed, Token, ToolFinished, ToolStarted
+from app.turn.events import Answered, Failed, StillWorking, Token, ToolFinished, ToolStarted
 from app.turn.result import TurnResult
 from app.web.availability import authenticate_when_available, mark_login_unavailable
 from app.web.data_layer import LIVE_ANSWERS, StoreDataLayer
@@ -168,6 +168,7 @@ async def run_turn(question: str) -> None:
     tenant, user_id = await current_tenant()
     reply: cl.Message | None = None  # created at the first token, so steps come before it
     steps: dict[str, cl.Step] = {}
+    waiting = Waiting()
     result: TurnResult | None = None
     async for event in get_state().runtime.turns.stream(
         tenant=tenant,
@@ -176,6 +177,8 @@ async def run_turn(question: str) -> None:
         user_id=user_id,
         create_session=True,
     ):
+        if not isinstance(event, StillWorking):
+            await waiting.hide()  # something shows: no need to say it still works
         match event:
             case Token(text):
                 reply = reply or cl.Message(content="", author="bichat")
@@ -184,14 +187,36 @@ async def run_turn(question: str) -> None:
                 steps[call_id] = await open_step(tool, arguments)
             case ToolFinished(call):
                 await close_step(steps.pop(call.id, None), call)
-            case Answered(done):
+            case StillWorking():
+                await waiting.show(event)
+            case Answered(done) | Failed(done):
                 result = done
-            case Failed(done):  # what streamed is not the answer: the failure replaces it
-                result = done
-                if reply is not None:
-                    reply.content = ""
     assert result is not None
     await finish(reply or cl.Message(content="", author="bichat"), result)
+
+
+class Waiting:
+    """A step that says the turn still works while nothing else shows ("Using the model
+    (attempt 2 of 3, 35 s)"), gone once something does."""
+
+    def __init__(self) -> None:
+        self.step: cl.Step | None = None
+
+    async def show(self, event: StillWorking) -> None:
+        name = f"{event.what} (attempt {event.attempt} of {event.attempts}, {event.waited_s:.0f} s)"
+        words = f"Still working: waiting for {name}."
+        if self.step is None:
+            self.step = cl.Step(name=name, type="run")
+            self.step.output = words
+            await self.step.send()
+        else:
+            self.step.name, self.step.output = name, words
+            await self.step.update()
+
+    async def hide(self) -> None:
+        if self.step is not None:
+            await self.step.remove()
+            self.step = None
 
 
 async def open_step(tool: str, arguments: dict[str, Any]) -> cl.Step:
@@ -214,8 +239,9 @@ async def close_step(step: cl.Step | None, call: ToolCallRecord) -> None:
 
 
 async def finish(reply: cl.Message, result: TurnResult) -> None:
-    if not reply.content:  # nothing streamed: a failure, or a turn cut short by its limits
-        reply.content = result.answer
+    """The final message says what the store keeps: the stored answer (what streamed before
+    it, from earlier model calls or a failed attempt, is replaced), or the failure."""
+    reply.content = result.answer or reply.content
     reply.elements = result_elements(result)
     reply.actions = follow_up_actions(result)
     await reply.send()
