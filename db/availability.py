@@ -43,7 +43,9 @@ def causes(error: BaseException) -> Iterator[BaseException]:
         yield found
         orig = getattr(found, "orig", None)
         pending += [orig if isinstance(orig, BaseException) else None]
-        pending += [found.__cause__, found.__context__]
+        pending.append(found.__cause__)
+        if not found.__suppress_context__:  # ``raise ... from None``: the context is no cause
+            pending.append(found.__context__)
 
 
 def says_unavailable(error: BaseException) -> bool:

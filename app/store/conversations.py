@@ -6,6 +6,7 @@ when a later step fails (the user's question is written before any model is call
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import TextClause, bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -35,9 +36,6 @@ JSON_PARAMETERS = (
     bindparam("tool_input", type_=JSONB(none_as_null=True)),
     bindparam("tool_output", type_=JSONB(none_as_null=True)),
 )
-INSERT_MESSAGE = text(
-    f"INSERT INTO chat_messages ({MESSAGE_COLUMNS}) VALUES ({MESSAGE_VALUES}) RETURNING id"
-).bindparams(*JSON_PARAMETERS)
 # A row that an earlier attempt of the same write may have stored although its answer was
 # lost (the connection broke after the statement was sent): the session's identical row after
 # ``after``, from the last minutes.
@@ -49,13 +47,30 @@ STORED_MESSAGE = (
     "AND tool_name IS NOT DISTINCT FROM CAST(:tool_name AS text) "
     "AND error IS NOT DISTINCT FROM CAST(:error AS text) ORDER BY id LIMIT 1"
 )
-# The write when an earlier attempt may have been stored: that row's id, else the new row's.
-INSERT_MESSAGE_ONCE = text(
-    f"WITH stored AS ({STORED_MESSAGE}), "
-    f"added AS (INSERT INTO chat_messages ({MESSAGE_COLUMNS}) SELECT {MESSAGE_VALUES} "
-    "WHERE NOT EXISTS (SELECT 1 FROM stored) RETURNING id) "
-    "SELECT id FROM added UNION ALL SELECT id FROM stored"
-).bindparams(*JSON_PARAMETERS)
+
+
+@functools.cache
+def insert_message(*, once: bool, opens: bool, closes: bool) -> TextClause:
+    """The write of one message, in one statement: ``once``, unless an earlier attempt stored
+    it (then that row's id is returned); ``opens`` the turn of a question (``open_turns``, for
+    instance ``:instance_id``); ``closes`` the turn of question ``:closes``."""
+    parts = [f"stored AS ({STORED_MESSAGE})"] if once else []
+    source = (
+        f"SELECT {MESSAGE_VALUES} WHERE NOT EXISTS (SELECT 1 FROM stored)"
+        if once
+        else f"VALUES ({MESSAGE_VALUES})"
+    )
+    parts.append(f"added AS (INSERT INTO chat_messages ({MESSAGE_COLUMNS}) {source} RETURNING id)")
+    if opens:
+        parts.append(
+            "opened AS (INSERT INTO open_turns (question_id, instance_id) "
+            "SELECT id, :instance_id FROM added)"
+        )
+    if closes:
+        parts.append("closed AS (DELETE FROM open_turns WHERE question_id = :closes)")
+    found = "SELECT id FROM added" + (" UNION ALL SELECT id FROM stored" if once else "")
+    return text(f"WITH {', '.join(parts)} {found}").bindparams(*JSON_PARAMETERS)
+
 
 TOTALS_SQL = text(
     "SELECT questions, model_calls, tool_calls, input_tokens, output_tokens, "
@@ -184,16 +199,24 @@ async def add_message(
     tenant_id: uuid.UUID,
     message: Message,
     unless_stored_after: int | None = None,
+    opens_turn_for: int | None = None,
+    closes_turn: int | None = None,
 ) -> int:
     """Store one message (its own transaction) and mark the session as updated.
 
     ``unless_stored_after`` (a message id of the session, 0 for none): this is a retry, and an
     earlier attempt may have been stored; an identical row after that id is returned instead
-    of writing the message twice."""
+    of writing the message twice. ``opens_turn_for`` (an instance id): the message is a
+    question, now being answered by that instance; ``closes_turn`` (a question's id): the
+    message is the last row of that question's turn."""
     values = {"session_id": session_id, "tenant_id": tenant_id, **message.__dict__}
-    statement = INSERT_MESSAGE
-    if unless_stored_after is not None:
-        statement, values["after"] = INSERT_MESSAGE_ONCE, unless_stored_after
+    values |= {"after": unless_stored_after, "instance_id": opens_turn_for}
+    values["closes"] = closes_turn
+    statement = insert_message(
+        once=unless_stored_after is not None,
+        opens=opens_turn_for is not None,
+        closes=closes_turn is not None,
+    )
     async with autocommit(engine) as connection:
         message_id = await connection.scalar(statement, values)
     assert isinstance(message_id, int)

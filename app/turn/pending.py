@@ -28,7 +28,8 @@ class PendingWrites:
 
     def keep(self, writer: TurnWriter) -> None:
         """Write the writer's waiting rows as soon as the database takes them."""
-        self.writers.append(writer)
+        if writer not in self.writers:
+            self.writers.append(writer)
         if self.task is None or self.task.done():
             self.task = asyncio.get_running_loop().create_task(self.drain())
 

@@ -90,6 +90,7 @@ class Turns:
         self.retry_s = retry_s  # how long the turn waits for the database (BICHAT_DATABASE_RETRY_S)
         self.timeout_s = timeout_s  # one turn's whole time (BICHAT_TURN_TIMEOUT_S; None: no limit)
         self.pending = PendingWrites()
+        self.instance_id: int | None = None  # this process, when registered (app.turn.presence)
         self.prepared = False
 
     async def prepare(self) -> None:
@@ -169,7 +170,13 @@ class Turns:
             async for attempt in retries(budget_s=left(), what="reading the conversation"):
                 with attempt:
                     history = await session_history(self.engine, session_id=session)
-        writer = TurnWriter(self.engine, tenant_id=tenant.id, session_id=session, retry_s=left())
+        writer = TurnWriter(
+            self.engine,
+            tenant_id=tenant.id,
+            session_id=session,
+            retry_s=left(),
+            instance_id=self.instance_id,
+        )
         try:
             await writer.question(text)
         except DatabaseUnavailable:
@@ -238,6 +245,7 @@ class Turns:
             await self.end_quietly(
                 writer, error=result.error, content=result.answer, model=answerer.model_label()
             )
+        self.keep_waiting(writer)
         yield Failed(result) if result.error and result.message_id is None else Answered(result)
 
     async def end_quietly(
@@ -257,7 +265,10 @@ class Turns:
                 await writer.close(error=error, content=content, model=model)
         except DatabaseUnavailable:
             pass
-        if writer.unstored:
+        self.keep_waiting(writer)
+
+    def keep_waiting(self, writer: TurnWriter) -> None:
+        if writer.waiting:
             self.pending.keep(writer)
 
     async def settle(self, event: AnswerEvent, writer: TurnWriter, result: TurnResult) -> None:
@@ -268,7 +279,7 @@ class Turns:
             case ToolFinished(call):
                 await writer.tool_call(call)
             case AnswerReady(text):
-                result.answer, result.message_id = text, writer.answered()
+                result.answer, result.message_id = text, await writer.answered()
             case AnswerCutShort(text, reason):
                 result.answer, result.error = text, reason
                 result.message_id = await writer.close(content=text, error=reason)

@@ -17,6 +17,7 @@ from app.config import Settings
 from app.embeddings import build_embeddings
 from app.tools.search import ProductSearch
 from app.tools.sql import SqlExecutor
+from app.turn.presence import Presence
 from app.turn.runner import Turns
 from db.engine import open_engine, owner_url
 
@@ -62,11 +63,15 @@ def build_turns(
 async def open_agent(
     settings: Settings, *, chat_model: BaseChatModel | None = None
 ) -> AsyncIterator[AgentRuntime]:
-    """The engine, the reader pools, a prepared agent and the turns it answers; all released
-    on exit."""
+    """The engine, the reader pools, a prepared agent and the turns it answers, this process
+    registered as an instance (turns that dead ones left open are closed); all released on
+    exit."""
     async with open_engine(settings) as engine:
-        executor = SqlExecutor(engine=engine, settings=settings, owner_url=owner_url(settings))
+        url = owner_url(settings)
+        executor = SqlExecutor(engine=engine, settings=settings, owner_url=url)
+        presence = Presence(engine, url, connect_timeout_s=settings.connect_timeout_s)
         try:
+            await presence.start()
             turns = build_turns(
                 engine=engine,
                 settings=settings,
@@ -74,6 +79,7 @@ async def open_agent(
                 embeddings=build_embeddings(settings),
                 chat_model=chat_model,
             )
+            turns.instance_id = presence.instance_id
             await turns.prepare()
             assert isinstance(turns.answerer, ChatAgent)
             try:
@@ -81,4 +87,5 @@ async def open_agent(
             finally:
                 await turns.pending.close(wait_s=settings.database_retry_s)
         finally:
+            await presence.close()
             await executor.close()

@@ -2,11 +2,14 @@
 
 from db.models.application import (
     APPLICATION_TABLES,
+    PROCESS_TABLES,
+    AppInstance,
     AppUser,
     ChatMessage,
     ChatSession,
     DimensionValue,
     DimensionValueRefresh,
+    OpenTurn,
     TenantReader,
     VerifiedQuery,
 )
@@ -31,6 +34,8 @@ __all__ = [
     "APPLICATION_TABLES",
     "BUSINESS_TABLES",
     "PII_COLUMNS",
+    "PROCESS_TABLES",
+    "AppInstance",
     "AppUser",
     "Base",
     "BundleRule",
@@ -40,6 +45,7 @@ __all__ = [
     "Customer",
     "DimensionValue",
     "DimensionValueRefresh",
+    "OpenTurn",
     "Order",
     "OrderItem",
     "Product",
