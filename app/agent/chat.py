@@ -144,6 +144,7 @@ class ChatAgent:
                 session_id=question.session_id,
                 services=self.services,
                 turn=question.results,
+                user_id=question.user_id,
             ),
         )
 

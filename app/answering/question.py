@@ -25,6 +25,7 @@ class Question:
     matches: list[Match] = field(default_factory=list)  # closest verified questions first
     results: TurnResults = field(default_factory=TurnResults)  # what its tool calls produce
     deadline: float | None = None  # time.monotonic() by which the turn must end (None: none)
+    user_id: int | None = None  # who asks (None: a command-line question)
 
 
 class Answerer(Protocol):

@@ -26,7 +26,9 @@ STALE_AFTER = timedelta(seconds=60)  # an unknown value rebuilds an index older 
 class SqlRunner(Protocol):
     """What runs the compiled SQL: ``app.tools.sql.SqlExecutor`` (guard, reader, caps)."""
 
-    async def run(self, *, tenant_id: uuid.UUID, sql: str, context: str = ...) -> Any: ...
+    async def run(
+        self, *, tenant_id: uuid.UUID, sql: str, context: str = ..., requester: str | None = ...
+    ) -> Any: ...
 
 
 def window_dict(window: Window | None) -> dict[str, Any]:
@@ -127,8 +129,11 @@ class SemanticLayer:
         runner: SqlRunner,
         *,
         context: str = "semantic",
+        requester: str | None = None,
     ) -> MetricsResult:
         plan = await self.plan(tenant, query)
         compiled = self.compile(plan)
-        result = await runner.run(tenant_id=tenant.id, sql=compiled.sql, context=context)
+        result = await runner.run(
+            tenant_id=tenant.id, sql=compiled.sql, context=context, requester=requester
+        )
         return MetricsResult(result, interpret(self.model, plan), plan, compiled)

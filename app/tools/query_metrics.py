@@ -118,9 +118,11 @@ async def run_query_metrics(
     arguments: dict[str, Any] | BaseModel,
     *,
     context: str = "agent",
+    requester: str | None = None,
 ) -> MetricsResult:
     """Plan, compile and run one semantic query for the tenant through the SQL tool."""
-    return await layer.run(tenant, to_query(arguments), executor, context=context)
+    query = to_query(arguments)
+    return await layer.run(tenant, query, executor, context=context, requester=requester)
 
 
 SUMMARY_KEYS = ("sql", "interpretation", "partial", "period", "query")  # beside run_sql's
@@ -146,6 +148,7 @@ class QueryMetrics(Tool[BaseModel]):
             context.tenant,
             arguments,
             context=context.audit_label,
+            requester=context.requester,
         )
         result_id = context.turn.add_result(result.run)
         return {"result_id": result_id, **result.to_dict()}, [result.run]

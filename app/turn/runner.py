@@ -133,7 +133,14 @@ class Turns:
             raise
         matches = await matching
         asked = Question(
-            tenant, writer.session_id, text, history, matches, TurnResults(), deadline=deadline
+            tenant,
+            writer.session_id,
+            text,
+            history,
+            matches,
+            TurnResults(),
+            deadline=deadline,
+            user_id=user_id,
         )
         async with aclosing(self.run(asked, writer)) as events:  # a channel that stops
             async for event in events:  # reading closes the run: it stores the interruption
