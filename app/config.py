@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
+from limits import parse_many
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 
 from db.settings import DatabaseSettings, load
@@ -27,11 +29,23 @@ class Settings(DatabaseSettings):
     agent_max_tool_calls: int = Field(default=10, ge=1, le=100)
     agent_max_tool_errors: int = Field(default=3, ge=0, le=20)
     history_max_tokens: int = Field(default=3000, ge=0, le=200_000)
-    offline_min_similarity: float = Field(default=0.8, gt=0, le=1)
+    verified_min_similarity: float = Field(default=0.8, gt=0, le=1)
+    engine_first: bool = True
     admin_password: SecretStr | None = None
     openai_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "BICHAT_OPENAI_API_KEY")
     )
+    # the web layer (app/web/security.py, app/web/chat_session.py, app/web/throttle.py)
+    session_max_age_s: int = Field(default=12 * 3600, ge=60, le=30 * 24 * 3600)
+    public_url: str | None = None
+    allowed_origins: str = ""
+    trusted_proxies: str = ""
+    login_limit_per_ip: str = "30/minute;200/hour"
+    login_limit_per_username: str = "10/10 minutes"
+    api_docs: bool = False
+    # per API token (REST API and MCP over HTTP; app/web/api_limits.py)
+    api_rate_limit: str = "120/minute;3000/hour"
+    api_ask_rate_limit: str = "10/minute;300/day"
 
     @field_validator("model")
     @classmethod
@@ -50,12 +64,51 @@ class Settings(DatabaseSettings):
             raise ValueError(f"must be one of {', '.join(EMBEDDING_CHOICES)}")
         return value
 
+    @field_validator(
+        "login_limit_per_ip", "login_limit_per_username", "api_rate_limit", "api_ask_rate_limit"
+    )
+    @classmethod
+    def _check_rate(cls, value: str) -> str:
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not a rate: write e.g. '30/minute' or '10/10 minutes;100/day'"
+            ) from None
+        return value
+
+    @property
+    def extra_origins(self) -> list[str]:
+        """Origins besides the app's own that may call it from a browser (credentialed CORS)."""
+        return [origin_of(item) for item in split_list(self.allowed_origins)]
+
+    @property
+    def proxies(self) -> list[str]:
+        """Addresses (IPs or CIDR ranges) whose X-Forwarded-Proto and -For are believed."""
+        return split_list(self.trusted_proxies)
+
     @property
     def effective_model(self) -> str:
         """The model string in force: explicit setting, else offline unless an API key is set."""
         if self.model:
             return self.model
         return DEFAULT_ONLINE_MODEL if self.openai_api_key else "offline"
+
+
+def split_list(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of an http(s) URL; ``ValueError`` saying why otherwise."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{url!r} must be an http:// or https:// address with a host")
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        raise ValueError(f"{url!r} has a port that is not a number") from None
+    return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
 def env_name(field: str) -> str:

@@ -146,7 +146,7 @@ async def main(quick: bool) -> None:
         executor = SqlExecutor(engine=engine, settings=settings, owner_url=url)
         runner = build_turns(
             engine=engine,
-            settings=settings,
+            settings=settings.model_copy(update={"engine_first": False}),  # the agent's path
             executor=executor,
             embeddings=embeddings,
             chat_model=ScriptedChatModel(script=[]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import re
 import uuid
@@ -10,10 +11,10 @@ from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db.errors import AlreadyExists, InvalidInput, NotFound
-from db.passwords import hash_password, verify_password
+from db.passwords import HASH_POOL, check_password, hash_password
 from db.tenants import get_tenant
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,62}$")
@@ -115,22 +116,59 @@ class LoginUser:
     tenant: str
 
 
-async def authenticate(
-    connection: AsyncConnection, *, username: str, password: str
-) -> LoginUser | None:
-    """The active user with this password, or None (same answer for every kind of failure)."""
+async def authenticate(engine: AsyncEngine, *, username: str, password: str) -> LoginUser | None:
+    """The active user with this password, or None (same answer, and about the same time, for
+    every kind of failure). The user is read on a connection that is given back before the
+    password is checked (in the hashing pool, off the event loop)."""
+    async with engine.connect() as connection:
+        row = (
+            await connection.execute(
+                text(
+                    "SELECT u.id, u.username, u.role, u.password_hash, t.slug FROM app_users u "
+                    "JOIN tenants t ON t.id = u.tenant_id WHERE u.username = :u AND u.is_active"
+                ),
+                {"u": username},
+            )
+        ).first()
+    if row is None:
+        loop = asyncio.get_running_loop()
+        await check_password(password, await loop.run_in_executor(HASH_POOL, dummy_hash))
+        return None
+    if not await check_password(password, row.password_hash):
+        return None
+    return LoginUser(row.id, row.username, row.role, row.slug)
+
+
+@dataclass(frozen=True)
+class ActiveUser:
+    """A user as every request sees them: read again each time, so deactivating or deleting
+    the user, or their tenant, ends their sessions at the next request."""
+
+    id: int
+    username: str
+    role: str
+    created_at: datetime
+    tenant_id: uuid.UUID
+    tenant: str  # slug
+    tenant_name: str
+    timezone: str
+    currency: str
+
+
+async def active_user(connection: AsyncConnection, user_id: int) -> ActiveUser | None:
+    """The user with this id if they (and their tenant) still exist and they are active."""
     row = (
         await connection.execute(
             text(
-                "SELECT u.id, u.username, u.role, u.password_hash, t.slug FROM app_users u "
-                "JOIN tenants t ON t.id = u.tenant_id WHERE u.username = :u AND u.is_active"
+                "SELECT u.id, u.username, u.role, u.created_at, u.tenant_id, t.slug AS tenant, "
+                "t.name AS tenant_name, t.timezone, t.currency FROM app_users u "
+                "JOIN tenants t ON t.id = u.tenant_id WHERE u.id = :id AND u.is_active"
             ),
-            {"u": username},
+            {"id": user_id},
         )
     ).first()
-    if row is None:
-        verify_password(password, dummy_hash())
-        return None
-    if not verify_password(password, row.password_hash):
-        return None
-    return LoginUser(row.id, row.username, row.role, row.slug)
+    return ActiveUser(**row._asdict()) if row else None
+
+
+async def count_users(connection: AsyncConnection) -> int:
+    return int(await connection.scalar(text("SELECT count(*) FROM app_users")) or 0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -73,11 +74,19 @@ class ChatClient:
         return response
 
     async def turn(
-        self, text: str | None, *, thread_id: str | None = None, timeout_s: float = 60
+        self,
+        text: str | None,
+        *,
+        thread_id: str | None = None,
+        timeout_s: float = 60,
+        before_send: Callable[[], Awaitable[None]] | None = None,
+        session_id: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Turn:
-        """Connect (resuming ``thread_id`` if given), send ``text``, wait for the answer."""
+        """Connect (resuming ``thread_id`` if given), send ``text``, wait for the answer;
+        ``before_send`` runs once the socket is connected, before the question goes."""
         client = socketio.AsyncClient()
-        turn = Turn(session_id=str(uuid.uuid4()))
+        turn = Turn(session_id=session_id or str(uuid.uuid4()))
         finished, sent = asyncio.Event(), asyncio.Event()
 
         @client.on("*")
@@ -89,7 +98,7 @@ class ChatClient:
         await client.connect(
             self.base_url,
             socketio_path=f"{self.mount}/ws/socket.io",
-            headers={"Cookie": f"access_token={self.cookie}"},
+            headers={"Cookie": f"access_token={self.cookie}", **(headers or {})},
             auth={
                 "sessionId": turn.session_id,
                 "clientType": "webapp",
@@ -102,6 +111,8 @@ class ChatClient:
         try:
             await client.emit("connection_successful")
             await asyncio.sleep(0.3)
+            if before_send is not None:
+                await before_send()
             if text is not None:
                 message = {
                     "threadId": thread_id or "",

@@ -50,8 +50,29 @@ async def fill_tenant(connection: AsyncConnection, tenant_id: uuid.UUID) -> dict
         )
         for i in range(2)
     ]
+    tokens = [
+        await insert(
+            connection,
+            "api_tokens",
+            tenant_id=t,
+            user_id=u,
+            name="script",
+            prefix="bichat_test",
+            token_sha256=f"{u:064x}",
+        )
+        for u in users
+    ]
     sessions = [
-        await insert(connection, "chat_sessions", tenant_id=t, user_id=u, title="q") for u in users
+        await insert(
+            connection,
+            "chat_sessions",
+            tenant_id=t,
+            user_id=u,
+            title="q",
+            channel="api",
+            api_token_id=token,
+        )
+        for u, token in zip(users, tokens, strict=True)
     ]
     root = await insert(connection, "categories", tenant_id=t, name="Outdoor", slug="outdoor")
     leaf = await insert(

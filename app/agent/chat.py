@@ -11,10 +11,8 @@ from typing import Any, cast
 
 from langchain.agents import create_agent
 from langchain.agents.middleware import (
-    AgentMiddleware,
     ModelCallLimitMiddleware,
     ModelRequest,
-    ModelResponse,
     ToolCallLimitMiddleware,
     dynamic_prompt,
 )
@@ -32,7 +30,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.agent.context import AgentTurn
 from app.agent.models import build_chat_model, is_offline
-from app.agent.offline import MATCHES_SETTING, OFFLINE_MODEL, OfflineChatModel
 from app.agent.prompt import SYSTEM_TEMPLATE, PromptParts, build_prompt_parts, system_prompt
 from app.agent.providers import provider_for
 from app.agent.providers.base import ModelCallFailed
@@ -57,7 +54,10 @@ LIMIT_ANSWER = (
 
 
 class ChatAgent:
-    """Answers questions for any tenant. One per process; ``prepare()`` once before use."""
+    """Answers questions for any tenant. One per process; ``prepare()`` once before use.
+    ``offline`` (no model configured): it is not asked; the question engine answers."""
+
+    path = "model"
 
     def __init__(
         self,
@@ -104,8 +104,7 @@ class ChatAgent:
         return self._graph[1]
 
     def compile(self, model: BaseChatModel) -> Any:
-        offline = isinstance(model, OfflineChatModel)
-        label = OFFLINE_MODEL if self.offline else self.model_label()
+        label = self.model_label()
         middleware: list[Any] = [
             turn_prompt,
             ModelCallLimitMiddleware(
@@ -116,11 +115,11 @@ class ChatAgent:
             ),
             CallReporter(model_name=label, provider=provider_for(self.settings.effective_model)),
         ]
-        if offline:  # the offline model answers from the question's verified matches
-            middleware.append(VerifiedMatches())
-        tools = registry.offline_tools() if offline else registry.TOOLS
         return create_agent(
-            model, build_agent_tools(tools), middleware=middleware, context_schema=AgentTurn
+            model,
+            build_agent_tools(registry.TOOLS),
+            middleware=middleware,
+            context_schema=AgentTurn,
         )
 
     def context(self, question: Question) -> AgentTurn:
@@ -145,6 +144,7 @@ class ChatAgent:
                 services=self.services,
                 turn=question.results,
                 user_id=question.user_id,
+                purpose=question.channel,
             ),
         )
 
@@ -196,16 +196,6 @@ class ChatAgent:
 def turn_prompt(request: ModelRequest) -> str:
     """The running question's system prompt (built per question, the graph is shared)."""
     return cast(AgentTurn, request.runtime.context).system_prompt
-
-
-class VerifiedMatches(AgentMiddleware):
-    """Hands the question's verified matches to the offline model with each call (chat models
-    do not see the runtime context; their call options do)."""
-
-    async def awrap_model_call(self, request: ModelRequest, handler: Any) -> ModelResponse:
-        turn = cast(AgentTurn, request.runtime.context)
-        settings = {**request.model_settings, MATCHES_SETTING: turn.matches}
-        return cast(ModelResponse, await handler(request.override(model_settings=settings)))
 
 
 def to_event(mode: str, payload: Any) -> AnswerEvent | None:

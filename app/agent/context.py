@@ -12,7 +12,7 @@ from app.tools.tool import ToolContext
 @dataclass
 class AgentTurn:
     system_prompt: str
-    matches: list[Match]  # closest verified questions (prompt examples, the offline model)
+    matches: list[Match]  # closest verified questions (the prompt's examples)
     max_tool_errors: int
     tools: ToolContext
     tool_errors: int = 0

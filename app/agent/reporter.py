@@ -48,7 +48,7 @@ def model_call(ai: AIMessage, *, fallback_model: str, provider: str, latency_ms:
     output_tokens: int | None = usage.get("output_tokens")
     cached: int | None = details.get("cache_read")
     cost = None
-    if input_tokens is not None or model == "offline":
+    if input_tokens is not None:
         cost = cost_usd(
             model,
             provider=provider,

@@ -1,7 +1,8 @@
 """What an answerer reports while it answers, in order. The turn stores some of them
 (``ModelCalled``, ``ToolFinished``), passes some on to the channel (``Token``, ``ToolStarted``,
-``ToolFinished``, ``ChartShown``, ``StillWorking``) and ends the turn on the last (``AnswerReady``,
-``AnswerCutShort`` or ``AnswerFailed``). Answerers never write the store themselves."""
+``ToolFinished``, ``ChartShown``, ``OptionsOffered``, ``StillWorking``) and ends the turn on the
+last (``AnswerReady``, ``AnswerWritten``, ``AnswerCutShort`` or ``AnswerFailed``). Answerers
+never write the store themselves."""
 
 from __future__ import annotations
 
@@ -86,6 +87,21 @@ class AnswerReady(Event):
 
 
 @dataclass(frozen=True)
+class AnswerWritten(Event):
+    """An answer composed without a language model (the question engine): the turn stores it
+    as the assistant's message, with no model, tokens or cost."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class OptionsOffered(Event):
+    """Questions the owner may pick instead of typing (a clarification's options)."""
+
+    options: list[str]
+
+
+@dataclass(frozen=True)
 class AnswerCutShort(Event):
     """No answer within the turn's limits: ``text`` says so to the owner, ``reason`` is the
     stored error (``turn_limit``)."""
@@ -110,7 +126,9 @@ AnswerEvent = (
     | ChartShown
     | StillWorking
     | ModelCalled
+    | OptionsOffered
     | AnswerReady
+    | AnswerWritten
     | AnswerCutShort
     | AnswerFailed
 )

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from app.answering.events import AnswerEvent
-from app.store.conversations import HistoryItem
+from app.store.conversations import HistoryItem, StoredCall
 from app.store.verified import Match
 from app.tools.tool import TurnResults
 from db.tenants import TenantRecord
@@ -26,6 +26,8 @@ class Question:
     results: TurnResults = field(default_factory=TurnResults)  # what its tool calls produce
     deadline: float | None = None  # time.monotonic() by which the turn must end (None: none)
     user_id: int | None = None  # who asks (None: a command-line question)
+    channel: str = "chat"  # where it was asked: chat, cli, api, mcp (labels the audit log)
+    calls: list[StoredCall] = field(default_factory=list)  # earlier turns' tool calls
 
 
 class Answerer(Protocol):
@@ -34,6 +36,11 @@ class Answerer(Protocol):
     @property
     def offline(self) -> bool:
         """True when it answers without a language model."""
+        ...
+
+    @property
+    def path(self) -> str:
+        """Its name in results and reports: ``engine`` (no model) or ``model``."""
         ...
 
     async def prepare(self) -> None:
@@ -45,3 +52,10 @@ class Answerer(Protocol):
         ...
 
     def answer(self, question: Question) -> AsyncGenerator[AnswerEvent, None]: ...
+
+
+class Triage(Answerer, Protocol):
+    """An answerer that can say, before answering, whether it is sure of a question (the
+    question engine: then no model is called)."""
+
+    async def confident(self, question: Question) -> bool: ...

@@ -58,6 +58,9 @@ FEEDBACK = typer.Option(
     None, "--feedback", help="up, down, any (either) or none: thumbs given on an answer."
 )
 TEXT = typer.Option(None, "--text", help="Words in a question or an answer.")
+CHANNEL = typer.Option(
+    None, "--channel", help="Only conversations asked from chat, cli, api or mcp."
+)
 SORT = typer.Option(None, "--sort", help="date (last activity, default), tokens or cost.")
 ASCENDING = typer.Option(False, "--ascending", help="Smallest or oldest first.")
 
@@ -73,6 +76,7 @@ def sessions_command(
     has_error: bool | None = HAS_ERROR,
     feedback: str | None = FEEDBACK,
     text: str | None = TEXT,
+    channel: str | None = CHANNEL,
     sort: str | None = SORT,
     ascending: bool = ASCENDING,
     page: str | None = typer.Option(None, "--page", help="Page number (default 1)."),
@@ -93,6 +97,7 @@ def sessions_command(
         has_error=has_error,
         feedback=feedback,
         text=text,
+        channel=channel,
         sort=sort,
         ascending=ascending,
         page=page,
@@ -110,12 +115,24 @@ def sessions_command(
         return
     zone = ZoneInfo(found.timezone)
     print_whole(
-        ["id", "updated", "user", "title", "questions", "tokens", "cost", "errors", "feedback"],
+        [
+            "id",
+            "updated",
+            "user",
+            "via",
+            "title",
+            "questions",
+            "tokens",
+            "cost",
+            "errors",
+            "feedback",
+        ],
         [
             [
                 row.id,
                 local(row.updated_at, zone),
                 row.username or "-",
+                row.channel,
                 row.title or "",
                 row.questions,
                 row.total_tokens,
@@ -221,6 +238,7 @@ def export_command(
     has_error: bool | None = HAS_ERROR,
     feedback: str | None = FEEDBACK,
     text: str | None = TEXT,
+    channel: str | None = CHANNEL,
     sort: str | None = SORT,
     ascending: bool = ASCENDING,
     output: Path | None = typer.Option(
@@ -238,6 +256,7 @@ def export_command(
         has_error=has_error,
         feedback=feedback,
         text=text,
+        channel=channel,
         sort=sort,
         ascending=ascending,
     )
@@ -283,6 +302,7 @@ def session_filters(
     feedback: str | None,
     text: str | None,
     sort: str | None,
+    channel: str | None = None,
     ascending: bool,
     page: str | None = None,
     per_page: str | None = None,
@@ -298,6 +318,7 @@ def session_filters(
         "has_error": None if has_error is None else ("yes" if has_error else "no"),
         "feedback": feedback,
         "text": text,
+        "channel": channel,
         "sort": sort,
         "descending": "no" if ascending else None,
         "page": page,

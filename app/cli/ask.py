@@ -45,7 +45,7 @@ def ask_command(
                 )
             result: TurnResult | None = None
             async for event in runtime.turns.stream(
-                tenant=found, question=question, session_id=session, user_id=user_id
+                tenant=found, question=question, session_id=session, user_id=user_id, channel="cli"
             ):
                 if isinstance(event, Answered | Failed):
                     result = event.result
@@ -94,7 +94,8 @@ def show_result(result: TurnResult) -> None:
     usage = result.log.usage
     cost = "unknown" if usage.cost_usd is None else f"${usage.cost_usd:.6f}"
     stderr.print(
-        f"[dim]session {result.session_id} · {usage.model or 'no model call'} · "
+        f"[dim]session {result.session_id} · answered by the {result.path} · "
+        f"{usage.model or 'no model call'} · "
         f"{usage.model_calls} model call(s) · {usage.input_tokens} in / "
         f"{usage.output_tokens} out tokens · cost {cost}[/dim]"
     )

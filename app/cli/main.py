@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from app.cli import admin, ask, db, metrics, search, serve, sql, tenants, users
+from app.cli import admin, ask, db, mcp, metrics, search, serve, sql, tenants, tokens, users
 
 app = typer.Typer(
     name="bichat",
@@ -16,12 +16,14 @@ app.add_typer(db.app, name="db")
 app.add_typer(tenants.app, name="tenants")
 app.add_typer(users.app, name="users")
 app.add_typer(admin.app, name="admin")
+app.add_typer(tokens.app, name="tokens")
 app.command("serve")(serve.serve_command)
 app.command("ask")(ask.ask_command)
 app.command("sql")(sql.sql_command)
 app.command("search")(search.search_command)
 app.command("metrics")(metrics.metrics_command)
 app.command("query")(metrics.query_command)
+app.command("mcp")(mcp.mcp_command)
 
 
 def main() -> None:

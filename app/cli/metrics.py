@@ -13,57 +13,16 @@ from app.cli.runner import fail, run
 from app.cli.tenant_choice import TENANT, chosen_tenant
 from app.config import Settings
 from app.errors import InvalidInput
-from app.semantic.model import GRAINS, SemanticModel, default_model
-from app.semantic.periods import NAMED_PERIODS
+from app.semantic.catalogue import catalogue
+from app.semantic.model import GRAINS, default_model
 from app.semantic.query import Filter
 from app.semantic.service import MetricsResult, SemanticLayer
-from app.semantic.values import ValuesIndex
 from app.tools.query_metrics import run_query_metrics
 from app.tools.sql import SqlExecutor
 from db.engine import open_engine, owner_url
 
-EXAMPLE_VALUES = 8
 WHERE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(!=|>=|<=|=|>|<)\s*(.*?)\s*$")
 WHERE_OPS = {"=": "in", "!=": "not_in", ">=": ">=", "<=": "<=", ">": ">", "<": "<"}
-
-
-def catalogue(model: SemanticModel, index: ValuesIndex) -> dict[str, Any]:
-    """Metrics and dimensions as ``bichat metrics --json`` prints them."""
-    metrics = [
-        {
-            "name": m.name,
-            "label": m.label,
-            "format": m.format,
-            "description": m.description,
-            "synonyms": list(m.synonyms),
-            "time": list(model.times(m)),
-            "additive": m.additive,
-            "dimensions": list(model.allowed_dimensions(m.name)),
-        }
-        for m in model.public_metrics
-    ]
-    dimensions = [
-        {
-            "name": d.name,
-            "label": d.label,
-            "kind": "categorical",
-            "description": d.description,
-            "value_count": len(index.of(d.name)),
-            "values": [v.label for v in sorted(index.of(d.name), key=lambda v: -v.occurrences)][
-                :EXAMPLE_VALUES
-            ],
-        }
-        for d in model.dimensions.values()
-    ] + [
-        {"name": t.name, "label": t.label, "kind": "time", "column": t.column.text}
-        for t in model.time_dimensions.values()
-    ]
-    return {
-        "metrics": metrics,
-        "dimensions": dimensions,
-        "grains": list(GRAINS),
-        "periods": list(NAMED_PERIODS),
-    }
 
 
 def metrics_command(
@@ -102,7 +61,10 @@ def metrics_command(
         title="dimensions",
     )
     stdout.print(f"grains: {', '.join(data['grains'])}")
-    stdout.print(f"periods: {', '.join(data['periods'])}, last-N-days, 2025, 2025-11, q3-2025, ...")
+    stdout.print(
+        f"periods: {', '.join(data['periods'])}, last-N-days|weeks|months (rolling, ending now), "
+        "previous-N-days|weeks|months (complete ones), 2025, 2025-11, q3-2025, ..."
+    )
 
 
 def parse_where(items: list[str]) -> list[Filter]:
@@ -139,13 +101,19 @@ def query_command(
     metric: list[str] = typer.Option(..., "--metric", help="A metric (repeat for more)."),
     by: list[str] = typer.Option([], "--by", help="Group by a dimension (repeat for more)."),
     where: list[str] = typer.Option([], "--where", help="Filter: DIMENSION=VALUE, !=, >=, <..."),
-    period: str | None = typer.Option(None, "--period", help="today, last-month, ytd, 2025 ..."),
+    period: str | None = typer.Option(
+        None,
+        "--period",
+        help="today, last-month, ytd, 2025, last-30-days (rolling), previous-7-days (whole days)...",
+    ),
     from_date: str | None = typer.Option(None, "--from", help="First day (YYYY-MM-DD)."),
     to_date: str | None = typer.Option(None, "--to", help="Last day, inclusive (YYYY-MM-DD)."),
     grain: str | None = typer.Option(None, "--grain", help=f"Time grain: {', '.join(GRAINS)}."),
     compare: str | None = typer.Option(None, "--compare", help="previous or year."),
     top: int | None = typer.Option(None, "--top", help="Only the N largest rows."),
     bottom: int | None = typer.Option(None, "--bottom", help="Only the N smallest rows."),
+    share: bool = typer.Option(False, "--share", help="Add each row's % of the total."),
+    decimals: int | None = typer.Option(None, "--decimals", help="Round values to N decimals."),
     as_json: bool = typer.Option(False, "--json", help="Print the tool's result as JSON."),
 ) -> None:
     """Run a semantic query: metrics by dimensions over a period, compiled to guarded SQL."""
@@ -158,6 +126,8 @@ def query_command(
             "from_date": parse_day(from_date, "--from"),
             "to_date": parse_day(to_date, "--to"),
             **{"grain": grain, "compare": compare, "top": top, "bottom": bottom},
+            **({"share": True} if share else {}),
+            **({"decimals": decimals} if decimals is not None else {}),
         }
     except InvalidInput as error:
         fail(error, as_json=as_json)

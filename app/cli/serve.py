@@ -44,8 +44,8 @@ def serve_command(
 async def listen(settings: Settings, *, host: str, port: int) -> None:
     import uvicorn
 
-    from app.web.server import CHAT_PATH, create_app
+    from app.web.server import CHAT_PATH, create_app, server_config
 
     stdout.print(f"bichat is at http://{host}:{port}{CHAT_PATH}/ (Ctrl+C stops it)")
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host=host, port=port))
+    server = uvicorn.Server(server_config(create_app(settings), settings, host=host, port=port))
     await server.serve()

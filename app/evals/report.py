@@ -25,8 +25,15 @@ class VariantRun:
     results: list[CaseResult]
 
 
+OUTCOMES = ("correct", "wrong", "declined")
+
+
 def ratio(passed: int, total: int) -> float | None:
     return round(passed / total, 4) if total else None
+
+
+def outcomes(results: Sequence[CaseResult]) -> dict[str, int]:
+    return {name: sum(r.outcome == name for r in results) for name in OUTCOMES}
 
 
 def summarize_variant(*, run: VariantRun) -> dict[str, Any]:
@@ -43,7 +50,13 @@ def summarize_variant(*, run: VariantRun) -> dict[str, Any]:
                 "passed": passed,
                 "total": len(mine),
                 "accuracy": ratio(passed, len(mine)),
+                **outcomes(mine),
             }
+    by_path = {
+        path: {"total": len(mine), **outcomes(mine)}
+        for path in sorted({r.path for r in results})
+        if (mine := [r for r in results if r.path == path])
+    }
     tokens = sum(r.input_tokens + r.output_tokens for r in results)
     latency = sum(r.latency_ms for r in results)
     calls = sum(r.model_calls for r in results)
@@ -54,7 +67,9 @@ def summarize_variant(*, run: VariantRun) -> dict[str, Any]:
         "questions": count,
         "passed": sum(r.passed for r in results),
         "accuracy": ratio(sum(r.passed for r in results), count),
+        **outcomes(results),
         "by_category": by_category,
+        "by_path": by_path,
         "input_tokens": sum(r.input_tokens for r in results),
         "output_tokens": sum(r.output_tokens for r in results),
         "cached_input_tokens": sum(r.cached_input_tokens for r in results),
@@ -109,6 +124,7 @@ def table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 SUMMARY_ROWS = (
     ("accuracy", "accuracy"),
+    ("outcomes", "outcomes"),
     ("input tokens", "input_tokens"),
     ("output tokens", "output_tokens"),
     ("cached input tokens", "cached_input_tokens"),
@@ -125,6 +141,8 @@ SUMMARY_ROWS = (
 def summary_cell(variant: dict[str, Any], key: str) -> str:
     if key == "accuracy":
         return f"{percent(variant['accuracy'])} ({variant['passed']}/{variant['questions']})"
+    if key == "outcomes":
+        return f"{variant['correct']} correct, {variant['wrong']} wrong, {variant['declined']} declined"
     return cell(variant[key])
 
 
@@ -135,7 +153,28 @@ def summary_lines(variants: list[dict[str, Any]], labels: list[str]) -> list[str
 
 def category_cell(variant: dict[str, Any], category: str) -> str:
     score = variant["by_category"].get(category)
-    return f"{percent(score['accuracy'])} ({score['passed']}/{score['total']})" if score else "—"
+    if not score:
+        return "—"
+    return (
+        f"{percent(score['accuracy'])} ({score['passed']}/{score['total']}; "
+        f"{score['wrong']} wrong, {score['declined']} declined)"
+    )
+
+
+def path_lines(variants: list[dict[str, Any]], labels: list[str]) -> list[str]:
+    """Per answer path (engine, model): how many questions it took and how they ended."""
+    paths = list(dict.fromkeys(p for v in variants for p in v.get("by_path", {})))
+
+    def path_cell(variant: dict[str, Any], path: str) -> str:
+        score = variant.get("by_path", {}).get(path)
+        if not score:
+            return "—"
+        return (
+            f"{score['total']} questions: {score['correct']} correct, {score['wrong']} wrong, "
+            f"{score['declined']} declined"
+        )
+
+    return table(["path", *labels], [[p, *[path_cell(v, p) for v in variants]] for p in paths])
 
 
 def category_lines(variants: list[dict[str, Any]], labels: list[str]) -> list[str]:
@@ -148,7 +187,10 @@ def case_cells(case: dict[str, Any] | None) -> list[str]:
     if case is None:
         return ["—"] * 5
     return [
-        "✅" if case["passed"] else "❌",
+        {"correct": "✅", "wrong": "❌ wrong", "declined": "❔ declined"}.get(
+            case.get("outcome", ""), "✅" if case["passed"] else "❌"
+        )
+        + f" ({case.get('path', '')})",
         cell(case["input_tokens"] + case["output_tokens"]),
         cell(case["cost_usd"]),
         cell(case["latency_ms"]),
@@ -189,6 +231,7 @@ def render_markdown(*, report: dict[str, Any]) -> str:
     lines = [f"# Evaluation report ({report['created_at']})", "", "## Summary", ""]
     lines += summary_lines(variants, labels)
     lines += ["", "## Accuracy by category", "", *category_lines(variants, labels)]
+    lines += ["", "## Answer paths", "", *path_lines(variants, labels)]
     lines += ["", "## Questions", "", *question_lines(variants, labels)]
     failures = failure_lines(variants)
     if failures:

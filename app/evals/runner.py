@@ -67,6 +67,8 @@ class CaseResult:
     cached_input_tokens: int
     cost_usd: float | None
     latency_ms: float
+    outcome: str = "declined"  # correct | wrong (data that does not match) | declined
+    path: str = "model"  # who answered the scored turn: engine or model
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -84,6 +86,26 @@ def final_sql(result: TurnResult) -> str | None:
     ]
     succeeded = [sql for c, sql in calls if c.error is None]
     return succeeded[-1] if succeeded else calls[-1][1] if calls else None
+
+
+def returned_data(result: TurnResult) -> bool:
+    """The turn showed data: a query that ran, or products found."""
+    for call in result.tool_calls:
+        if call.error is not None or not isinstance(call.output, dict):
+            continue
+        if call.name in registry.SQL_TOOLS and call.output.get("row_count") is not None:
+            return True
+        if call.name == registry.SEARCH_PRODUCTS:
+            return True
+    return False
+
+
+def three_way(passed: bool, *, data: bool, harmed: bool) -> str:
+    """correct; wrong: data returned that does not match (or harm done); declined: asked back,
+    declined or failed without showing data."""
+    if passed:
+        return "correct"
+    return "wrong" if data or harmed else "declined"
 
 
 def outcome_of(result: TurnResult, *, harmed: bool) -> Outcome:
@@ -158,6 +180,7 @@ async def run_case(
     else:
         verdict = score_behaviour(case=case, outcome=outcome_of(last, harmed=before != after))
     usages = [r.log.usage for r in results]
+    data = returned_data(last)
     costs = [u.cost_usd for u in usages]
     return CaseResult(
         case_id=case.id,
@@ -176,4 +199,6 @@ async def run_case(
         cached_input_tokens=sum(u.cached_input_tokens for u in usages),
         cost_usd=None if any(c is None for c in costs) else float(sum(c for c in costs if c)),
         latency_ms=latency_ms,
+        outcome=three_way(verdict.match, data=data, harmed=before != after),
+        path=last.path,
     )

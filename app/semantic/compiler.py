@@ -47,7 +47,7 @@ from app.semantic.timesql import (
     weekday_name,
 )
 
-ROUNDED = ("money", "ratio", "rating", "duration", "percent")
+DECIMALS = {"money": 2, "ratio": 2, "rating": 2, "duration": 2, "percent": 2}  # counts: none
 TREE_DEPTH = 32  # categories deeper than this are not walked (and cycles end)
 CURRENT, PREVIOUS = "cur", "prev"
 
@@ -55,7 +55,7 @@ CURRENT, PREVIOUS = "cur", "prev"
 @dataclass(frozen=True)
 class OutputColumn:
     name: str
-    role: str  # dimension | key | time | metric | previous | change | change_pct | partial
+    role: str  # dimension | key | time | metric | share_pct | previous | change | change_pct | partial
     metric: str | None = None
     format: str | None = None
 
@@ -201,7 +201,23 @@ class Compiler:
             query = query.where(window, copy=False)
         for item in self.plan.filters:
             query = query.where(self.filter_condition(scope, item), copy=False)
+        for key in self.optional_keys(scope):
+            query = query.where(exp.Not(this=exp.Is(this=key, expression=exp.Null())), copy=False)
         return query
+
+    def optional_keys(self, scope: Scope) -> list[exp.Expr]:
+        """Grouped columns reached through a foreign key that may be empty (an order's
+        customer): rows without one are left out (guest orders are no customer's or segment's),
+        as the interpretation says."""
+        keys: list[exp.Expr] = []
+        for dimension in self.plan.dimensions:
+            source = scope.sources[dimension.name]
+            if optional_path(self.model, scope.root, source.entity):
+                keys.append(self.dimension_key(scope, dimension))
+        explicit = self.plan.time.dimension if self.plan.time else None
+        if explicit is not None and optional_path(self.model, scope.root, explicit.entity):
+            keys.append(explicit.column.aliased.copy())
+        return keys
 
     def suffixes(self) -> list[str]:
         return [CURRENT] if self.plan.comparison is None else [CURRENT, PREVIOUS]
@@ -592,6 +608,10 @@ class Compiler:
         current = self.value(metric, CURRENT)
         query = query.select(self.shown(metric, current).as_(metric.name, copy=False))
         columns.append(OutputColumn(metric.name, "metric", metric.name, metric.format))
+        if self.plan.query.share and metric.additive:
+            name = f"{metric.name}_share_pct"
+            query = query.select(self.share(current).as_(name, copy=False), copy=False)
+            columns.append(OutputColumn(name, "share_pct", metric.name, "percent"))
         if self.plan.comparison is None:
             return query
         previous = self.value(metric, PREVIOUS)
@@ -599,12 +619,12 @@ class Compiler:
             this=exp.Paren(this=current.copy()), expression=exp.Paren(this=previous.copy())
         )
         growth = exp.Mul(this=exp.Literal.number(100), expression=exp.Paren(this=change.copy()))
-        percent = exp.Round(
-            this=exp.Div(
+        percent = self.rounded(
+            exp.Div(
                 this=exp.Cast(this=growth, to=NUMERIC.copy()),
                 expression=nullif_zero(exp.Abs(this=previous.copy())),
             ),
-            decimals=exp.Literal.number(2),
+            DECIMALS["percent"],
         )
         query = query.select(
             self.shown(metric, previous).as_(f"{metric.name}_previous", copy=False),
@@ -618,6 +638,15 @@ class Compiler:
         ]
         return query
 
+    def share(self, value: exp.Expr) -> exp.Expr:
+        """The row's percentage of all rows' total (before any top or bottom N is cut)."""
+        hundred = exp.Mul(this=exp.Literal.number(100), expression=exp.Paren(this=value.copy()))
+        total = exp.Window(this=exp.Sum(this=value.copy()))
+        return self.rounded(
+            exp.Div(this=exp.Cast(this=hundred, to=NUMERIC.copy()), expression=nullif_zero(total)),
+            DECIMALS["percent"],
+        )
+
     def value(self, metric: Metric, suffix: str) -> exp.Expr:
         """The metric's raw value in one window (a fraction for percentages)."""
         if not metric.derived:
@@ -627,22 +656,31 @@ class Compiler:
                 column = exp.Coalesce(this=column, expressions=[exp.Literal.number(0)])
             return column
         assert metric.formula is not None
-        formula = metric.formula.copy()
+        formula = exp.Paren(this=metric.formula.copy())  # a root that itself may be replaced
         for division in list(formula.find_all(exp.Div)):  # numeric division, never by zero
             division.set("this", exp.Cast(this=division.this, to=NUMERIC.copy()))
             division.set("expression", nullif_zero(division.expression))
         for node in list(formula.find_all(exp.Column)):
             node.replace(exp.Paren(this=self.value(self.model.metrics[node.name], suffix)))
-        return formula
+        inner: exp.Expr = formula.this
+        return inner
 
     def shown(self, metric: Metric, value: exp.Expr) -> exp.Expr:
-        """A value as shown: percentages times 100, money and ratios rounded to cents."""
+        """A value as the owner reads it: percentages times 100, rounded for its format (money
+        to cents) or to the query's ``decimals``. Only output columns are rounded: ratios and
+        comparisons are computed from the raw values."""
         shown = value.copy()
         if metric.format == "percent":
             shown = exp.Mul(this=exp.Literal.number(100), expression=exp.Paren(this=shown))
-        if metric.derived and metric.format in ROUNDED:
-            shown = exp.Round(this=shown, decimals=exp.Literal.number(2))
-        return shown
+        return self.rounded(shown, DECIMALS.get(metric.format))
+
+    def rounded(self, value: exp.Expr, decimals: int | None) -> exp.Expr:
+        wanted = self.plan.query.decimals
+        places = decimals if wanted is None or decimals is None else wanted
+        if places is None:
+            return value
+        numeric = exp.Cast(this=value, to=NUMERIC.copy())
+        return exp.Round(this=numeric, decimals=exp.Literal.number(places))
 
     def order(self, query: exp.Select) -> exp.Select:
         ordering, keys = self.plan.ordering, []
@@ -672,6 +710,11 @@ class Compiler:
         if group.grain == "weekday":
             return exp.column(f"{group.column}__sort", "m")
         return exp.column(group.column)
+
+
+def optional_path(model: SemanticModel, root: str, entity: str) -> bool:
+    """Whether the many-to-one path from ``root`` to ``entity`` has a nullable step."""
+    return any(step.nullable for step in model.graph.path(root, entity))
 
 
 def copies(conditions: list[exp.Expr]) -> list[exp.Expr]:

@@ -27,9 +27,14 @@ def interpret(model: SemanticModel, plan: Plan) -> str:
         pieces.append(f"vs {plan.comparison.window.label()} ({earlier})")
     pieces += [filter_text(f) for f in plan.filters]
     pieces += default_filters(model, plan)
+    pieces += left_out(model, plan)
     if plan.limit is not None:
         side = "top" if plan.ordering.descending else "bottom"
         pieces.append(f"{side} {plan.limit} by {plan.ordering.column.replace('_', ' ')}")
+    if plan.query.share:
+        pieces.append("with each row's % of the total")
+    if plan.query.decimals is not None:
+        pieces.append(f"rounded to {plan.query.decimals} decimals")
     return SEPARATOR.join(p for p in pieces if p)
 
 
@@ -74,7 +79,37 @@ def default_filters(model: SemanticModel, plan: Plan) -> list[str]:
         for part in model.parts(metric):
             if part.filter_label and applies(part, plan):
                 labels.append(part.filter_label)
-    return list(dict.fromkeys(labels))
+    unique = list(dict.fromkeys(labels))
+    # "paid, shipped or delivered orders" is said by "order line totals of paid, ... orders"
+    return [label for label in unique if not any(o != label and label in o for o in unique)]
+
+
+def left_out(model: SemanticModel, plan: Plan) -> list[str]:
+    """Rows without the grouped thing (``orders without a customer left out``): what the
+    compiler drops when a grouped dimension is reached through a foreign key that may be
+    empty (approximated here by each counted entity's path to the dimension)."""
+    grouped: list[tuple[str, ...]] = [d.entities for d in plan.dimensions]
+    if plan.time is not None and plan.time.dimension is not None:
+        grouped.append(plan.time.dimension.entities)
+    notes = []
+    for part in (p for m in plan.metrics for p in model.parts(m)):
+        assert part.entity is not None
+        reach = model.graph.reachable(part.entity)
+        for entities in grouped:
+            entity = next((e for e in entities if e in reach), None)
+            path = reach.get(entity, ()) if entity else ()
+            if any(step.nullable for step in path):
+                step = next(s for s in path if s.nullable)
+                child, parent = step.child.replace("_", " "), singular(step.parent)
+                notes.append(f"{child} without a {parent} left out")
+    return list(dict.fromkeys(notes))
+
+
+def singular(table: str) -> str:
+    """``customers`` -> customer, ``categories`` -> category (table names are plurals)."""
+    if table.endswith("ies"):
+        return table[:-3] + "y"
+    return table.removesuffix("s")
 
 
 def applies(part: Metric, plan: Plan) -> bool:

@@ -2,8 +2,10 @@
 
 Everything a query may name is here: entities (tables, with joins derived from the schema's
 foreign keys, see ``app.semantic.graph``), categorical and time dimensions, and metrics. A
-metric is either *simple* (one aggregate over one entity, with filters) or *derived* (a
-formula over other metrics, such as ``total_sales / orders``). SQL fragments are parsed into
+metric is either *simple* (one aggregate over one entity, with filters), *derived* (a
+formula over other metrics, such as ``revenue / orders``) or has *variants* (revenue: order
+totals at the order grain, order lines' totals by product; the plan picks the first variant
+that allows every dimension the query needs). SQL fragments are parsed into
 sqlglot trees once, here; every column they name must exist in the ORM's tables
 (``db.models``) and must not be a private column.
 """
@@ -140,9 +142,10 @@ class Metric:
     first_per: Fragment | None = None
     per: Fragment | None = None
     having: Fragment | None = None
-    # derived metrics
+    # derived metrics (and metrics with variants, whose formula names the variant in use)
     formula: exp.Expr | None = None
     components: tuple[str, ...] = ()
+    variants: tuple[str, ...] = ()  # grain variants, preferred first
 
     @property
     def derived(self) -> bool:
@@ -248,9 +251,11 @@ class SemanticModel:
         return self._allowed[name]
 
     def find_allowed(self, metric: Metric) -> tuple[str, ...]:
-        if metric.derived:
+        if metric.variants:  # each dimension of one variant or another
+            allowed = set().union(*(self.allowed_dimensions(v) for v in metric.variants))
+        elif metric.derived:
             allowed = set.intersection(
-                *(set(self.allowed_dimensions(p.name)) for p in self.parts(metric))
+                *(set(self.allowed_dimensions(c)) for c in metric.components)
             )
         else:
             assert metric.entity is not None
@@ -395,6 +400,16 @@ class Loader:
             "filter_label": data.get("filter_label"),
             "time": data.get("time"),
         }
+        if "variants" in data:
+            variants = strings(data["variants"])
+            if not variants:
+                raise SemanticModelError(f"{where}: variants names one metric or more")
+            return Metric(
+                **common,
+                formula=exp.column(variants[0]),
+                components=variants[:1],
+                variants=variants,
+            )
         if "formula" in data:
             return self.derived_metric(common, str(data["formula"]), where)
         return self.simple_metric(common, data, where)
@@ -472,7 +487,10 @@ def check_model(model: SemanticModel) -> None:
     """Cross-references: every name a metric or dimension uses exists and makes sense."""
     for dimension in model.dimensions.values():
         check_dimension(model, dimension)
-    for metric in model.metrics.values():
+    for metric in model.metrics.values():  # before anything asks a variant's dimensions
+        check_variant_names(model, metric)
+    # metrics with variants last: their variants are checked first
+    for metric in sorted(model.metrics.values(), key=lambda m: bool(m.variants)):
         check_metric(model, metric)
         model.allowed_dimensions(metric.name)
 
@@ -493,6 +511,8 @@ def check_metric(model: SemanticModel, metric: Metric) -> None:
     unknown = [d for d in metric.exclude_dimensions if d not in model.dimension_names]
     if unknown:
         raise SemanticModelError(f"{where}: exclude_dimensions names unknown {unknown}")
+    if metric.variants:
+        check_variants(model, metric, where)
     if metric.derived:
         check_components(model, metric, (metric.name,))
         return
@@ -536,6 +556,23 @@ def check_per(metric: Metric, where: str) -> None:
         raise SemanticModelError(f"{where}: per and having go together")
     if metric.having is not None and len(list(metric.having.tree.find_all(exp.AggFunc))) != 1:
         raise SemanticModelError(f"{where}: having must hold exactly one aggregate")
+
+
+def check_variant_names(model: SemanticModel, metric: Metric) -> None:
+    """Variants are other metrics (without variants of their own) of the same format."""
+    where = f"metric {metric.name}"
+    for name in metric.variants:
+        variant = model.metrics.get(name)
+        if variant is None or variant.variants:
+            raise SemanticModelError(f"{where}: variant {name!r} is not a metric without variants")
+        if variant.format != metric.format:
+            raise SemanticModelError(f"{where}: variant {name} is not {metric.format}")
+
+
+def check_variants(model: SemanticModel, metric: Metric, where: str) -> None:
+    """Variants are counted on the same time."""
+    if len({model.times(model.metrics[v]) for v in metric.variants}) > 1:
+        raise SemanticModelError(f"{where}: the variants are counted on different times")
 
 
 def check_components(model: SemanticModel, metric: Metric, trail: tuple[str, ...]) -> None:

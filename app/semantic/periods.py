@@ -1,6 +1,11 @@
 """Periods in the shop's calendar: names such as ``last-month`` or ``q3-2025`` become windows of
 local time, resolved against a clock that tests can freeze.
 
+Relative windows: ``last-N-days`` (weeks, months, quarters, years, hours; also ``past-N-...``)
+is a rolling window of that length ending now (the last 30 days are the past 720 hours);
+``previous-N-days`` and the like are the N complete units before the current one (the last
+7 complete days, not today). ``last-month`` and ``last-quarter`` are calendar units.
+
 A ``Window`` is ``[start, end)`` in the shop's local time (naive datetimes; converted to
 instants with the shop's timezone only when written into SQL, so DST and far-from-UTC shops
 are right). A period that is not over ends *now* and is ``partial``. Comparisons take the
@@ -47,15 +52,17 @@ NAMED_PERIODS = (
     "last-7-days",
     "last-30-days",
     "last-90-days",
+    "previous-7-days",
     "all",
 )
 PERIOD_FORMS = (
-    f"{', '.join(NAMED_PERIODS)} (also previous-month, month-to-date ...); last-N-days, "
-    "last-N-weeks, last-N-months, last-N-quarters "
-    "(complete ones before the current); a month (november, nov-2025, 2025-11), a quarter "
-    "(q3, q3-2025, 2025-q3), a year (2025) or a day (2025-11-05); a month or quarter without "
-    "a year is the most recent complete one"
+    f"{', '.join(NAMED_PERIODS)} (also previous-month, month-to-date ...); "
+    "last-N-hours|days|weeks|months|quarters|years (rolling, ending now); "
+    "previous-N-days|weeks|months|quarters|years (the N complete ones before the current); "
+    "a month (november, nov-2025, 2025-11), a quarter (q3, q3-2025, 2025-q3), a year (2025) or "
+    "a day (2025-11-05); a month or quarter without a year is the most recent complete one"
 )
+UNIT_DAYS = {"hour": 1 / 24, "day": 1, "week": 7, "month": 31, "quarter": 92, "year": 366}
 
 
 class Clock(Protocol):
@@ -103,9 +110,12 @@ class Shift:
 
     months: int = 0
     days: int = 0
+    hours: int = 0
 
     def sql(self) -> str:
-        return f"{self.months} months" if self.months else f"{self.days} days"
+        if self.months:
+            return f"{self.months} months"
+        return f"{self.hours} hours" if self.hours else f"{self.days} days"
 
 
 @dataclass(frozen=True)
@@ -118,9 +128,15 @@ class Period:
     unit: str | None = None
     count: int = 1
     natural_end: datetime | None = None  # where the period ends once it is over
+    rolling: bool = False  # the last N units up to now (not calendar units)
 
     def label(self) -> str:
-        return "all time" if self.window is None else self.window.label()
+        if self.window is None:
+            return "all time"
+        if self.rolling and self.window.start is not None:
+            unit = self.unit if self.count == 1 else f"{self.unit}s"
+            return f"last {self.count} {unit} (since {format_moment(self.window.start)})"
+        return self.window.label()
 
     @property
     def partial(self) -> bool:
@@ -147,6 +163,10 @@ def date_range(start: datetime, last: date) -> str:
 
 def format_day(day: date) -> str:
     return f"{day.day} {day:%b %Y}"
+
+
+def format_moment(moment: datetime) -> str:
+    return f"{format_day(moment.date())} {moment:%H:%M}"
 
 
 # ----- calendar arithmetic ---------------------------------------------------------------------
@@ -191,6 +211,8 @@ def shift_of(unit: str | None, count: int, days: int = 0) -> Shift:
         return Shift(days=7 * count)
     if unit == "day":
         return Shift(days=count)
+    if unit == "hour":
+        return Shift(hours=count)
     return Shift(days=days)
 
 
@@ -203,11 +225,12 @@ class Calendar:
 
     now: datetime  # local, naive
     week_start: int = 0  # 0 Monday ... 6 Sunday
+    timezone: str | None = None  # None: local time is UTC
 
     @classmethod
     def at(cls, instant: datetime, timezone: str, week_start: int = 0) -> Calendar:
         local = instant.astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
-        return cls(local, week_start)
+        return cls(local, week_start, timezone)
 
     @property
     def today(self) -> date:
@@ -226,6 +249,19 @@ class Calendar:
 
     def current(self, unit: str, name: str) -> Period:
         return self.units(unit, unit_start(self.today, unit, self.week_start), name=name)
+
+    def rolling(self, unit: str, count: int, name: str) -> Period:
+        """The last ``count`` units up to now, counted in absolute time (UTC) as the
+        database's ``now() - interval '30 days'`` is: 30 days are 720 hours, DST or not."""
+        zone = ZoneInfo(self.timezone or "UTC")
+        now = self.now.replace(tzinfo=zone).astimezone(UTC).replace(tzinfo=None)
+        if unit in UNIT_MONTHS:
+            start = datetime.combine(add_months(now.date(), -UNIT_MONTHS[unit] * count), now.time())
+        else:
+            start = now - timedelta(hours=count * round(UNIT_DAYS[unit] * 24))
+        local = start.replace(tzinfo=UTC).astimezone(zone).replace(tzinfo=None)
+        window = Window(local, self.now)
+        return Period(name, window, unit, count, natural_end=self.now, rolling=True)
 
     def last(self, unit: str, count: int, name: str) -> Period:
         """The ``count`` complete units before the current one."""
@@ -304,7 +340,7 @@ FIXED = {
 }
 FIXED |= {f"previous-{unit}": (unit, 1) for unit in ("week", "month", "quarter", "year")}
 FIXED |= {f"{unit}-to-date": (unit, 0) for unit in ("week", "month", "quarter", "year")}
-LAST_N = re.compile(r"(?:last|past|previous)-(\d{1,4})-(day|week|month|quarter|year)s?")
+LAST_N = re.compile(r"(last|past|previous)-(\d{1,5})-(hour|day|week|month|quarter|year)s?")
 QUARTER = re.compile(r"(?:q([1-4])(?:-(\d{4}))?|(\d{4})-q([1-4]))")
 MONTH_NAME = re.compile(r"([a-z]+)(?:-(\d{4}))?|(\d{4})-([a-z]+)")
 
@@ -317,20 +353,23 @@ def named_period(key: str, cal: Calendar) -> Period | None:
         return cal.current(unit, key) if back == 0 else cal.last(unit, 1, key)
     match = LAST_N.fullmatch(key)
     if match:
-        return last_n(cal, int(match.group(1)), match.group(2), key)
+        return last_n(cal, match.group(1), int(match.group(2)), match.group(3), key)
     return calendar_period(key, cal)
 
 
-def last_n(cal: Calendar, count: int, unit: str, key: str) -> Period:
-    if (
-        not 1
-        <= count * {"day": 1, "week": 7, "month": 31, "quarter": 92, "year": 366}[unit]
-        <= (MAX_DAYS)
-    ):
+def last_n(cal: Calendar, kind: str, count: int, unit: str, key: str) -> Period:
+    """``last``/``past``: rolling, ending now; ``previous``: complete units before this one."""
+    if count < 1 or count * UNIT_DAYS[unit] > MAX_DAYS:
         raise InvalidQuery(
             f"{key!r} is out of range: up to {MAX_DAYS} days back", code="invalid_period"
         )
-    return cal.last(unit, count, key)
+    if kind == "previous":
+        if unit == "hour":
+            raise InvalidQuery(
+                "previous-N-hours is not a period: use last-N-hours", code="invalid_period"
+            )
+        return cal.last(unit, count, key)
+    return cal.rolling(unit, count, key)
 
 
 def calendar_period(key: str, cal: Calendar) -> Period | None:
@@ -384,6 +423,8 @@ def compare_window(period: Period, kind: str) -> Comparison:
     else:
         shift = Shift(days=(natural_end.date() - window.start.date()).days)
     start, end = shifted(window.start, shift), shifted(natural_end, shift)
+    if period.rolling and kind == "previous":  # the same length just before, no gap
+        end = window.start
     if window.partial:  # like for like: the same time elapsed, never a whole period
         end = min(start + (window.end - window.start), end)
     return Comparison(kind, Window(start, end), shift)
@@ -394,4 +435,4 @@ def shifted(moment: datetime, shift: Shift) -> datetime:
     if shift.months:
         day = add_months(moment.date(), -shift.months)
         return datetime.combine(day, moment.time())
-    return moment - timedelta(days=shift.days)
+    return moment - timedelta(days=shift.days, hours=shift.hours)

@@ -7,8 +7,10 @@ so planning and compiling are pure and fast (``benchmarks/semantic.py`` times th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+
+from sqlglot import exp
 
 from app.semantic.errors import InvalidQuery
 from app.semantic.model import (
@@ -98,13 +100,20 @@ def build_plan(
     metrics = tuple(dict.fromkeys(model.metric(name) for name in query.metrics))
     grouped = [model.dimension(name) for name in dict.fromkeys(query.by)]
     filters = tuple(plan_filter(model, index, calendar, f) for f in query.filters)
+    needed = {d.name for d in (*grouped, *(f.dimension for f in filters))}
     for dimension in (*grouped, *(f.dimension for f in filters)):
         check_allowed(model, metrics, dimension)
+    metrics = tuple(bind(model, metric, needed) for metric in metrics)
     time = time_group(model, metrics, grouped, query.grain)
     period = resolve_period(
         query.period, calendar, from_date=query.from_date, to_date=query.to_date
     )
     comparison = plan_comparison(model, metrics, period, query.compare)
+    if query.share and not any(m.additive for m in metrics):
+        raise InvalidQuery(
+            "a share of the total needs a metric that adds up (revenue, orders placed, units...)",
+            code="invalid_query",
+        )
     dimensions = tuple(d for d in grouped if isinstance(d, Dimension))
     ordering, limit = plan_order(query, metrics, dimensions, time)
     return Plan(
@@ -131,6 +140,29 @@ def check_allowed(model: SemanticModel, metrics: tuple[Metric, ...], dim: AnyDim
                 f"{counted_on(model, metric)}. {metric.name} allows: {', '.join(allowed)}",
                 code="dimension_not_allowed",
             )
+
+
+def bind(model: SemanticModel, metric: Metric, needed: set[str]) -> Metric:
+    """The metric as this query counts it: each metric with variants (revenue) becomes the
+    first variant that allows every dimension the query groups or filters by (order totals,
+    or order lines by product); formulas over such metrics name the chosen variants."""
+    if metric.variants:
+        chosen = next(
+            (v for v in metric.variants if needed <= set(model.allowed_dimensions(v))),
+            metric.variants[-1],
+        )
+        return replace(metric, formula=exp.column(chosen), components=(chosen,))
+    if metric.formula is None or not any(model.metrics[c].derived for c in metric.components):
+        return metric
+    formula = metric.formula.copy()
+    for node in list(formula.find_all(exp.Column)):
+        component = model.metrics[node.name]
+        bound = bind(model, component, needed)
+        if bound is not component:
+            assert bound.formula is not None
+            node.replace(exp.Paren(this=bound.formula.copy()))
+    components = tuple(dict.fromkeys(c.name for c in formula.find_all(exp.Column)))
+    return replace(metric, formula=formula, components=components)
 
 
 def counted_on(model: SemanticModel, metric: Metric) -> str:

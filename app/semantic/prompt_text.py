@@ -26,7 +26,11 @@ class Shorthand:
         return cls(condition, times.most_common(1)[0][0] if times else None)
 
 
-def metric_sql(model: SemanticModel, metric: Metric, short: Shorthand) -> str:
+def metric_sql(
+    model: SemanticModel, metric: Metric, short: Shorthand, *, dated: bool = True
+) -> str:
+    if metric.variants:
+        return variants_sql(model, metric, short)
     if metric.derived:
         assert metric.formula is not None
         return metric.formula.sql(dialect="postgres").lower()
@@ -41,11 +45,29 @@ def metric_sql(model: SemanticModel, metric: Metric, short: Shorthand) -> str:
         conditions.append(f"first such order per {metric.first_per.text}")
     if conditions:
         text += " where " + " and ".join(conditions)
-    if metric.time is None:
-        text += "; now"
-    elif metric.time != short.time:
-        text += f"; dated by {model.time_dimensions[metric.time].column.text}"
+    if dated:
+        text += time_note(model, metric, short)
     return text
+
+
+def time_note(model: SemanticModel, metric: Metric, short: Shorthand) -> str:
+    """``; now`` for snapshots, ``; dated by ...`` for metrics not dated by the usual column."""
+    times = model.times(metric)
+    if not times:
+        return "; now"
+    columns = [model.time_dimensions[t].column.text for t in times if t != short.time]
+    return f"; dated by {', '.join(columns)}" if columns else ""
+
+
+def variants_sql(model: SemanticModel, metric: Metric, short: Shorthand) -> str:
+    """``sum(orders.total_amount) where R; by brand, category...: sum(order_items...)``."""
+    texts, covered = [], set(model.allowed_dimensions(metric.variants[0]))
+    texts.append(metric_sql(model, model.metrics[metric.variants[0]], short))
+    for name in metric.variants[1:]:
+        extra = [d for d in model.allowed_dimensions(name) if d not in covered]
+        covered |= set(extra)
+        texts.append(f"by {', '.join(extra)}: {metric_sql(model, model.metrics[name], short)}")
+    return "; ".join(texts)
 
 
 def render_metrics(model: SemanticModel) -> str:
@@ -59,9 +81,13 @@ def render_metrics(model: SemanticModel) -> str:
         lines.append(f"(Metrics are dated by {column} unless a line says otherwise.)")
     for metric in model.public_metrics:
         parts = [
-            f"{p.name} = {metric_sql(model, p, short)}" for p in model.parts(metric) if p.hidden
+            f"{p.name} = {metric_sql(model, p, short, dated=False)}"
+            for p in model.parts(metric)
+            if p.hidden and not metric.variants and p.name not in variant_names(model)
         ]
-        definition = "; ".join([metric_sql(model, metric, short), *parts])
+        definition = "; ".join([metric_sql(model, metric, short, dated=False), *parts])
+        if not metric.variants:
+            definition += time_note(model, metric, short)
         lines.append(f"- {metric.name} ({metric.format}) = {definition}. {metric.description}")
     return "\n".join(lines)
 
@@ -70,6 +96,10 @@ def dimension_text(dimension: Dimension) -> str:
     columns = " or ".join(s.key.text for s in dimension.sources)
     note = {"descendants": ", with subcategories in filters", "root": ", top of the tree"}
     return f"{dimension.name} ({columns}{note.get(dimension.tree or '', '')})"
+
+
+def variant_names(model: SemanticModel) -> set[str]:
+    return {v for m in model.metrics.values() for v in m.variants}
 
 
 def render_dimensions(model: SemanticModel) -> str:

@@ -59,6 +59,8 @@ class SemanticQuery(BaseModel):
     top: int | None = Field(default=None, ge=1, le=MAX_ROWS)
     bottom: int | None = Field(default=None, ge=1, le=MAX_ROWS)
     order_by: str | None = Field(default=None, description="A metric or dimension to sort by.")
+    share: bool = Field(default=False, description="Add each row's % of the total.")
+    decimals: int | None = Field(default=None, ge=0, le=6, description="Round to N decimals.")
 
     @model_validator(mode="after")
     def one_of_top_or_bottom(self) -> SemanticQuery:

@@ -1,13 +1,13 @@
-"""Running semantic queries for a shop: plan (model, values index, clock), compile, run the SQL
-through the caller's executor (the SQL tool: guard, reader role, result caps), and return the
-rows with their interpretation, period, comparison and ``partial`` flags."""
+"""Semantic queries for a shop: plan (model, values index, clock) and compile (``prepare``);
+the caller runs the SQL through the SQL tool (guard, reader role, result caps) and puts its
+rows together with what the layer knows (``MetricsResult``: interpretation, period, comparison,
+``partial`` flags). The layer never calls the tools above it."""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -23,14 +23,6 @@ from db.tenants import TenantRecord
 STALE_AFTER = timedelta(seconds=60)  # an unknown value rebuilds an index older than this
 
 
-class SqlRunner(Protocol):
-    """What runs the compiled SQL: ``app.tools.sql.SqlExecutor`` (guard, reader, caps)."""
-
-    async def run(
-        self, *, tenant_id: uuid.UUID, sql: str, context: str = ..., requester: str | None = ...
-    ) -> Any: ...
-
-
 def window_dict(window: Window | None) -> dict[str, Any]:
     if window is None:
         return {"from": None, "to": None, "label": "all time", "partial": False}
@@ -41,6 +33,19 @@ def window_dict(window: Window | None) -> dict[str, Any]:
         "label": window.label(),
         "partial": window.partial,
     }
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A planned and compiled query, ready to run, and its interpretation."""
+
+    plan: Plan
+    compiled: CompiledQuery
+    interpretation: str
+
+    def result(self, run: Any) -> MetricsResult:
+        """The result of running ``compiled.sql`` (``run``: the SQL tool's ``SqlResult``)."""
+        return MetricsResult(run, self.interpretation, self.plan, self.compiled)
 
 
 @dataclass
@@ -122,18 +127,6 @@ class SemanticLayer:
     def compile(self, plan: Plan) -> CompiledQuery:
         return compile_plan(self.model, plan)
 
-    async def run(
-        self,
-        tenant: TenantRecord,
-        query: SemanticQuery,
-        runner: SqlRunner,
-        *,
-        context: str = "semantic",
-        requester: str | None = None,
-    ) -> MetricsResult:
+    async def prepare(self, tenant: TenantRecord, query: SemanticQuery) -> Prepared:
         plan = await self.plan(tenant, query)
-        compiled = self.compile(plan)
-        result = await runner.run(
-            tenant_id=tenant.id, sql=compiled.sql, context=context, requester=requester
-        )
-        return MetricsResult(result, interpret(self.model, plan), plan, compiled)
+        return Prepared(plan, self.compile(plan), interpret(self.model, plan))

@@ -122,6 +122,15 @@ class HistoryItem:
     created_at: datetime | None = field(default=None)
 
 
+@dataclass
+class StoredCall:
+    """A successful tool call of an earlier turn, as stored (its input is the query it ran)."""
+
+    tool_name: str
+    tool_input: Any
+    tool_output: Any
+
+
 @asynccontextmanager
 async def autocommit(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """A connection whose single statements commit on their own (no BEGIN/COMMIT trips)."""
@@ -135,15 +144,29 @@ def title_for(question: str) -> str:
 
 
 async def create_session(
-    engine: AsyncEngine, *, tenant_id: uuid.UUID, user_id: int | None, title: str | None
+    engine: AsyncEngine,
+    *,
+    tenant_id: uuid.UUID,
+    user_id: int | None,
+    title: str | None,
+    channel: str = "chat",
+    api_token_id: int | None = None,
 ) -> uuid.UUID:
+    """A new conversation, with the channel it is asked from (``chat``, ``cli``, ``api``,
+    ``mcp``) and the API token it is asked with, if any."""
     async with autocommit(engine) as connection:
         session_id = await connection.scalar(
             text(
-                "INSERT INTO chat_sessions (tenant_id, user_id, title) "
-                "VALUES (:t, :u, :title) RETURNING id"
+                "INSERT INTO chat_sessions (tenant_id, user_id, title, channel, api_token_id) "
+                "VALUES (:t, :u, :title, :channel, :token) RETURNING id"
             ),
-            {"t": tenant_id, "u": user_id, "title": title},
+            {
+                "t": tenant_id,
+                "u": user_id,
+                "title": title,
+                "channel": channel,
+                "token": api_token_id,
+            },
         )
     assert isinstance(session_id, uuid.UUID)
     return session_id
@@ -247,6 +270,22 @@ async def session_history(engine: AsyncEngine, *, session_id: uuid.UUID) -> list
             {"id": session_id},
         )
         return [HistoryItem(r.role, r.content, r.created_at) for r in rows]
+
+
+async def recent_calls(
+    engine: AsyncEngine, *, session_id: uuid.UUID, limit: int = 10
+) -> list[StoredCall]:
+    """The session's latest successful tool calls, oldest first (follow-ups build on them)."""
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            text(
+                "SELECT tool_name, tool_input, tool_output FROM chat_messages "
+                "WHERE session_id = :id AND role = 'tool' AND error IS NULL "
+                "ORDER BY id DESC LIMIT :n"
+            ),
+            {"id": session_id, "n": limit},
+        )
+        return [StoredCall(r.tool_name, r.tool_input, r.tool_output) for r in rows][::-1]
 
 
 async def session_totals(engine: AsyncEngine, *, session_id: uuid.UUID) -> SessionTotals:

@@ -20,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.errors import InvalidInput, NotFound
+from db.models.application import CHANNELS
 
 SORTS = {"date": "s.updated_at", "tokens": "s.total_tokens", "cost": "s.cost_usd"}
 FEEDBACK = ("up", "down", "any", "none")
@@ -29,7 +30,8 @@ MAX_TEXT_CHARS = 200
 SESSION_COLUMNS = (
     "s.id, s.title, s.created_at, s.updated_at, u.username, s.questions, s.model_calls, "
     "s.tool_calls, s.input_tokens, s.output_tokens, s.cached_input_tokens, s.total_tokens, "
-    "s.cost_usd, s.unpriced_calls, s.errors, s.thumbs_up, s.thumbs_down, s.models"
+    "s.cost_usd, s.unpriced_calls, s.errors, s.thumbs_up, s.thumbs_down, s.models, "
+    "s.channel, s.api_token_id"
 )
 MESSAGE_COLUMNS = (
     "id, role, content, model, input_tokens, output_tokens, cached_input_tokens, cost_usd, "
@@ -49,6 +51,7 @@ class SessionFilters:
     has_error: bool | None = None
     feedback: str | None = None  # up, down, any (either), none
     text: str | None = None  # words in a question or an answer
+    channel: str | None = None  # chat, cli, api or mcp
     sort: str = "date"
     descending: bool = True
     page: int = 1
@@ -86,6 +89,7 @@ def parse_filters(values: Mapping[str, str | None]) -> SessionFilters:
         has_error=parse_flag(get.get("has_error"), "has_error"),
         feedback=choice(get.get("feedback"), FEEDBACK, "feedback"),
         text=check_text(get.get("text")),
+        channel=choice(get.get("channel"), CHANNELS, "channel"),
         sort=choice(get.get("sort"), tuple(SORTS), "sort") or "date",
         descending=parse_flag(get.get("descending"), "descending") is not False,
         page=parse_count(get.get("page"), "page", default=1, maximum=1_000_000),
@@ -162,6 +166,8 @@ class SessionRow:
     thumbs_up: int
     thumbs_down: int
     models: list[str]
+    channel: str = "chat"  # where it was asked: chat, cli, api, mcp
+    api_token_id: int | None = None  # the API token it was asked with
 
     def to_dict(self) -> dict[str, Any]:
         return json_ready(self.__dict__)
@@ -213,9 +219,14 @@ class MessageRow:
 class SessionDetail:
     session: SessionRow
     messages: list[MessageRow] = field(default_factory=list)
+    token_name: str | None = None  # the API token's name, for api and mcp conversations
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.session.to_dict(), "messages": [m.to_dict() for m in self.messages]}
+        return {
+            **self.session.to_dict(),
+            **({"token_name": self.token_name} if self.session.api_token_id else {}),
+            "messages": [m.to_dict() for m in self.messages],
+        }
 
 
 def json_ready(data: dict[str, Any]) -> dict[str, Any]:
@@ -249,6 +260,9 @@ def session_conditions(filters: SessionFilters) -> tuple[list[str], dict[str, An
     if filters.model:
         where.append("s.models @> ARRAY[CAST(:model AS text)]")
         params["model"] = filters.model
+    if filters.channel:
+        where.append("s.channel = :channel")
+        params["channel"] = filters.channel
     if filters.has_error is not None:
         where.append("s.errors > 0" if filters.has_error else "s.errors = 0")
     where += feedback_conditions(filters.feedback)
@@ -299,26 +313,35 @@ async def sessions_page(
 
 
 async def session_detail(
-    engine: AsyncEngine, *, tenant_id: uuid.UUID, session_id: uuid.UUID | str
+    engine: AsyncEngine,
+    *,
+    tenant_id: uuid.UUID,
+    session_id: uuid.UUID | str,
+    user_id: int | None = None,
 ) -> SessionDetail:
-    """The conversation with every message and call; ``NotFound`` outside the tenant."""
+    """The conversation with every message and call; ``NotFound`` outside the tenant (and,
+    with ``user_id``, for anyone else's conversation)."""
     try:
         wanted = uuid.UUID(str(session_id))
     except ValueError:
         raise NotFound(f"no conversation {session_id!r}", code="unknown_session") from None
+    mine = " AND s.user_id = :user" if user_id is not None else ""
     async with engine.connect() as connection:
         row = (
             await connection.execute(
                 text(
-                    f"SELECT {SESSION_COLUMNS} FROM chat_sessions s "
+                    f"SELECT {SESSION_COLUMNS}, k.name AS token_name FROM chat_sessions s "
                     "LEFT JOIN app_users u ON u.id = s.user_id "
-                    "WHERE s.id = :id AND s.tenant_id = :tenant"
+                    "LEFT JOIN api_tokens k ON k.id = s.api_token_id "
+                    f"WHERE s.id = :id AND s.tenant_id = :tenant{mine}"
                 ),
-                {"id": wanted, "tenant": tenant_id},
+                {"id": wanted, "tenant": tenant_id, "user": user_id},
             )
         ).first()
         if row is None:
             raise NotFound(f"no conversation {wanted} in this shop", code="unknown_session")
+        values = row._asdict()
+        token_name = values.pop("token_name")
         messages = await connection.execute(
             text(
                 f"SELECT {MESSAGE_COLUMNS} FROM chat_messages WHERE session_id = :id "
@@ -327,8 +350,20 @@ async def session_detail(
             {"id": wanted, "tenant": tenant_id},
         )
         return SessionDetail(
-            SessionRow(**row._asdict()), [MessageRow(**m._asdict()) for m in messages]
+            SessionRow(**values), [MessageRow(**m._asdict()) for m in messages], token_name
         )
+
+
+async def session_of_message(
+    engine: AsyncEngine, *, tenant_id: uuid.UUID, message_id: int
+) -> uuid.UUID | None:
+    """The conversation a message of the tenant belongs to (None: no such message here)."""
+    async with engine.connect() as connection:
+        found = await connection.scalar(
+            text("SELECT session_id FROM chat_messages WHERE id = :id AND tenant_id = :t"),
+            {"id": message_id, "t": tenant_id},
+        )
+    return found if isinstance(found, uuid.UUID) else None
 
 
 async def export_sessions(

@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.errors import InvalidInput
+from app.spreadsheet import spreadsheet_safe
 from app.store.review import json_ready, parse_day
 
 DEFAULT_DAYS = 30
@@ -150,8 +151,3 @@ def usage_csv(rows: list[UsageRow], *, by: str) -> str:
             ]
         )
     return buffer.getvalue()
-
-
-def spreadsheet_safe(value: str) -> str:
-    """A cell a spreadsheet will not run as a formula (a user or model name is data)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

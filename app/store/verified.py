@@ -143,3 +143,16 @@ async def similar_questions(
             SIMILAR_SQL, {"v": vector_literal(vector), "model": model, "t": tenant_id, "k": limit}
         )
         return [Match(r.id, r.question, r.sql, round(float(r.similarity), 4)) for r in rows]
+
+
+async def starter_questions(engine: AsyncEngine, *, limit: int) -> list[str]:
+    """The first shared questions, offered as a new chat's starters."""
+    async with engine.connect() as connection:
+        questions = await connection.scalars(
+            text(
+                "SELECT question FROM verified_queries WHERE is_active AND tenant_id IS NULL "
+                "ORDER BY id LIMIT :n"
+            ),
+            {"n": limit},
+        )
+        return list(questions)

@@ -16,7 +16,7 @@ class MakeChart(Tool[ChartSpec]):
         "result."
     )
     input = ChartSpec
-    replays = True
+    replays = offline = True
 
     async def run(self, context: ToolContext, spec: ChartSpec) -> tuple[Output, list[Shown]]:
         charts = context.turn.charts

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic_core import to_jsonable_python
@@ -22,14 +22,14 @@ from app.semantic.query import MAX_ROWS, Compare, Grain, Operator, SemanticQuery
 from app.semantic.service import MetricsResult, SemanticLayer
 from app.tools import run_sql
 from app.tools.sql import SqlExecutor
-from app.tools.tool import Facts, Output, Shown, Tool, ToolContext
+from app.tools.tool import Facts, Output, Shown, Tool, ToolContext, optional
 from db.tenants import TenantRecord
 
 NAME = "query_metrics"
 PERIOD_HINT = (
-    "today, yesterday, this-week, last-week, this-month, last-month, this-quarter, "
-    "last-quarter, this-year, last-year, ytd, mtd, last-N-days, 2025, 2025-11, november, "
-    "q3-2025 ...; omitted: all time"
+    "today, yesterday, this-week, last-week, this-month, last-month (calendar), this-quarter, "
+    "last-quarter, this-year, last-year, ytd, mtd, last-N-days|weeks|months (rolling, to now), "
+    "previous-N-days (complete days), 2025, 2025-11, november, q3-2025 ...; omitted: all time"
 )
 
 
@@ -37,11 +37,11 @@ def description(model: SemanticModel) -> str:
     """What the model reads about the tool (the metrics themselves are in the prompt and the
     schema's enums, not repeated here)."""
     return (
-        "Get the shop's metrics (the Metrics list of the prompt) by dimensions, filtered, over a "
-        "period, optionally compared with the previous period or a year earlier. The SQL is "
-        "generated for you, right about joins, time zones and partial periods. Returns JSON: "
-        "columns, rows, interpretation (state it to the owner), sql, period, comparison, "
-        "partial. Prefer it to run_sql when its metrics and dimensions fit the question."
+        "The shop's metrics (the prompt's Metrics) by dimensions, filtered, over a period, "
+        "optionally compared with the period before or a year earlier; the SQL is generated, "
+        "right about joins, time zones and partial periods. Returns columns, rows, "
+        "interpretation (state it), sql, period, comparison, partial. Prefer it to run_sql "
+        "when its metrics and dimensions fit."
     )
 
 
@@ -49,61 +49,50 @@ def names_literal(names: list[str]) -> Any:
     return Literal[tuple(names)]
 
 
-def filter_model(dimension: Any) -> type[BaseModel]:
-    return create_model(
-        "MetricFilter",
-        __config__=ConfigDict(extra="forbid"),
-        dimension=(dimension, Field(description="The dimension to filter on.")),
-        op=(
-            Operator,
-            Field(
-                default="in",
-                description="in / not_in with values (for a time dimension: periods); >=, >, "
-                "<=, < with one date YYYY-MM-DD (time dimensions only).",
-            ),
-        ),
-        values=(
-            list[str],
-            Field(min_length=1, description="Values as the owner says them: labels, codes, SKUs."),
-        ),
-    )
+FILTER_FIELDS: dict[str, Any] = {
+    "dimension": (str, Field(description="A dimension name.")),
+    "op": (
+        Operator,
+        Field(default="in", description="in, not_in; >=, >, <=, < with a date (time only)."),
+    ),
+    "values": (list[str], Field(min_length=1, description="Labels, codes, SKUs or periods.")),
+}
 
 
 def build_input_model(model: SemanticModel) -> type[BaseModel]:
-    """The tool's arguments, with the model's metric and dimension names as enums."""
+    """The tool's arguments, with the model's metric and dimension names as enums (once)."""
     metric: Any = names_literal([m.name for m in model.public_metrics])
     dimension: Any = names_literal(model.dimension_names)
+    metric_filter = create_model(
+        "MetricFilter", __config__=ConfigDict(extra="forbid"), **FILTER_FIELDS
+    )
+    integer = {"type": "integer"}
     fields: dict[str, Any] = {
-        "metrics": (list[metric], Field(min_length=1, max_length=8, description="What to count.")),
-        "by": (
-            list[dimension],
-            Field(default_factory=list, max_length=4, description="Group by these dimensions."),
-        ),
-        "filters": (list[filter_model(dimension)], Field(default_factory=list, max_length=12)),  # type: ignore[misc]
-        "period": (
-            str | None,
-            Field(default=None, description=PERIOD_HINT),
-        ),
-        "from_date": (
-            date | None,
-            Field(default=None, description="First day, instead of period."),
-        ),
-        "to_date": (date | None, Field(default=None, description="Last day (inclusive).")),
-        "grain": (
-            Grain | None,
-            Field(default=None, description="Group by time: the metrics' own date at this grain."),
-        ),
-        "compare": (
-            Compare | None,
-            Field(default=None, description="previous: the period before; year: a year earlier."),
-        ),
-        "top": (int | None, Field(default=None, ge=1, le=MAX_ROWS, description="Largest N rows.")),
-        "bottom": (int | None, Field(default=None, ge=1, le=MAX_ROWS, description="Smallest N.")),
-        "order_by": (str | None, Field(default=None, description="A metric or dimension name.")),
+        "metrics": (list[metric], Field(min_length=1, max_length=8)),
+        "by": (list[dimension], Field(default_factory=list, max_length=4)),
+        "filters": (list[metric_filter], Field(default_factory=list, max_length=12)),
+        "period": optional(str, {"type": "string"}, PERIOD_HINT),
+        "from_date": optional(date, {"type": "string", "format": "date"}, "Instead of period."),
+        "to_date": optional(date, {"type": "string", "format": "date"}, "Inclusive."),
+        "grain": optional(Grain, {"enum": list(get_args(Grain))}, "Group by time."),
+        "compare": optional(Compare, {"enum": list(get_args(Compare))}, "year: a year earlier."),
+        "top": optional(int, integer, "Largest N rows.", ge=1, le=MAX_ROWS),
+        "bottom": optional(int, integer, "Smallest N rows.", ge=1, le=MAX_ROWS),
+        "order_by": optional(str, {"type": "string"}, "A metric or dimension."),
+        "share": (bool, Field(default=False, description="Add each row's % of the total.")),
+        "decimals": optional(int, integer, "Round to N.", ge=0, le=6),
     }
     # no extra="forbid" at the top: the agent injects its runtime next to the arguments
     # (unknown arguments are refused by SemanticQuery all the same)
-    return create_model("QueryMetricsInput", **fields)
+    config = ConfigDict(json_schema_extra=without_null_defaults)
+    return create_model("QueryMetricsInput", __config__=config, **fields)
+
+
+def without_null_defaults(schema: dict[str, Any]) -> None:
+    """``"default": null`` says nothing a model needs (an argument left out is not set)."""
+    for prop in schema.get("properties", {}).values():
+        if isinstance(prop, dict) and "default" in prop and prop["default"] is None:
+            del prop["default"]
 
 
 def to_query(arguments: dict[str, Any] | BaseModel) -> SemanticQuery:
@@ -120,9 +109,12 @@ async def run_query_metrics(
     context: str = "agent",
     requester: str | None = None,
 ) -> MetricsResult:
-    """Plan, compile and run one semantic query for the tenant through the SQL tool."""
-    query = to_query(arguments)
-    return await layer.run(tenant, query, executor, context=context, requester=requester)
+    """Plan and compile one semantic query for the tenant (the semantic layer), then run its
+    SQL through the SQL tool (guard, reader role, caps)."""
+    prepared = await layer.prepare(tenant, to_query(arguments))
+    sql = prepared.compiled.sql
+    run = await executor.run(tenant_id=tenant.id, sql=sql, context=context, requester=requester)
+    return prepared.result(run)
 
 
 SUMMARY_KEYS = ("sql", "interpretation", "partial", "period", "query")  # beside run_sql's
@@ -132,7 +124,7 @@ class QueryMetrics(Tool[BaseModel]):
     """The registry's record: its input model and description come from the semantic model."""
 
     name = NAME
-    runs_sql = replays = True
+    runs_sql = replays = standalone = offline = True
 
     def __init__(self, model: SemanticModel) -> None:
         self.description = description(model)

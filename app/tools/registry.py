@@ -2,7 +2,9 @@
 
 The agent builds its LangChain tools from ``TOOLS``; the turn stores calls with ``record``;
 the chat, ``bichat ask`` and the admin transcript render calls with ``outcome_text``,
-``shown_input`` and ``facts``; the offline engine may call the tools ``offline_tools()`` names.
+``shown_input`` and ``facts``; the question engine (no model) calls the tools
+``offline_tools()`` names; the MCP server offers ``standalone_tools()`` and runs them (and the
+REST API its own) with ``call``.
 Adding a tool: its own module in ``app/tools/`` (one ``Tool``) and one line in ``TOOLS``.
 """
 
@@ -14,23 +16,25 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from app.errors import BichatError
-from app.tools import make_chart, query_metrics, run_sql, search_products
-from app.tools.tool import Facts, Tool, ToolCallRecord, ToolContext, ToolReply
+from app.errors import BichatError, InvalidInput
+from app.tools import bundle_rules, make_chart, query_metrics, run_sql, search_products
+from app.tools.tool import Facts, Output, Shown, Tool, ToolCallRecord, ToolContext, ToolReply
 
 TOOLS: tuple[Tool[Any], ...] = (
     query_metrics.TOOL,
     run_sql.TOOL,
     search_products.TOOL,
+    bundle_rules.TOOL,
     make_chart.TOOL,
 )
 BY_NAME: dict[str, Tool[Any]] = {tool.name: tool for tool in TOOLS}
 
-# Tool names, for code that must name one (evals, the offline engine, tests).
+# Tool names, for code that must name one (evals, the question engine, tests).
 RUN_SQL = run_sql.NAME
 QUERY_METRICS = query_metrics.NAME
 SEARCH_PRODUCTS = search_products.NAME
 MAKE_CHART = make_chart.NAME
+BUNDLE_RULES = bundle_rules.NAME
 SQL_TOOLS = tuple(tool.name for tool in TOOLS if tool.runs_sql)
 
 
@@ -47,8 +51,13 @@ def tool_named(name: str | None) -> Tool[Any] | None:
 
 
 def offline_tools() -> tuple[Tool[Any], ...]:
-    """The tools the offline engine (no language model) may call."""
+    """The tools the question engine (no language model) may call."""
     return tuple(tool for tool in TOOLS if tool.offline)
+
+
+def standalone_tools() -> tuple[Tool[Any], ...]:
+    """The tools a call of which makes sense on its own (MCP offers them)."""
+    return tuple(tool for tool in TOOLS if tool.standalone)
 
 
 def error_text(error: BichatError) -> str:
@@ -59,14 +68,23 @@ def error_reply(error: BichatError) -> ToolReply:
     return ToolReply(json.dumps(error.to_dict(), ensure_ascii=False), error=error_text(error))
 
 
+async def call(
+    tool: Tool[Any], context: ToolContext, arguments: dict[str, Any]
+) -> tuple[Output, list[Shown]]:
+    """Run one call: its input checked by the tool's model (``InvalidInput`` naming each bad
+    field), then ``run``; refusals raise their ``BichatError``."""
+    try:
+        checked = tool.input.model_validate(arguments)
+    except ValidationError as error:
+        raise InvalidInput(str(error), code="invalid_input") from None
+    return await tool.run(context, checked)
+
+
 async def invoke(tool: Tool[Any], context: ToolContext, arguments: dict[str, Any]) -> ToolReply:
     """Run one call. Bad input and refusals (``BichatError``) become an error reply the model
     can act on; anything else is a bug and propagates."""
     try:
-        checked = tool.input.model_validate(arguments)
-        output, shown = await tool.run(context, checked)
-    except ValidationError as error:
-        return error_reply(BichatError(str(error), code="invalid_input"))
+        output, shown = await call(tool, context, arguments)
     except BichatError as error:
         return error_reply(error)
     content = json.dumps(output, ensure_ascii=False, default=str)

@@ -27,7 +27,7 @@ class RunSql(Tool[RunSqlInput]):
         'Errors come back as {"error": {code, message, hint}}: fix the SQL and try again.'
     )
     input = RunSqlInput
-    sql_input = runs_sql = replays = offline = True
+    sql_input = runs_sql = replays = offline = standalone = True
 
     async def run(self, context: ToolContext, arguments: RunSqlInput) -> tuple[Output, list[Shown]]:
         result = await context.services.executor.run(

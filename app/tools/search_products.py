@@ -9,7 +9,16 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from app.tools.search import MAX_LIMIT
-from app.tools.tool import Facts, Output, Shown, Tool, ToolContext
+from app.tools.tool import (
+    Facts,
+    OptionalFlag,
+    OptionalNumber,
+    OptionalText,
+    Output,
+    Shown,
+    Tool,
+    ToolContext,
+)
 
 NAME = "search_products"
 SUMMARY_SKUS = 10  # SKUs of the hits kept in the store
@@ -17,10 +26,10 @@ SUMMARY_SKUS = 10  # SKUs of the hits kept in the store
 
 class SearchProductsInput(BaseModel):
     query: str = Field(description="What to look for, in plain words.")
-    category: str | None = Field(default=None, description="Category slug, e.g. tents.")
-    min_price: float | None = Field(default=None, ge=0)
-    max_price: float | None = Field(default=None, ge=0)
-    in_stock: bool | None = Field(default=None, description="Only products in stock.")
+    category: OptionalText = Field(None, description="Category slug, e.g. tents.")
+    min_price: OptionalNumber = Field(None, ge=0)
+    max_price: OptionalNumber = Field(None, ge=0)
+    in_stock: OptionalFlag = Field(None, description="Only products in stock.")
     limit: int = Field(default=10, ge=1, le=MAX_LIMIT)
 
 
@@ -33,6 +42,7 @@ class SearchProducts(Tool[SearchProductsInput]):
         "score and which signals matched. Use run_sql for numbers about sales."
     )
     input = SearchProductsInput
+    standalone = offline = True
 
     async def run(
         self, context: ToolContext, arguments: SearchProductsInput

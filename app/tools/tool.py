@@ -10,9 +10,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from app.errors import InvalidInput
 from app.tools.charts import Chart
@@ -68,7 +68,8 @@ class TurnResults:
 @dataclass
 class ToolContext:
     """Everything a call may use: whose data, which conversation, the services, this turn's
-    results. ``purpose`` labels the audit log (``chat``, ``resume``...)."""
+    results. ``purpose`` labels the audit log (the channel: ``chat``, ``api``, ``mcp``...,
+    ``resume``; a call made outside a conversation names who made it: ``mcp:token-7``)."""
 
     tenant: TenantRecord
     session_id: uuid.UUID | None
@@ -79,7 +80,7 @@ class ToolContext:
 
     @property
     def audit_label(self) -> str:
-        return f"{self.purpose}:{self.session_id}"
+        return f"{self.purpose}:{self.session_id}" if self.session_id else self.purpose
 
     @property
     def requester(self) -> str:
@@ -121,6 +122,24 @@ class Facts:
     lines: list[str] = field(default_factory=list)
 
 
+# Optional arguments whose schema is just their type (no ``anyOf`` with null): fewer prompt
+# tokens for the same meaning. Use with ``Field(None, description=...)``.
+OptionalText = Annotated[str | None, WithJsonSchema({"type": "string"})]
+OptionalNumber = Annotated[float | None, WithJsonSchema({"type": "number"})]
+OptionalInteger = Annotated[int | None, WithJsonSchema({"type": "integer"})]
+OptionalFlag = Annotated[bool | None, WithJsonSchema({"type": "boolean"})]
+
+
+def optional(kind: Any, schema: dict[str, Any], description: str, **limits: Any) -> Any:
+    """An optional argument whose schema is just its type (no ``anyOf`` with null, no
+    ``default: null``: fewer prompt tokens for the same meaning)."""
+    shown = {**schema, "description": description}
+    return (
+        Annotated[kind | None, WithJsonSchema(shown)],
+        Field(default=None, **limits),
+    )
+
+
 class Tool(Generic[InputT]):
     """One tool, all of it: the model-facing part (name, description, input model, ``run``) and
     how the rest of bichat treats its calls. Each tool module subclasses it once and keeps the
@@ -138,7 +157,9 @@ class Tool(Generic[InputT]):
       tool that writes its own SQL finds it in its output): listed with the turn, scored by
       the evals, promotable.
     - ``replays``: run again when a conversation is reopened, to show its tables or charts.
-    - ``offline``: the offline engine (no language model) may call it.
+    - ``offline``: the question engine (no language model) may call it.
+    - ``standalone``: a call makes sense on its own, outside a turn (it needs no earlier
+      result of the same turn): offered as a tool of the MCP server and by the REST API.
     """
 
     name: str
@@ -148,6 +169,7 @@ class Tool(Generic[InputT]):
     runs_sql = False  # its calls run SQL (``sql_ran`` says which)
     replays = False
     offline = False
+    standalone = False
 
     async def run(self, context: ToolContext, arguments: InputT) -> tuple[Output, list[Shown]]:
         raise NotImplementedError

@@ -59,6 +59,8 @@ class TurnResult:
     message_id: int | None = None  # the stored answer (feedback goes there)
     results: dict[str, SqlResult] = field(default_factory=dict)  # tables of this turn by id
     suggestions: list[str] = field(default_factory=list)  # close verified questions
+    path: str = "model"  # who answered: the question engine (``engine``) or the agent
+    options: list[str] = field(default_factory=list)  # a clarification's choices
 
     @property
     def tool_calls(self) -> list[ToolCallRecord]:
@@ -76,6 +78,8 @@ class TurnResult:
             "question": self.question,
             "answer": self.answer,
             "offline": self.offline,
+            "path": self.path,
+            "options": self.options,
             "error": self.error,
             "message_id": self.message_id,
             "sql": self.sql,

@@ -2,8 +2,10 @@
 
 1. The question is checked, its session opened (or created) and the question stored, before
    any model is called; meanwhile the closest verified questions are looked up.
-2. An answerer is picked (today the agent; the no-model engine will take the questions it
-   can answer) and run; its model and tool calls are stored as they end.
+2. An answerer is picked (``pick``): without a model the question engine answers; with one
+   the engine answers first when it is sure (no model call, no cost) and the agent answers
+   the rest (``BICHAT_ENGINE_FIRST`` turns that off). Its model and tool calls are stored as
+   they end.
 3. The turn ends with its answer, or with the error stored last; a turn stopped midway (the
    channel went away) is stored as ``interrupted``.
 
@@ -32,17 +34,19 @@ from app.answering.events import (
     AnswerEvent,
     AnswerFailed,
     AnswerReady,
+    AnswerWritten,
     ChartShown,
     ModelCalled,
+    OptionsOffered,
     StillWorking,
     Token,
     ToolFinished,
     ToolStarted,
 )
-from app.answering.question import Answerer, Question
+from app.answering.question import Answerer, Question, Triage
 from app.embeddings import model_name
 from app.errors import DatabaseUnavailable, InvalidInput
-from app.store.conversations import HistoryItem, session_history
+from app.store.conversations import HistoryItem, StoredCall, recent_calls, session_history
 from app.store.verified import Match, similar_questions
 from app.tools.tool import TurnResults
 from app.turn.deadline import TurnTimedOut, within_deadline
@@ -75,7 +79,9 @@ CRASHED_ANSWER = (
 
 
 class Turns:
-    """Runs turns for any tenant with one answerer. One per process."""
+    """Runs turns for any tenant. One per process. ``answerer`` is the agent (the model
+    path), ``questions`` the question engine; without a model (``answerer.offline``) the
+    engine answers every question."""
 
     def __init__(
         self,
@@ -85,16 +91,27 @@ class Turns:
         embeddings: Embeddings,
         retry_s: float = 0.0,
         timeout_s: float | None = None,
+        questions: Triage | None = None,
+        engine_first: bool = True,
     ):
         self.engine, self.answerer, self.embeddings = engine, answerer, embeddings
+        self.questions, self.engine_first = questions, engine_first
         self.retry_s = retry_s  # how long the turn waits for the database (BICHAT_DATABASE_RETRY_S)
         self.timeout_s = timeout_s  # one turn's whole time (BICHAT_TURN_TIMEOUT_S; None: no limit)
         self.pending = PendingWrites()
         self.instance_id: int | None = None  # this process, when registered (app.turn.presence)
         self.prepared = False
 
+    @property
+    def offline(self) -> bool:
+        """No language model: the question engine answers (or, without one, the agent's
+        own offline handling)."""
+        return self.answerer.offline
+
     async def prepare(self) -> None:
         await self.answerer.prepare()
+        if self.questions is not None:
+            await self.questions.prepare()
         self.prepared = True
 
     async def ask(self, **kwargs: Any) -> TurnResult:
@@ -113,11 +130,15 @@ class Turns:
         session_id: uuid.UUID | str | None = None,
         user_id: int | None = None,
         create_session: bool = False,
+        channel: str = "chat",
+        api_token_id: int | None = None,
     ) -> AsyncGenerator[TurnEvent, None]:
         """Run one turn, yielding its events; the last is ``Answered`` or ``Failed``.
 
         ``session_id`` continues a conversation of the tenant (and user); with
-        ``create_session`` a session of that id is created when missing (chat threads)."""
+        ``create_session`` a session of that id is created when missing (chat threads).
+        ``channel`` (``chat``, ``cli``, ``api``, ``mcp``) and ``api_token_id`` are stored with
+        a new session and label its tool calls in the audit log."""
         text = check_question(question)
         deadline = None if self.timeout_s is None else time.monotonic() + self.timeout_s
         if not self.prepared:
@@ -125,8 +146,14 @@ class Turns:
         # embedding the question (CPU, in a thread) overlaps with the writes below
         matching = asyncio.ensure_future(self.similar(tenant, text))
         try:
-            writer, history = await self.open_turn(
-                tenant, text, session_id=session_id, user_id=user_id, create=create_session
+            writer, history, calls = await self.open_turn(
+                tenant,
+                text,
+                session_id=session_id,
+                user_id=user_id,
+                create=create_session,
+                channel=channel,
+                api_token_id=api_token_id,
             )
         except BaseException:
             matching.cancel()
@@ -141,6 +168,8 @@ class Turns:
             TurnResults(),
             deadline=deadline,
             user_id=user_id,
+            channel=channel,
+            calls=calls,
         )
         async with aclosing(self.run(asked, writer)) as events:  # a channel that stops
             async for event in events:  # reading closes the run: it stores the interruption
@@ -154,9 +183,12 @@ class Turns:
         session_id: uuid.UUID | str | None,
         user_id: int | None,
         create: bool,
-    ) -> tuple[TurnWriter, list[HistoryItem]]:
-        """The session (checked or created), its earlier turns and the stored question, all
-        within one wait for the database; ``DatabaseUnavailable`` when it stays away."""
+        channel: str,
+        api_token_id: int | None,
+    ) -> tuple[TurnWriter, list[HistoryItem], list[StoredCall]]:
+        """The session (checked or created), its earlier turns and tool calls, and the stored
+        question, all within one wait for the database; ``DatabaseUnavailable`` when it stays
+        away."""
         deadline = time.monotonic() + self.retry_s
 
         def left() -> float:
@@ -171,12 +203,16 @@ class Turns:
                     user_id=user_id,
                     question=text,
                     create=create,
+                    channel=channel,
+                    api_token_id=api_token_id,
                 )
         history: list[HistoryItem] = []
+        calls: list[StoredCall] = []
         if session_id is not None:  # read before this question is added; a new session has none
             async for attempt in retries(budget_s=left(), what="reading the conversation"):
                 with attempt:
                     history = await session_history(self.engine, session_id=session)
+                    calls = await recent_calls(self.engine, session_id=session)
         writer = TurnWriter(
             self.engine,
             tenant_id=tenant.id,
@@ -190,7 +226,7 @@ class Turns:
             self.pending.keep(writer)  # if an attempt stored it after all, it gets closed
             raise
         writer.retry_s = self.retry_s
-        return writer, history
+        return writer, history, calls
 
     async def similar(self, tenant: TenantRecord, question: str) -> list[Match]:
         """The closest verified questions (none when the database does not answer in time:
@@ -211,12 +247,34 @@ class Turns:
             pass
         return matches
 
-    def pick(self, question: Question) -> Answerer:
-        """The path this question takes (one answerer for now)."""
+    async def pick(self, question: Question) -> Answerer:
+        """The path this question takes: the question engine without a model, or when it is
+        sure of the question and engine-first is on; the agent otherwise."""
+        if self.questions is None:
+            return self.answerer
+        if self.answerer.offline:
+            return self.questions
+        if self.engine_first and await self.questions.confident(question):
+            return self.questions
+        return self.answerer
+
+    async def pick_waiting(self, question: Question) -> Answerer:
+        """``pick``, waiting for the database (the question engine reads the shop's semantic
+        model); when it stays away, the agent (the engine only saves a model call)."""
+        try:
+            async for attempt in retries(budget_s=self.retry_s, what="reading the semantic model"):
+                with attempt:
+                    return await self.pick(question)
+        except DatabaseUnavailable:
+            pass
         return self.answerer
 
     async def run(self, question: Question, writer: TurnWriter) -> AsyncGenerator[TurnEvent, None]:
-        answerer = self.pick(question)
+        try:
+            answerer = await self.pick_waiting(question)
+        except BaseException:
+            await asyncio.shield(writer.interrupted())
+            raise
         result = TurnResult(
             question.session_id,
             question.text,
@@ -226,6 +284,7 @@ class Turns:
             question.results.charts,
             results=question.results.results,
             suggestions=[m.question for m in question.matches],
+            path=answerer.path,
         )
         answering = within_deadline(answerer.answer(question), deadline=question.deadline)
         try:
@@ -287,6 +346,11 @@ class Turns:
                 await writer.tool_call(call)
             case AnswerReady(text):
                 result.answer, result.message_id = text, await writer.answered()
+            case AnswerWritten(text):
+                result.answer = text
+                result.message_id = await writer.answer(text)
+            case OptionsOffered(options):
+                result.options = list(options)
             case AnswerCutShort(text, reason):
                 result.answer, result.error = text, reason
                 result.message_id = await writer.close(content=text, error=reason)

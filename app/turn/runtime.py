@@ -15,6 +15,7 @@ from app.agent.chat import ChatAgent
 from app.agent.prompt import SYSTEM_TEMPLATE
 from app.config import Settings
 from app.embeddings import build_embeddings
+from app.questions.engine import QuestionEngine
 from app.tools.search import ProductSearch
 from app.tools.sql import SqlExecutor
 from app.turn.presence import Presence
@@ -40,7 +41,8 @@ def build_turns(
     chat_model: BaseChatModel | None = None,
     prompt_template: Path = SYSTEM_TEMPLATE,
 ) -> Turns:
-    """Turns answered by the agent over these services (``.answerer`` is the agent)."""
+    """Turns over these services: ``.answerer`` is the agent, ``.questions`` the question
+    engine (both on the same tools and semantic layer)."""
     agent = ChatAgent(
         engine=engine,
         settings=settings,
@@ -50,12 +52,19 @@ def build_turns(
         chat_model=chat_model,
         prompt_template=prompt_template,
     )
+    questions = QuestionEngine(
+        services=agent.services,
+        embeddings=embeddings,
+        min_similarity=settings.verified_min_similarity,
+    )
     return Turns(
         engine=engine,
         answerer=agent,
         embeddings=embeddings,
         retry_s=settings.database_retry_s,
         timeout_s=settings.turn_timeout_s,
+        questions=questions,
+        engine_first=settings.engine_first,
     )
 
 

@@ -46,6 +46,8 @@ async def open_session(
     user_id: int | None,
     question: str,
     create: bool,
+    channel: str = "chat",
+    api_token_id: int | None = None,
 ) -> uuid.UUID:
     """The session this turn belongs to: checked (tenant and user), created if new, or created
     under the given id (chat threads are named before their first question)."""
@@ -62,7 +64,12 @@ async def open_session(
             engine, session_id=session_id, tenant_id=tenant.id, user_id=user_id
         )
     return await create_session(
-        engine, tenant_id=tenant.id, user_id=user_id, title=title_for(question)
+        engine,
+        tenant_id=tenant.id,
+        user_id=user_id,
+        title=title_for(question),
+        channel=channel,
+        api_token_id=api_token_id,
     )
 
 
@@ -199,6 +206,12 @@ class TurnWriter:
                 latency_ms=round(record.elapsed_ms),
             )
         )
+
+    async def answer(self, text: str) -> int | None:
+        """An answer written without a model (the question engine): the turn's last row, an
+        assistant message with no model, tokens or cost (None when it waits in ``unstored``)."""
+        self.closed = True
+        return await self.add(Message(role="assistant", content=text), closes=True)
 
     async def answered(self) -> int | None:
         """The answer is the last model call: nothing more to write but the turn's end. The

@@ -19,20 +19,25 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from app.agent import curation
 from app.errors import DatabaseUnavailable, InvalidInput, NotFound
 from app.store import review, usage
-from app.web import admin_verified
+from app.web import admin_tokens, admin_verified
 from app.web.admin_auth import (
     COOKIE,
-    SESSION_MAX_AGE_S,
+    LOGIN_COOKIE,
     Admin,
     Forbidden,
     LoginRequired,
     check_csrf,
+    check_login_csrf,
+    login_csrf,
+    login_nonce,
     safe_next,
     session_cookie,
 )
 from app.web.admin_pages import HERE, admin_for, error_page, page, secret
-from app.web.availability import RETRY_AFTER_S, authenticate_when_available
+from app.web.availability import RETRY_AFTER_S
+from app.web.security import https_request
 from app.web.state import get_state
+from app.web.throttle import TooManyLogins, throttled_login
 from app.web.usage_chart import usage_svg
 
 router = APIRouter(prefix="/admin")
@@ -46,6 +51,7 @@ def install_admin(app: FastAPI) -> None:
     """Add the admin routes and their error pages to the app."""
     app.include_router(router)
     app.include_router(admin_verified.router)
+    app.include_router(admin_tokens.router)
 
     @app.exception_handler(LoginRequired)
     async def to_login(request: Request, error: LoginRequired) -> Response:
@@ -61,7 +67,40 @@ def install_admin(app: FastAPI) -> None:
 
 @router.get("/login", response_class=HTMLResponse)
 async def login_form(request: Request, next: str | None = None) -> Response:
-    return page(request, "admin/login.html", None, next=safe_next(next), failed=False)
+    return login_page(request, next=safe_next(next))
+
+
+def login_page(
+    request: Request,
+    *,
+    next: str,
+    status: int = 200,
+    failed: bool = False,
+    refused: str = "",
+    unavailable: bool = False,
+) -> Response:
+    """The form with its CSRF token, and the cookie the token is checked against."""
+    nonce = login_nonce(request)
+    response = page(
+        request,
+        "admin/login.html",
+        None,
+        status,
+        next=next,
+        failed=failed,
+        refused=refused,
+        unavailable=unavailable,
+        login_csrf=login_csrf(secret(), nonce),
+    )
+    response.set_cookie(
+        LOGIN_COOKIE,
+        nonce,
+        httponly=True,
+        samesite="strict",
+        secure=https_request(request, get_state().settings),
+        path="/admin",
+    )
+    return response
 
 
 @router.post("/login")
@@ -70,25 +109,37 @@ async def login(
     username: str = Form(""),
     password: str = Form(""),
     next: str = Form(""),
+    csrf: str = Form(""),
 ) -> Response:
+    check_login_csrf(request, secret=secret(), token=csrf)
+    state = get_state()
     try:
-        user = await authenticate_when_available(username.strip(), password)
-    except DatabaseUnavailable:  # not a wrong password: say so, and keep the form
-        response = page(
-            request, "admin/login.html", None, 503, next=safe_next(next), unavailable=True
+        user = await throttled_login(
+            request,
+            state.throttle,
+            state.runtime.engine,
+            username=username.strip(),
+            password=password,
+            retry_s=state.settings.database_retry_s,
         )
+    except TooManyLogins as error:
+        response = login_page(request, next=safe_next(next), status=429, refused=str(error))
+        response.headers["Retry-After"] = str(error.retry_after_s)
+        return response
+    except DatabaseUnavailable:  # not a wrong password: say so, and keep the form
+        response = login_page(request, next=safe_next(next), status=503, unavailable=True)
         response.headers["Retry-After"] = str(RETRY_AFTER_S)
         return response
     if user is None:
-        return page(request, "admin/login.html", None, 401, next=safe_next(next), failed=True)
+        return login_page(request, next=safe_next(next), status=401, failed=True)
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(
         COOKIE,
         session_cookie(secret(), user.id),
-        max_age=SESSION_MAX_AGE_S,
+        max_age=state.settings.session_max_age_s,
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=https_request(request, state.settings),
         path="/admin",
     )
     return response

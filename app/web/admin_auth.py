@@ -3,24 +3,28 @@ database on every request (a deactivated or demoted admin loses access at once).
 
 Anonymous requests are sent to the login page, analysts get 403, admins see their own tenant
 only. Forms carry a CSRF token derived from the session cookie; the cookie is HttpOnly and
-SameSite=Strict.
+SameSite=Strict and lasts ``BICHAT_SESSION_MAX_AGE_S``. The login form carries one too,
+derived from a random cookie the form's page sets (a double-submit token: another site can
+neither read the cookie nor guess the token).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 import uuid
 from dataclasses import dataclass
 from urllib.parse import quote
 
 from fastapi import Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from db.users import active_user
+
 COOKIE = "bichat_admin"
-SESSION_MAX_AGE_S = 12 * 3600
+LOGIN_COOKIE = "bichat_admin_login"  # the login form's double-submit nonce
 SALT = "bichat-admin-session"
 
 
@@ -55,11 +59,11 @@ def session_cookie(secret: str, user_id: int) -> str:
     return serializer(secret).dumps({"u": user_id})
 
 
-def user_id_from(secret: str, cookie: str | None) -> int | None:
+def user_id_from(secret: str, cookie: str | None, *, max_age_s: int) -> int | None:
     if not cookie:
         return None
     try:
-        data = serializer(secret).loads(cookie, max_age=SESSION_MAX_AGE_S)
+        data = serializer(secret).loads(cookie, max_age=max_age_s)
     except BadSignature:
         return None
     user = data.get("u") if isinstance(data, dict) else None
@@ -76,26 +80,43 @@ def check_csrf(request: Request, *, secret: str, token: str | None) -> None:
         raise Forbidden("the form expired or came from another site: reload the page")
 
 
-USER_SQL = text(
-    "SELECT u.id, u.username, u.role, u.tenant_id, t.slug, t.name, t.timezone, t.currency "
-    "FROM app_users u JOIN tenants t ON t.id = u.tenant_id WHERE u.id = :id AND u.is_active"
-)
+def login_nonce(request: Request) -> str:
+    """The login form's nonce: the browser's, or a new one (set it with the form)."""
+    return request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(32)
 
 
-async def current_admin(request: Request, *, engine: AsyncEngine, secret: str) -> Admin:
-    """The admin behind this request; ``LoginRequired`` or ``Forbidden`` otherwise."""
-    user_id = user_id_from(secret, request.cookies.get(COOKIE))
-    row = None
+def login_csrf(secret: str, nonce: str) -> str:
+    return csrf_token(secret, "login:" + nonce)
+
+
+def check_login_csrf(request: Request, *, secret: str, token: str | None) -> None:
+    nonce = request.cookies.get(LOGIN_COOKIE)
+    if not nonce or not token or not hmac.compare_digest(token, login_csrf(secret, nonce)):
+        raise Forbidden("the login form expired or came from another site: reload the page")
+
+
+async def current_admin(
+    request: Request, *, engine: AsyncEngine, secret: str, max_age_s: int
+) -> Admin:
+    """The admin behind this request, read again now; ``LoginRequired`` or ``Forbidden``."""
+    user_id = user_id_from(secret, request.cookies.get(COOKIE), max_age_s=max_age_s)
+    user = None
     if user_id is not None:
         async with engine.connect() as connection:
-            row = (await connection.execute(USER_SQL, {"id": user_id})).first()
-    if row is None:
+            user = await active_user(connection, user_id)
+    if user is None:
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(path)
-    if row.role != "admin":
-        raise Forbidden(f"{row.username} is not an admin of this shop")
+    if user.role != "admin":
+        raise Forbidden(f"{user.username} is not an admin of this shop")
     return Admin(
-        row.id, row.username, row.tenant_id, row.slug, row.name, row.timezone, row.currency
+        user.id,
+        user.username,
+        user.tenant_id,
+        user.tenant,
+        user.tenant_name,
+        user.timezone,
+        user.currency,
     )
 
 

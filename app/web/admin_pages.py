@@ -21,15 +21,12 @@ from app.tools import registry
 from app.web.admin_auth import COOKIE, Admin, csrf_token, current_admin
 from app.web.first_run import auth_secret
 from app.web.markdown import render_markdown
+from app.web.security import ADMIN_CSP
 from app.web.state import get_state
 
 HERE = Path(__file__).parent
 SECURITY_HEADERS = {
-    # no script at all but our own files; no inline script, no eval
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
-    ),
+    "Content-Security-Policy": ADMIN_CSP,
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
@@ -56,7 +53,13 @@ def secret() -> str:
 
 
 async def admin_for(request: Request) -> Admin:
-    return await current_admin(request, engine=get_state().runtime.engine, secret=secret())
+    state = get_state()
+    return await current_admin(
+        request,
+        engine=state.runtime.engine,
+        secret=secret(),
+        max_age_s=state.settings.session_max_age_s,
+    )
 
 
 def page(

@@ -14,7 +14,6 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import text
 
 from app.agent import curation
 from app.errors import BichatError, InvalidInput, NotFound
@@ -107,11 +106,9 @@ async def form_page(
 async def promotion_draft(admin: Admin, message_id: int) -> Draft | None:
     """The question and SQL of the turn whose answer is ``message_id`` (this tenant's)."""
     engine = get_state().runtime.engine
-    async with engine.connect() as connection:
-        session_id = await connection.scalar(
-            text("SELECT session_id FROM chat_messages WHERE id = :id AND tenant_id = :t"),
-            {"id": message_id, "t": admin.tenant_id},
-        )
+    session_id = await review.session_of_message(
+        engine, tenant_id=admin.tenant_id, message_id=message_id
+    )
     if session_id is None:
         return None
     detail = await review.session_detail(engine, tenant_id=admin.tenant_id, session_id=session_id)

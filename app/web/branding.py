@@ -16,11 +16,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
-from app.web.state import get_state
+from app.web.chat_session import current_chat_user
 
 PUBLIC = Path(__file__).with_name("chainlit_public")
 LANGUAGE = "en-US"  # bichat's own texts (starters, answers, modes) are English
@@ -102,33 +101,12 @@ def without_remote_links(render: Callable[[str], str]) -> Callable[[str], str]:
 
 
 def install_shop_name(app: FastAPI) -> None:
-    """``GET /api/chat/shop``: the shop of the user logged into the chat (for the header)."""
+    """``GET /api/chat/shop``: the shop of the user logged into the chat (for the header);
+    the user is the one ``ChatSessions`` read again for this request (401 without one)."""
 
     @app.get("/api/chat/shop", include_in_schema=False)
-    async def chat_shop(request: Request) -> JSONResponse:
-        slug = chat_user_tenant(request)
-        if slug is None:
+    async def chat_shop() -> JSONResponse:
+        user = current_chat_user()
+        if user is None:
             return JSONResponse({"error": "not logged in"}, status_code=401)
-        async with get_state().runtime.engine.connect() as connection:
-            name = await connection.scalar(
-                text("SELECT name FROM tenants WHERE slug = :s"), {"s": slug}
-            )
-        if name is None:
-            return JSONResponse({"error": "no such shop"}, status_code=404)
-        return JSONResponse({"name": name}, headers={"Cache-Control": "no-store"})
-
-
-def chat_user_tenant(request: Request) -> str | None:
-    """The tenant slug in the chat's login token (Chainlit's signed cookie), if valid."""
-    from chainlit.auth.cookie import get_token_from_cookies
-    from chainlit.auth.jwt import decode_jwt
-
-    token = get_token_from_cookies(dict(request.cookies))
-    if not token:
-        return None
-    try:
-        user = decode_jwt(token)
-    except Exception:  # expired, forged or malformed: not logged in
-        return None
-    tenant = (user.metadata or {}).get("tenant")
-    return tenant if isinstance(tenant, str) else None
+        return JSONResponse({"name": user.tenant_name}, headers={"Cache-Control": "no-store"})

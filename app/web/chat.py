@@ -14,24 +14,27 @@ from typing import Any
 
 import chainlit as cl
 from chainlit.types import ThreadDict
-from sqlalchemy import text
 
 from app.errors import BichatError
+from app.markdown_text import escape_lines
+from app.store.verified import starter_questions
 from app.tools import registry
 from app.tools.charts import Chart
 from app.tools.tool import Shown, ToolCallRecord, ToolContext
 from app.turn.events import Answered, Failed, StillWorking, Token, ToolFinished, ToolStarted
 from app.turn.result import TurnResult
-from app.web.availability import authenticate_when_available, mark_login_unavailable
+from app.web.chat_session import reread_user
 from app.web.data_layer import LIVE_ANSWERS, StoreDataLayer
 from app.web.elements import chart_element, csv_element, table_element
 from app.web.state import get_state
 from db.availability import is_unavailable, retries
 from db.tenants import TenantRecord, get_tenant
+from db.users import ActiveUser, authenticate
 
 log = logging.getLogger(__name__)
 
 STARTERS = 4
+SESSION_ENDED = "Your session has ended: log in again."
 REDRAW_DELAY_S = 0.5
 FOLLOW_UPS = 3
 NOT_SENT = (
@@ -50,8 +53,13 @@ OFFLINE_MODE = cl.Mode(
     options=[
         cl.ModeOption(
             id="offline",
-            name="Offline: verified questions only",
-            description="No language model is configured; answers come from verified queries.",
+            name="Offline: no language model",
+            description=(
+                "Answers questions about the shop's metrics (revenue, orders, units, customers, "
+                "ratings... by channel, product, region, period), searches products, lists "
+                "bought-together rules and asks back when unsure. A language model "
+                "(BICHAT_MODEL) answers freer questions."
+            ),
             icon="wifi-off",
             default=True,
         )
@@ -66,13 +74,10 @@ def data_layer() -> StoreDataLayer:
 
 @cl.password_auth_callback
 async def login(username: str, password: str) -> cl.User | None:
-    try:
-        user = await authenticate_when_available(username, password)
-    except Exception as error:
-        if not is_unavailable(error):
-            raise
-        mark_login_unavailable()  # 503 "unavailable", not 401 "wrong password"
-        return None
+    """Tells Chainlit the chat has a password login (its page shows the form). The form's
+    requests are answered by ``app.web.chat_routes.login`` (throttled), registered ahead of
+    Chainlit's route; this is what Chainlit would call otherwise."""
+    user = await authenticate(get_state().runtime.engine, username=username, password=password)
     if user is None:
         return None
     return cl.User(
@@ -83,20 +88,12 @@ async def login(username: str, password: str) -> cl.User | None:
 
 @cl.set_starters
 async def starters(user: cl.User | None = None, language: str | None = None) -> list[cl.Starter]:
-    engine = get_state().runtime.engine
-    async with engine.connect() as connection:
-        questions = await connection.scalars(
-            text(
-                "SELECT question FROM verified_queries WHERE is_active AND tenant_id IS NULL "
-                "ORDER BY id LIMIT :n"
-            ),
-            {"n": STARTERS},
-        )
-        return [cl.Starter(label=q, message=q) for q in questions]
+    questions = await starter_questions(get_state().runtime.engine, limit=STARTERS)
+    return [cl.Starter(label=q, message=q) for q in questions]
 
 
 async def show_mode() -> None:
-    if get_state().runtime.agent.offline:
+    if get_state().runtime.turns.offline:
         await cl.context.emitter.set_modes([OFFLINE_MODE])
 
 
@@ -117,16 +114,28 @@ async def resume(thread: ThreadDict) -> None:
     )
 
 
-async def current_tenant() -> tuple[TenantRecord, int]:
+async def session_user() -> ActiveUser | None:
+    """The socket's user as the database has them now: a user deactivated or deleted (or
+    whose tenant was) since the socket connected gets no more answers."""
     user = cl.context.session.user
-    if user is None:
-        raise PermissionError("not logged in")
+    user_id = (user.metadata or {}).get("user_id") if user else None
+    if not isinstance(user_id, int):
+        return None
+    found = await reread_user(user_id)
+    return (
+        found
+        if found is not None and user is not None and found.username == user.identifier
+        else None
+    )
+
+
+async def tenant_of(user: ActiveUser) -> TenantRecord:
     state = get_state()
     async for attempt in retries(budget_s=state.settings.database_retry_s, what="reading a shop"):
         with attempt:
             async with state.runtime.engine.connect() as connection:
-                tenant = await get_tenant(connection, str(user.metadata["tenant"]))
-    return tenant, int(user.metadata["user_id"])
+                tenant = await get_tenant(connection, user.tenant)
+    return tenant
 
 
 @cl.on_message
@@ -165,7 +174,11 @@ async def not_sent(question: str, asked: cl.Message | None) -> None:
 
 
 async def run_turn(question: str) -> None:
-    tenant, user_id = await current_tenant()
+    user = await session_user()
+    if user is None:
+        await cl.Message(content=SESSION_ENDED, author="bichat").send()
+        return
+    tenant = await tenant_of(user)
     reply: cl.Message | None = None  # created at the first token, so steps come before it
     steps: dict[str, cl.Step] = {}
     waiting = Waiting()
@@ -174,7 +187,7 @@ async def run_turn(question: str) -> None:
         tenant=tenant,
         question=question,
         session_id=cl.context.session.thread_id,
-        user_id=user_id,
+        user_id=user.id,
         create_session=True,
     ):
         if not isinstance(event, StillWorking):
@@ -233,7 +246,9 @@ async def close_step(step: cl.Step | None, call: ToolCallRecord) -> None:
     shown = registry.shown_input(call.name, call.input, call.output)
     if shown.language == "sql":  # a tool that writes its SQL shows it once it has
         step.input, step.show_input = shown.text, "sql"
-    step.output = registry.outcome_text(call.name, call.output, call.error, call.elapsed_ms)
+    step.output = escape_lines(
+        registry.outcome_text(call.name, call.output, call.error, call.elapsed_ms)
+    )
     step.is_error = call.error is not None
     await step.update()
 
@@ -242,8 +257,8 @@ async def finish(reply: cl.Message, result: TurnResult) -> None:
     """The final message says what the store keeps: the stored answer (what streamed before
     it, from earlier model calls or a failed attempt, is replaced), or the failure."""
     reply.content = result.answer or reply.content
-    reply.elements = result_elements(result)
-    reply.actions = follow_up_actions(result)
+    reply.elements = result_elements(result)  # below the text, which starts with the interpretation
+    reply.actions = option_actions(result) or follow_up_actions(result)
     await reply.send()
     if result.message_id is not None:  # the chat puts its thumbs on the run holding the answer
         LIVE_ANSWERS[reply.id] = result.message_id
@@ -272,6 +287,11 @@ def shown_elements(shown: Shown, *, suffix: str = "") -> list[Any]:
     ]
 
 
+def option_actions(result: TurnResult) -> list[cl.Action]:
+    """A clarification's options as buttons: clicking one asks it."""
+    return [cl.Action(name="follow_up", payload={"question": q}, label=q) for q in result.options]
+
+
 def follow_up_actions(result: TurnResult) -> list[cl.Action]:
     asked = result.question.casefold()
     return [
@@ -285,7 +305,10 @@ async def redraw_results(thread: ThreadDict) -> None:
     """Each turn's tables (its queries run again, through the guard) and charts (drawn from
     their stored specs over those results), attached to the turn's answer: every stored call
     of a tool that ``replays`` is made again in a context of its own turn."""
-    tenant, _ = await current_tenant()
+    user = await session_user()
+    if user is None:
+        return
+    tenant = await tenant_of(user)
     services = get_state().runtime.agent.services
     answers = {
         s.get("parentId"): s["id"] for s in thread["steps"] if s.get("type") == "assistant_message"

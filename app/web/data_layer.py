@@ -1,11 +1,16 @@
-"""Chainlit's history, read from our own conversation store (no second set of tables).
+"""Chainlit's history: a thin adapter over ``app.store.threads`` (no SQL here).
+
+Every method acts for the request's user (``current_chat_user``, re-read from the database
+by ``app.web.chat_session``) and passes them to the store as the ``Owner``, whose functions
+read and write only that user's rows: another user's thread or answer is "not found", and
+without a user nothing is found at all. Whatever ids Chainlit passes on from the browser are
+looked up under that owner, never trusted.
 
 Threads are ``chat_sessions`` (the Chainlit thread id is the session id); steps are built from
 ``chat_messages``: questions become user messages, tool rows tool steps, answers assistant
-messages (with their feedback). The agent writes those rows as a turn runs, so Chainlit's own
+messages (with their feedback). The turn writes those rows as it runs, so Chainlit's own
 step and element writes are not needed and are ignored. Step ids of stored messages carry the
-message id and an HMAC tag (``step_id``), so feedback on a resumed answer finds its row and
-nobody can forge the id of someone else's answer.
+message id and an HMAC tag (``step_id``), so feedback on a resumed answer finds its row.
 """
 
 from __future__ import annotations
@@ -27,28 +32,19 @@ from chainlit.types import (
     ThreadFilter,
 )
 from chainlit.user import PersistedUser, User
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.store.conversations import set_feedback
+from app.errors import NotFound
+from app.markdown_text import escape_lines
+from app.store import threads
+from app.store.review import MessageRow
+from app.store.threads import Owner
 from app.tools import registry
+from app.web.chat_session import current_chat_user
+from db.users import ActiveUser
 
 LIVE_ANSWERS: dict[str, int] = {}
 """Step id of an answer shown in this process -> its chat_messages id (for feedback)."""
-
-THREADS_SQL = """
-SELECT s.id, s.title, s.created_at, s.updated_at, s.user_id, u.username
-FROM chat_sessions s JOIN app_users u ON u.id = s.user_id
-WHERE s.user_id = :user_id
-  AND (CAST(:search AS text) IS NULL OR s.title ILIKE :search OR EXISTS (
-        SELECT 1 FROM chat_messages m WHERE m.session_id = s.id AND m.content ILIKE :search))
-  AND (CAST(:feedback AS smallint) IS NULL OR EXISTS (
-        SELECT 1 FROM chat_messages m WHERE m.session_id = s.id AND m.feedback = :feedback))
-  AND (CAST(:cursor AS text) IS NULL OR (s.updated_at, s.id) < (
-        SELECT c.updated_at, c.id FROM chat_sessions c WHERE c.id = CAST(:cursor AS uuid)))
-ORDER BY s.updated_at DESC, s.id DESC
-LIMIT :limit
-"""
 
 
 def iso(moment: datetime) -> str:
@@ -79,7 +75,7 @@ def message_id_of(step: str) -> int | None:
     return message_id if hmac.compare_digest(str(tag), str(step_tag(message_id))) else None
 
 
-def message_step(row: Any, thread_id: str, username: str) -> dict[str, Any] | None:
+def message_step(row: MessageRow, thread_id: str, username: str) -> dict[str, Any] | None:
     """The Chainlit step for one stored message; None for rows that are not shown."""
     base: dict[str, Any] = {
         "id": step_id(row.id),
@@ -103,8 +99,8 @@ def message_step(row: Any, thread_id: str, username: str) -> dict[str, Any] | No
             "type": "tool",
             "name": row.tool_name,
             "input": shown.text,
-            "output": registry.outcome_text(
-                row.tool_name, row.tool_output, row.error, row.latency_ms
+            "output": escape_lines(
+                registry.outcome_text(row.tool_name, row.tool_output, row.error, row.latency_ms)
             ),
             "language": shown.language,
             "metadata": {"input": row.tool_input},  # what the call is made with again on resume
@@ -119,18 +115,18 @@ def message_step(row: Any, thread_id: str, username: str) -> dict[str, Any] | No
     }
 
 
-def feedback_of(row: Any, for_id: str) -> dict[str, Any] | None:
+def feedback_of(row: MessageRow, for_id: str) -> dict[str, Any] | None:
     if row.feedback is None:
         return None
     value = 1 if row.feedback > 0 else 0
     return {"id": str(row.id), "forId": for_id, "value": value, "comment": row.feedback_comment}
 
 
-def thread_steps(rows: list[Any], thread_id: str, username: str) -> list[dict[str, Any]]:
+def thread_steps(rows: list[MessageRow], thread_id: str, username: str) -> list[dict[str, Any]]:
     """Steps as the live chat makes them: per question a user message, then a run (where the
     chat puts its thumbs) holding the tool steps and the answer. The run's id is the answer's
     signed step id, so feedback given on a resumed thread reaches the answer's row."""
-    turns: list[list[Any]] = []
+    turns: list[list[MessageRow]] = []
     for row in rows:
         if row.role == "user" or not turns:
             turns.append([])
@@ -166,8 +162,76 @@ def thread_steps(rows: list[Any], thread_id: str, username: str) -> list[dict[st
     return steps
 
 
+def persisted(user: ActiveUser) -> PersistedUser:
+    return PersistedUser(
+        id=str(user.id),
+        createdAt=iso(user.created_at),
+        identifier=user.username,
+        metadata={"user_id": user.id, "role": user.role, "tenant": user.tenant},
+    )
+
+
+def owner_of(user: ActiveUser | None) -> Owner | None:
+    return None if user is None else Owner(user.tenant_id, user.id)
+
+
+def thread_dict(thread: threads.Thread, user: ActiveUser) -> ThreadDict:
+    thread_id = str(thread.head.id)
+    data: dict[str, Any] = {
+        "id": thread_id,
+        "createdAt": iso(thread.head.created_at),
+        "name": thread.head.title,
+        "userId": str(user.id),
+        "userIdentifier": user.username,
+        "tags": None,
+        "metadata": {},
+        "steps": thread_steps(thread.messages, thread_id, user.username),
+        "elements": [],
+    }
+    return cast(ThreadDict, data)
+
+
+def listed(row: threads.ThreadRow, user: ActiveUser) -> ThreadDict:
+    data: dict[str, Any] = {
+        "id": str(row.id),
+        "createdAt": iso(row.created_at),
+        "name": row.title,
+        "userId": str(user.id),
+        "userIdentifier": user.username,
+        "tags": None,
+        "metadata": {},
+        "steps": [],
+        "elements": [],
+    }
+    return cast(ThreadDict, data)
+
+
+async def rate(engine: AsyncEngine, owner: Owner | None, step: str, feedback: Feedback) -> str:
+    """Thumbs on the answer a step shows, if it is one of the owner's; ``NotFound`` else."""
+    message_id = message_id_of(step)
+    if owner is None or message_id is None:
+        raise NotFound(f"no answer of yours for step {step}", code="unknown_message")
+    rated = await threads.rate_answer(
+        engine,
+        owner,
+        message_id,
+        feedback=1 if feedback.value else -1,
+        comment=feedback.comment or None,
+    )
+    if not rated:
+        raise NotFound(f"no answer of yours for step {step}", code="unknown_message")
+    return str(message_id)
+
+
+async def unrate(engine: AsyncEngine, owner: Owner | None, feedback_id: str) -> None:
+    """Clear the thumbs of one of the owner's answers (the feedback id is its message id)."""
+    if owner is None or not await threads.rate_answer(engine, owner, feedback_id, feedback=None):
+        raise NotFound(f"no feedback {feedback_id!r} of yours", code="unknown_feedback")
+
+
 class StoreDataLayer(BaseDataLayer):
-    """Chainlit creates it once per process; the engine is the running server's (or given)."""
+    """Chainlit creates it once per process; the engine is the running server's (or given).
+    Each call acts for ``current_chat_user()``."""
 
     def __init__(self, engine: AsyncEngine | None = None) -> None:
         self._engine = engine
@@ -180,56 +244,22 @@ class StoreDataLayer(BaseDataLayer):
 
         return get_state().runtime.engine
 
+    @property
+    def owner(self) -> Owner | None:
+        return owner_of(current_chat_user())
+
     async def get_user(self, identifier: str) -> PersistedUser | None:
-        async with self.engine.connect() as connection:
-            row = (
-                await connection.execute(
-                    text(
-                        "SELECT u.id, u.username, u.role, u.created_at, t.slug FROM app_users u "
-                        "JOIN tenants t ON t.id = u.tenant_id "
-                        "WHERE u.username = :name AND u.is_active"
-                    ),
-                    {"name": identifier},
-                )
-            ).first()
-        if row is None:
-            return None
-        return PersistedUser(
-            id=str(row.id),
-            createdAt=iso(row.created_at),
-            identifier=row.username,
-            metadata={"user_id": row.id, "role": row.role, "tenant": row.slug},
-        )
+        user = current_chat_user()
+        return persisted(user) if user is not None and user.username == identifier else None
 
     async def create_user(self, user: User) -> PersistedUser | None:
         return await self.get_user(user.identifier)  # users are created with `bichat users`
 
     async def upsert_feedback(self, feedback: Feedback) -> str:
-        message_id = message_id_of(feedback.forId)
-        if message_id is None:
-            raise ValueError(f"no stored answer for step {feedback.forId}")
-        async with self.engine.connect() as connection:
-            tenant_id = await connection.scalar(
-                text("SELECT tenant_id FROM chat_messages WHERE id = :id"), {"id": message_id}
-            )
-        await set_feedback(
-            self.engine,
-            message_id=message_id,
-            tenant_id=tenant_id,
-            feedback=1 if feedback.value else -1,
-            comment=feedback.comment or None,
-        )
-        return str(message_id)
+        return await rate(self.engine, self.owner, feedback.forId, feedback)
 
     async def delete_feedback(self, feedback_id: str) -> bool:
-        async with self.engine.begin() as connection:
-            await connection.execute(
-                text(
-                    "UPDATE chat_messages SET feedback = NULL, feedback_comment = NULL "
-                    "WHERE id = :id"
-                ),
-                {"id": int(feedback_id)},
-            )
+        await unrate(self.engine, self.owner, feedback_id)
         return True
 
     async def create_element(self, element: Any) -> None:
@@ -242,7 +272,7 @@ class StoreDataLayer(BaseDataLayer):
         return None
 
     async def create_step(self, step_dict: Any) -> None:
-        return None  # the agent stores every message as the turn runs
+        return None  # the turn stores every message as it runs
 
     async def update_step(self, step_dict: Any) -> None:
         return None
@@ -251,52 +281,31 @@ class StoreDataLayer(BaseDataLayer):
         return None
 
     async def get_thread_author(self, thread_id: str) -> str:
-        async with self.engine.connect() as connection:
-            author = await connection.scalar(
-                text(
-                    "SELECT u.username FROM chat_sessions s JOIN app_users u ON u.id = s.user_id "
-                    "WHERE s.id = CAST(:id AS uuid)"
-                ),
-                {"id": thread_id},
-            )
-        return str(author or "")
+        """The user's name if the thread is theirs, else "" (Chainlit then answers 404)."""
+        user, owner = current_chat_user(), self.owner
+        if user is None or owner is None:
+            return ""
+        return user.username if await threads.owns_thread(self.engine, owner, thread_id) else ""
 
     async def delete_thread(self, thread_id: str) -> None:
-        async with self.engine.begin() as connection:
-            await connection.execute(
-                text("DELETE FROM chat_sessions WHERE id = CAST(:id AS uuid)"), {"id": thread_id}
-            )
+        if (owner := self.owner) is not None:
+            await threads.delete_thread(self.engine, owner, thread_id)
 
     async def list_threads(
         self, pagination: Pagination, filters: ThreadFilter
     ) -> PaginatedResponse[ThreadDict]:
-        if not filters.userId:
+        user, owner = current_chat_user(), self.owner
+        if user is None or owner is None:
             return PaginatedResponse(pageInfo=PageInfo(False, None, None), data=[])
-        feedback = None if filters.feedback is None else (1 if filters.feedback else -1)
-        params = {
-            "user_id": int(filters.userId),
-            "search": f"%{filters.search}%" if filters.search else None,
-            "feedback": feedback,
-            "cursor": pagination.cursor,
-            "limit": pagination.first + 1,
-        }
-        async with self.engine.connect() as connection:
-            rows = (await connection.execute(text(THREADS_SQL), params)).all()
-        page = rows[: pagination.first]
-        data: list[ThreadDict] = [
-            {
-                "id": str(r.id),
-                "createdAt": iso(r.created_at),
-                "name": r.title,
-                "userId": str(r.user_id),
-                "userIdentifier": r.username,
-                "tags": None,
-                "metadata": {},
-                "steps": [],
-                "elements": [],
-            }
-            for r in page
-        ]
+        rows = await threads.list_threads(
+            self.engine,
+            owner,
+            search=filters.search,
+            feedback=None if filters.feedback is None else (1 if filters.feedback else -1),
+            after=pagination.cursor,
+            limit=pagination.first + 1,
+        )
+        data = [listed(row, user) for row in rows[: pagination.first]]
         return PaginatedResponse(
             pageInfo=PageInfo(
                 hasNextPage=len(rows) > pagination.first,
@@ -307,42 +316,11 @@ class StoreDataLayer(BaseDataLayer):
         )
 
     async def get_thread(self, thread_id: str) -> ThreadDict | None:
-        try:
-            session = uuid.UUID(thread_id)
-        except ValueError:
+        user, owner = current_chat_user(), self.owner
+        if user is None or owner is None:
             return None
-        async with self.engine.connect() as connection:
-            head = (
-                await connection.execute(
-                    text(
-                        "SELECT s.id, s.title, s.created_at, s.user_id, u.username "
-                        "FROM chat_sessions s LEFT JOIN app_users u ON u.id = s.user_id "
-                        "WHERE s.id = :id"
-                    ),
-                    {"id": session},
-                )
-            ).first()
-            if head is None:
-                return None
-            rows = (
-                await connection.execute(
-                    text("SELECT * FROM chat_messages WHERE session_id = :id ORDER BY id"),
-                    {"id": session},
-                )
-            ).all()
-        steps = thread_steps(list(rows), thread_id, head.username or "")
-        thread: dict[str, Any] = {
-            "id": thread_id,
-            "createdAt": iso(head.created_at),
-            "name": head.title,
-            "userId": None if head.user_id is None else str(head.user_id),
-            "userIdentifier": head.username,
-            "tags": None,
-            "metadata": {},
-            "steps": steps,
-            "elements": [],
-        }
-        return cast(ThreadDict, thread)
+        thread = await threads.get_thread(self.engine, owner, thread_id)
+        return None if thread is None else thread_dict(thread, user)
 
     async def update_thread(
         self,
@@ -352,13 +330,10 @@ class StoreDataLayer(BaseDataLayer):
         metadata: dict[str, Any] | None = None,
         tags: list[str] | None = None,
     ) -> None:
-        if name is None:
-            return  # sessions are created by the chat handler; only renames matter here
-        async with self.engine.begin() as connection:
-            await connection.execute(
-                text("UPDATE chat_sessions SET title = :name WHERE id = CAST(:id AS uuid)"),
-                {"name": name[:200], "id": thread_id},
-            )
+        """Renames only: sessions are created by the turn, and nothing else is kept (sharing
+        is off, so its metadata is not stored)."""
+        if name is not None and (owner := self.owner) is not None:
+            await threads.rename_thread(self.engine, owner, thread_id, name)
 
     async def build_debug_url(self) -> str:
         return ""

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import Settings
@@ -21,8 +20,8 @@ from db.bootstrap import initialise
 from db.demo.generator import Progress
 from db.embed import embed_tenant
 from db.seed import LoadProgress, seed_tenant
-from db.tenants import get_tenant
-from db.users import create_user
+from db.tenants import get_tenant, list_tenants
+from db.users import count_users, create_user
 
 DEMO_TENANT = "demo"
 ADMIN_USERNAME = "admin"
@@ -50,17 +49,16 @@ async def prepare_database(
     users, create the admin (password from ``BICHAT_ADMIN_PASSWORD`` or generated)."""
     await initialise(engine, settings)
     outcome = FirstRun()
-    if await count(engine, "tenants") == 0:
+    async with engine.connect() as connection:
+        no_tenants = not await list_tenants(connection)
+    if no_tenants:
         await seed_demo(engine, settings, progress=progress)
         outcome.seeded = DEMO_TENANT
-    if await count(engine, "app_users") == 0:
+    async with engine.connect() as connection:
+        no_users = await count_users(connection) == 0
+    if no_users:
         outcome.admin_password = await create_admin(engine, settings)
     return outcome
-
-
-async def count(engine: AsyncEngine, table: str) -> int:
-    async with engine.connect() as connection:
-        return int(await connection.scalar(text(f"SELECT count(*) FROM {table}")) or 0)
 
 
 async def seed_demo(engine: AsyncEngine, settings: Settings, *, progress: FirstRunProgress) -> None:
@@ -88,11 +86,11 @@ async def create_admin(engine: AsyncEngine, settings: Settings) -> str | None:
     given = settings.admin_password.get_secret_value() if settings.admin_password else None
     password = given or secrets.token_urlsafe(12)
     async with engine.begin() as connection:
-        slug = await connection.scalar(text("SELECT slug FROM tenants ORDER BY created_at LIMIT 1"))
+        first = min(await list_tenants(connection), key=lambda tenant: tenant.created_at)
         await create_user(
             connection,
             username=ADMIN_USERNAME,
-            tenant_slug=str(slug),
+            tenant_slug=first.slug,
             password=password,
             admin=True,
         )

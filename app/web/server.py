@@ -1,7 +1,11 @@
-"""One FastAPI application: the Chainlit chat under /chat, the admin pages under /admin,
-health at /healthz and /readyz (``app.web.health``). Chainlit reads its settings when first
-imported, so ``create_app`` points it at a folder in the data dir (never the working
-directory) before importing it."""
+"""One FastAPI application: the Chainlit chat under /chat, the admin pages under /admin, the
+REST API under /api/v1, the MCP server at /mcp, health at /healthz and /readyz
+(``app.web.health``). Chainlit reads its settings when first imported, so ``create_app`` points
+it at a folder in the data dir (never the working directory) before importing it.
+
+Around everything: ``WebSecurity`` (origins, headers; ``app.web.security``) and, for the
+chat, ``ChatSessions`` (the user re-read on every request; ``app.web.chat_session``).
+``server_config`` is how uvicorn serves it (which proxies' forwarded headers it believes)."""
 
 from __future__ import annotations
 
@@ -9,21 +13,34 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from langchain_core.language_models import BaseChatModel
+from starlette.routing import Route
 
 from app.config import Settings
+from app.mcp.http import McpHttp
+from app.store.tokens import Principal
 from app.turn.runtime import open_agent
 from app.web.admin import install_admin
+from app.web.api import API_PATH, create_api
+from app.web.api_access import authorised
+from app.web.api_problems import error_problem
 from app.web.availability import install_availability
 from app.web.branding import configure_chainlit, install_shop_name, prepare_branding
+from app.web.chat_session import ChatSessions
 from app.web.first_run import auth_secret
 from app.web.health import install_health
-from app.web.state import WebState, set_state
+from app.web.security import install_security
+from app.web.state import WebState, get_state, set_state
+
+if TYPE_CHECKING:
+    import uvicorn
 
 CHAT_PATH = "/chat"
+MCP_PATH = "/mcp"
 CHAT_MODULE = Path(__file__).with_name("chat.py")
 WELCOME = Path(__file__).resolve().parents[2] / "chainlit.md"
 
@@ -64,16 +81,25 @@ def mount_chat(app: FastAPI) -> None:
     app.mount(CHAT_PATH, chainlit_app)
 
 
+async def count_ask(principal: Principal) -> None:
+    """A question over MCP counts against its token's ask limit, like ``POST /ask``."""
+    assert principal.token_id is not None
+    await get_state().api_limits.hit(principal.token_id, "ask")
+
+
 def create_app(settings: Settings, *, chat_model: BaseChatModel | None = None) -> FastAPI:
     prepare_chainlit(settings)
     from chainlit.config import config
+
+    mcp = McpHttp(authorise=authorised, refuse=error_problem)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with open_agent(settings, chat_model=chat_model) as runtime:
             set_state(WebState(settings=settings, runtime=runtime))
             try:
-                yield
+                async with mcp.running(runtime, ask_limit=count_ask):
+                    yield
             finally:
                 set_state(None)
 
@@ -86,9 +112,46 @@ def create_app(settings: Settings, *, chat_model: BaseChatModel | None = None) -
     install_health(app)
     install_availability(app)
     install_admin(app)
+    app.mount(API_PATH, create_api())
+    for path in (MCP_PATH, MCP_PATH + "/"):  # the MCP server, as the token's user
+        app.router.routes.append(Route(path, mcp, methods=["GET", "POST", "DELETE"]))
     install_shop_name(app)
+    from app.web.chat_routes import install_chat_routes  # imports Chainlit: after its root is set
+
+    install_chat_routes(app)  # ahead of Chainlit's routes of the same paths
     mount_chat(app)
     prepare_branding(Path(chainlit_root()), welcome=WELCOME)  # where Chainlit reads them
     configure_chainlit()
     config.features.unsafe_allow_html = False  # data is shown as text, never as HTML
+    config.features.user_message_markdown = False  # questions (also suggested ones) as typed
+    if config.features.spontaneous_file_upload is not None:
+        config.features.spontaneous_file_upload.enabled = False  # nothing reads uploads
+    config.project.user_session_timeout = settings.session_max_age_s  # the token's lifetime
+    app.add_middleware(ChatSessions)
+    install_security(app, settings, chat_page=chat_page())
     return app
+
+
+def chat_page() -> str:
+    """The chat's HTML page as Chainlit serves it (its inline scripts get CSP hashes)."""
+    from chainlit.server import get_html_template
+
+    return str(get_html_template(CHAT_PATH))
+
+
+def server_config(
+    app: Any, settings: Settings, *, host: str, port: int, **options: Any
+) -> uvicorn.Config:
+    """uvicorn for ``app``: ``X-Forwarded-Proto`` and ``-For`` are believed only from
+    ``BICHAT_TRUSTED_PROXIES`` (none by default; uvicorn's own default trusts 127.0.0.1)."""
+    import uvicorn
+
+    proxies = settings.proxies
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
+        **options,
+    )

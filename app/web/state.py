@@ -1,18 +1,27 @@
-"""What the web handlers share in one server process: settings and the opened agent runtime
-(set by the FastAPI lifespan in ``app.web.server`` before the first request)."""
+"""What the web handlers share in one server process: settings, the opened agent runtime and
+the login throttle and the API tokens' rate limits (set by the FastAPI lifespan in
+``app.web.server`` before the first request)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from app.config import Settings
 from app.turn.runtime import AgentRuntime
+from app.web.api_limits import TokenLimits
+from app.web.throttle import LoginThrottle
 
 
 @dataclass
 class WebState:
     settings: Settings
     runtime: AgentRuntime
+    throttle: LoginThrottle = field(init=False)
+    api_limits: TokenLimits = field(init=False)  # per API token, in this process
+
+    def __post_init__(self) -> None:
+        self.throttle = LoginThrottle.from_settings(self.settings)
+        self.api_limits = TokenLimits.from_settings(self.settings)
 
 
 _state: WebState | None = None

@@ -3,6 +3,7 @@
 from db.models.application import (
     APPLICATION_TABLES,
     PROCESS_TABLES,
+    ApiToken,
     AppInstance,
     AppUser,
     ChatMessage,
@@ -35,6 +36,7 @@ __all__ = [
     "BUSINESS_TABLES",
     "PII_COLUMNS",
     "PROCESS_TABLES",
+    "ApiToken",
     "AppInstance",
     "AppUser",
     "Base",

@@ -37,6 +37,7 @@ from db.models.business import EMBEDDING_DIMENSIONS
 
 USER_ROLES = ("admin", "analyst")
 MESSAGE_ROLES = ("user", "assistant", "tool")
+CHANNELS = ("chat", "cli", "api", "mcp")  # where a conversation was asked from
 
 
 class AppUser(TenantScoped, Base):
@@ -53,6 +54,32 @@ class AppUser(TenantScoped, Base):
     role: Mapped[str] = mapped_column(Text, nullable=False, server_default="analyst")
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
     created_at: Mapped[datetime] = timestamp_now()
+
+
+class ApiToken(TenantScoped, Base):
+    """A personal API token (REST API and MCP): it acts as its user, in the user's shop. Only
+    the SHA-256 of the token is kept; ``prefix`` is its first characters, to recognise it."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (
+        CheckConstraint("token_sha256 ~ '^[0-9a-f]{64}$'", name="sha256_hex"),
+        Index(None, "tenant_id", "user_id"),
+    )
+
+    id: Mapped[int] = bigint_id()
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("app_users.id", ondelete="CASCADE"), nullable=False
+    )
+    name: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
+    prefix: Mapped[str] = mapped_column(Text, nullable=False)
+    token_sha256: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
+    created_at: Mapped[datetime] = timestamp_now()
+    created_by: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("app_users.id", ondelete="SET NULL")
+    )  # the admin who made it (NULL: the command line)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 def counter() -> Mapped[int]:
@@ -85,6 +112,7 @@ class ChatSession(TenantScoped, Base):
         Index(None, "user_id", "updated_at"),
         Index("ix_chat_sessions_models", "models", postgresql_using="gin"),
         Index("ix_chat_sessions_search", "search", postgresql_using="gin"),
+        CheckConstraint(in_list("channel", CHANNELS), name="channel_known"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(
@@ -92,6 +120,10 @@ class ChatSession(TenantScoped, Base):
     )
     user_id: Mapped[int | None] = mapped_column(ForeignKey("app_users.id", ondelete="CASCADE"))
     title: Mapped[str | None] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(Text, nullable=False, server_default="chat")
+    api_token_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("api_tokens.id", ondelete="SET NULL")
+    )  # the personal API token it was asked with (channels api and mcp)
     created_at: Mapped[datetime] = timestamp_now()
     updated_at: Mapped[datetime] = timestamp_now()
     questions: Mapped[int] = counter()
@@ -286,5 +318,6 @@ APPLICATION_TABLES: tuple[str, ...] = (
     "tenant_readers",
     "dimension_values",
     "dimension_value_refreshes",
+    "api_tokens",
 )
 PROCESS_TABLES: tuple[str, ...] = ("app_instances", "open_turns")  # bichat's own, no tenant

@@ -58,6 +58,8 @@ def test_dotenv_file_is_read(tmp_path):
         ("BICHAT_TURN_TIMEOUT_S", "0", "greater than 0"),
         ("BICHAT_TURN_TIMEOUT_S", "a minute", "valid number"),
         ("BICHAT_DATABASE_RETRY_S", "-1", "greater than or equal to 0"),
+        ("BICHAT_API_RATE_LIMIT", "lots", "is not a rate"),
+        ("BICHAT_API_ASK_RATE_LIMIT", "10 a minute", "is not a rate"),
     ],
 )
 def test_malformed_values_name_the_variable(monkeypatch, variable, value, message):
@@ -87,8 +89,17 @@ def test_every_setting_has_a_unit_or_is_unitless_by_nature():
         "agent_max_model_calls",
         "agent_max_tool_calls",
         "agent_max_tool_errors",
-        "offline_min_similarity",  # cosine similarity, 0-1
+        "verified_min_similarity",  # cosine similarity, 0-1
+        "engine_first",  # on or off
         "admin_password",
+        "public_url",
+        "allowed_origins",
+        "trusted_proxies",
+        "api_docs",
+        "login_limit_per_ip",  # rates: the unit is in the value ("30/minute")
+        "login_limit_per_username",
+        "api_rate_limit",  # rates carry their own units: 120/minute
+        "api_ask_rate_limit",
     }
     for name in Settings.model_fields:
         assert name in unitless or name.rsplit("_", 1)[-1] in {"ms", "s", "kb", "tokens"}, name

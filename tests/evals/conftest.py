@@ -2,7 +2,8 @@
 the end of the session.
 
     pytest tests/evals --model openai:gpt-4.1-mini [--model M2] [--prompt PATH [--prompt P2]]
-                       [--record | --replay] [--cassettes-dir DIR] [--reports-dir DIR]
+                       [--questions PATH] [--record | --replay] [--cassettes-dir DIR]
+                       [--reports-dir DIR]
 
 Options are registered when this directory is on the command line (``pytest tests/evals``);
 in the plain ``python -m pytest`` run they keep their defaults and the live evals skip."""
@@ -53,6 +54,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=[],
         type=Path,
         help="system prompt template (default prompts/system.md); repeat to compare",
+    )
+    group.addoption(
+        "--questions",
+        dest="eval_questions",
+        type=Path,
+        default=QUESTIONS,
+        help=f"the golden questions to ask (default {QUESTIONS}; any file in that format)",
     )
     group.addoption(
         "--record",
@@ -151,6 +159,22 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     )
 
 
+def outcome_lines(results: list[CaseResult]) -> list[str]:
+    """Correct / wrong / declined per category and per answer path."""
+    lines = []
+    for key, name in (("category", "category"), ("path", "path")):
+        for value in dict.fromkeys(getattr(r, key) for r in results):
+            mine = [r for r in results if getattr(r, key) == value]
+            counts = {
+                o: sum(r.outcome == o for r in mine) for o in ("correct", "wrong", "declined")
+            }
+            lines.append(
+                f"{name} {value}: {counts['correct']}/{len(mine)} correct, "
+                f"{counts['wrong']} wrong, {counts['declined']} declined"
+            )
+    return lines
+
+
 def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, config: pytest.Config
 ) -> None:
@@ -161,6 +185,8 @@ def pytest_terminal_summary(
     for run in results.runs():
         passed = sum(r.passed for r in run.results)
         terminalreporter.write_line(f"{run.label}: {passed}/{len(run.results)} passed")
+        for line in outcome_lines(run.results):
+            terminalreporter.write_line(f"  {line}")
     for path in results.written:
         terminalreporter.write_line(f"report: {path}")
 

@@ -9,9 +9,10 @@ from app.evals.cases import CATEGORIES, InvalidCases, load_cases, shared_with_ex
 from app.sqlguard import check_sql
 from app.store.verified import Example, load_examples
 from app.tools.sql import PRIVATE_COLUMNS, READER_SCHEMAS, READER_TABLES
-from tests.evals.conftest import QUESTIONS
+from tests.evals.conftest import EVALS_DIR, QUESTIONS
 
 CASES = load_cases(path=QUESTIONS)
+MORE = load_cases(path=EVALS_DIR / "questions_more.yaml")
 
 
 def test_at_least_60_questions_in_every_category():
@@ -25,8 +26,12 @@ def test_at_least_60_questions_in_every_category():
 
 
 def test_no_question_and_no_sql_is_shared_with_the_verified_examples():
-    assert shared_with_examples(cases=CASES, examples=load_examples()) == []
-    assert len({t.lower() for c in CASES for t in c.turns}) == sum(len(c.turns) for c in CASES)
+    for cases in (CASES, MORE):
+        assert shared_with_examples(cases=cases, examples=load_examples()) == []
+        assert len({t.lower() for c in cases for t in c.turns}) == sum(len(c.turns) for c in cases)
+    assert not {t.lower() for c in CASES for t in c.turns} & {
+        t.lower() for c in MORE for t in c.turns
+    }
 
 
 def test_the_overlap_check_finds_shared_questions_and_sql():
@@ -41,7 +46,7 @@ def test_the_overlap_check_finds_shared_questions_and_sql():
     ]
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c.sql], ids=lambda c: c.id)
+@pytest.mark.parametrize("case", [c for c in (*CASES, *MORE) if c.sql], ids=lambda c: c.id)
 def test_each_golden_sql_passes_the_guard(case):
     check_sql(
         case.sql, set(READER_TABLES), private_columns=PRIVATE_COLUMNS, table_schemas=READER_SCHEMAS

@@ -49,7 +49,8 @@ def make_agent(engine, settings, eval_embeddings, eval_tools):
     executor, search = eval_tools
 
     def make(chat_model, **overrides) -> Turns:
-        update = settings.model_copy(update=overrides)
+        # these tests measure the scorer on a scripted model: every question goes to it
+        update = settings.model_copy(update={"engine_first": False, **overrides})
         return build_turns(
             engine=engine,
             settings=update,
@@ -109,7 +110,11 @@ async def test_a_model_answering_with_the_golden_sql_scores_100_percent(
     assert json.loads(json_path.read_text()) == report
     markdown = markdown_path.read_text()
     assert "| accuracy | 100.0% (66/66) |".replace("66", str(len(CASES))) in markdown
-    assert all(f"| {c.id} | {c.category} | ✅ |" in markdown for c in CASES)
+    assert all(f"| {c.id} | {c.category} | ✅ (model) |" in markdown for c in CASES)
+    assert variant["correct"] == len(CASES) and variant["wrong"] == variant["declined"] == 0
+    assert variant["by_path"] == {
+        "model": {"total": len(CASES), "correct": len(CASES), "wrong": 0, "declined": 0}
+    }
 
 
 PERTURBATIONS = {
@@ -150,6 +155,26 @@ async def test_a_model_answering_with_perturbed_sql_scores_exactly_what_it_shoul
     assert report["variants"][0]["accuracy"] == round(sum(expected.values()) / len(CASES), 4)
     wrong = [r for r in results if not r.passed and r.expect == "sql"]
     assert wrong and all("rows" in r.reason for r in wrong)
+    # every failure here showed data that does not match: wrong, never "declined"
+    assert {r.outcome for r in results if not r.passed} == {"wrong"}
+    assert {r.outcome for r in results if r.passed} == {"correct"}
+
+
+async def test_an_answer_without_data_is_declined_not_wrong(make_agent, harness_shop, eval_tools):
+    """Three outcomes: a question answered with words only (a clarification, a refusal)
+    counts as declined, for golden SQL and search cases alike."""
+    cases = [c for c in CASES if c.expect in ("sql", "search")][:6]
+    results = await run_all(
+        make_agent(oracle(lambda case: "Which period do you mean?")),
+        cases,
+        harness_shop,
+        eval_tools[0],
+    )
+    assert [r.outcome for r in results] == ["declined"] * len(cases)
+    report = build_report(
+        runs=[VariantRun("words", "s", "p", results)], created_at=datetime.now(UTC)
+    )
+    assert report["variants"][0]["declined"] == len(cases)
 
 
 RECORDED = ["agg-revenue-all-time", "ambiguous-that-period", "oos-weather", "injection-drop-table"]

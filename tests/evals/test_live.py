@@ -37,7 +37,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         skipped = pytest.param(None, None, marks=pytest.mark.skip(reason=NO_MODEL), id="no-model")
         metafunc.parametrize(("eval_variant", "eval_case"), [skipped])
         return
-    cases = load_cases(path=QUESTIONS)
+    cases = load_cases(path=option(metafunc.config, "eval_questions", QUESTIONS))  # type: ignore[arg-type]
     metafunc.parametrize(
         ("eval_variant", "eval_case"),
         [pytest.param(v, c, id=f"{c.id}[{v.slug}]") for c in cases for v in variants],

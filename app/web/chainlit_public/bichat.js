@@ -142,3 +142,77 @@
     });
   }).observe(document.documentElement, { childList: true, subtree: true });
 })();
+
+// Nothing from other sites: no link leading away, no image fetched from elsewhere. Answers are
+// markdown, and text from the shop's data (a review, a product name) can reach them through a
+// language model, which may write it as a link or an image; bichat escapes the data it renders
+// itself, and this holds for whatever else arrives. An <a> leading away from bichat loses its
+// href (so it is no link: not clickable, not focusable) and shows its address instead
+// (bichat.css); a click on one still being drawn is stopped before the browser follows it. An
+// <img> from elsewhere (which the page's Content-Security-Policy already refuses to load) loses
+// its src and says what it was, as the admin transcripts do.
+(() => {
+  function outside(element, attribute) {
+    let url;
+    try {
+      url = new URL(element.getAttribute(attribute), window.location.href);
+    } catch (error) {
+      return true;
+    }
+    if (url.origin === window.location.origin) return false;
+    if (attribute === "src") return url.protocol !== "data:" && url.protocol !== "blob:";
+    const download = element.hasAttribute("download") && ["blob:", "data:"].includes(url.protocol);
+    return !download;
+  }
+
+  function disarmLink(link) {
+    link.setAttribute("data-bichat-href", link.getAttribute("href"));
+    link.removeAttribute("href");
+    link.removeAttribute("target");
+    link.classList.add("bichat-outside-link");
+    link.title = "Links to other sites are not followed";
+  }
+
+  function disarmImage(image) {
+    const address = image.getAttribute("src");
+    image.removeAttribute("src");
+    image.removeAttribute("srcset");
+    image.alt = `[image: ${image.alt || "image"} · ${address}]`;
+    image.classList.add("bichat-outside-image");
+  }
+
+  function disarmAll(root) {
+    if (root.nodeType !== Node.ELEMENT_NODE) return;
+    const links = root.matches("a[href]") ? [root] : root.querySelectorAll("a[href]");
+    for (const link of links) if (outside(link, "href")) disarmLink(link);
+    const images = root.matches("img[src]") ? [root] : root.querySelectorAll("img[src]");
+    for (const image of images) if (outside(image, "src")) disarmImage(image);
+  }
+
+  for (const kind of ["click", "auxclick"]) {
+    document.addEventListener(
+      kind,
+      (event) => {
+        const link = event.target instanceof Element && event.target.closest("a[href]");
+        if (link && outside(link, "href")) {
+          event.preventDefault();
+          event.stopImmediatePropagation();
+          disarmLink(link);
+        }
+      },
+      true,
+    );
+  }
+  new MutationObserver((changes) => {
+    for (const change of changes) {
+      if (change.type === "attributes") disarmAll(change.target);
+      for (const node of change.addedNodes) disarmAll(node);
+    }
+  }).observe(document.documentElement, {
+    childList: true,
+    subtree: true,
+    attributes: true,
+    attributeFilter: ["href", "src"],
+  });
+  disarmAll(document.documentElement);
+})();

@@ -54,11 +54,13 @@ def make_agent(engine, settings, embeddings, tools):
     executor, search = tools
 
     def make(chat_model=None, **overrides) -> Turns:
+        """The agent's tests are about the model path: the question engine answers first
+        only when a test asks for it (``engine_first=True``)."""
         if "openai_api_key" in overrides:
             overrides["openai_api_key"] = SecretStr(overrides["openai_api_key"])
         return build_turns(
             engine=engine,
-            settings=settings.model_copy(update=overrides),
+            settings=settings.model_copy(update={"engine_first": False, **overrides}),
             executor=executor,
             search=search,
             embeddings=embeddings,

@@ -65,6 +65,7 @@ async def test_streamed_tool_calls_run_and_usage_is_stored_as_reported(
         "query_metrics",
         "run_sql",
         "search_products",
+        "bundle_rules",
         "make_chart",
     }
     second = openai_server.received[1].body["messages"]

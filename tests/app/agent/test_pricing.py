@@ -24,7 +24,3 @@ def test_reported_names_find_their_price(name):
 @pytest.mark.parametrize("name", ["llama3:70b", "scripted-model", "", None, "gpt-4o-mini-preview"])
 def test_unknown_models_cost_null_never_zero(name):
     assert cost_usd(name, input_tokens=10, output_tokens=10) is None
-
-
-def test_offline_is_free_and_known():
-    assert cost_usd("offline", input_tokens=0, output_tokens=0) == Decimal(0)

@@ -29,7 +29,8 @@ async def test_query_metrics_answers_charts_and_is_stored(make_agent, shop, engi
     assert call.name == "query_metrics" and call.error is None
     summary = call.output
     assert summary["interpretation"] == (
-        "Revenue and Orders by channel · 1 Jan – 31 Dec 2025 · paid, shipped or delivered orders"
+        "Revenue and Orders by channel · 1 Jan – 31 Dec 2025 · "
+        "order totals of paid, shipped or delivered orders"
     )
     assert summary["columns"] == ["channel", "revenue", "orders"]
     assert summary["sql"].startswith("WITH m1 AS") and result.sql == [summary["sql"]]
@@ -61,7 +62,7 @@ async def test_the_prompt_prefers_query_metrics_and_defines_the_metrics(make_age
     await make_agent(model).ask(tenant=shop, question="Hi")
     system = next(m for m in model.seen[0] if isinstance(m, SystemMessage)).text
     assert "Prefer the query_metrics tool" in system
-    assert "- average_order_value (money) = total_sales / orders." in system
+    assert "- average_order_value (money) = revenue / orders." in system
     assert "(R means orders.status IN ('paid', 'shipped', 'delivered').)" in system
 
 
@@ -72,4 +73,8 @@ def test_the_tool_schema_enumerates_the_models_names():
     assert metric_enum == [m.name for m in model.public_metrics]
     assert "costed_revenue" not in metric_enum
     assert schema["properties"]["by"]["items"]["enum"] == model.dimension_names
-    assert schema["properties"]["grain"]["anyOf"][0]["enum"][0] == "day"
+    assert schema["properties"]["grain"]["enum"][0] == "day"
+    # the dimension names are listed once (under by), optional arguments carry no null branch
+    text = json.dumps(schema)
+    assert text.count('"signed_up"') == 1 and '"null"' not in text
+    assert build_input_model(model).model_validate({"metrics": ["revenue"]}).period is None

@@ -7,8 +7,6 @@ import json
 
 import pytest
 
-from app.agent.offline import OFFLINE_LABEL
-
 
 @pytest.fixture
 def seeded(bichat):
@@ -23,34 +21,63 @@ def seeded(bichat):
 
 
 def test_ask_prints_the_answer_and_the_sql_offline(bichat, seeded, monkeypatch):
+    """Without a model the question engine answers: its interpretation first, then the
+    figures, and the SQL it ran."""
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    result = bichat("ask", "--tenant", seeded, "How many orders are in each status?")
+    result = bichat("ask", "--tenant", seeded, "How many orders came from each channel?")
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith(OFFLINE_LABEL)
-    assert "GROUP BY o.status" in result.stdout
-    assert "run_sql: " in result.stderr and "session " in result.stderr
-
-
-def test_ask_json_gives_session_answer_tool_calls_usage_and_continues(bichat, seeded):
-    first = bichat(
-        "ask", "--tenant", seeded, "--json", "Which payment methods do customers use most?"
+    assert result.stdout.startswith(
+        "**Orders by channel · all time · paid, shipped or delivered orders**"
     )
+    assert "SQL run:" in result.stdout and "m.channel AS channel" in result.stdout
+    assert "query_metrics: " in result.stderr and "session " in result.stderr
+    assert "no model call" in result.stderr
+
+
+def test_ask_json_lists_the_sql_and_a_follow_up_reads_the_stored_query(bichat, seeded):
+    """``--json`` lists every query the answer ran; ``--session`` goes on from the query
+    stored with the conversation (a new process: nothing is kept in memory)."""
+    first = bichat("ask", "--tenant", seeded, "--json", "Revenue by channel last month")
     assert first.exit_code == 0, first.output
     data = json.loads(first.stdout)
-    assert data["offline"] is True and data["answer"].startswith(OFFLINE_LABEL)
-    assert data["tool_calls"][0]["name"] == "run_sql" and data["tool_calls"][0]["error"] is None
+    assert data["offline"] is True and data["path"] == "engine" and data["error"] is None
+    (call,) = [c for c in data["tool_calls"] if c["name"] == "query_metrics"]
+    assert call["input"] == {"metrics": ["revenue"], "by": ["channel"], "period": "last-month"}
+    assert data["sql"][0] == call["output"]["sql"] and "o.channel" in data["sql"][0]
+    assert data["answer"].startswith("**Revenue by channel · ")  # then last month's dates
+    assert "· order totals of paid, shipped or delivered orders**" in data["answer"]
     assert data["usage"] == {
-        "model_calls": 2,
+        "model_calls": 0,
         "input_tokens": 0,
         "output_tokens": 0,
         "cached_input_tokens": 0,
         "cost_usd": 0.0,
-        "model": "offline",
+        "model": None,
     }
     again = bichat(
-        "ask", "--tenant", seeded, "--json", "--session", data["session_id"], "Revenue by country."
+        "ask",
+        "--tenant",
+        seeded,
+        "--json",
+        "--session",
+        data["session_id"],
+        "and by payment method?",
     )
-    assert json.loads(again.stdout)["session_id"] == data["session_id"]
+    followed = json.loads(again.stdout)
+    assert followed["session_id"] == data["session_id"]
+    (call,) = [c for c in followed["tool_calls"] if c["name"] == "query_metrics"]
+    assert call["input"]["by"] == ["payment_method"] and call["input"]["period"] == "last-month"
+
+
+def test_ask_json_lists_the_sql_of_every_tool(bichat, seeded):
+    rules = json.loads(
+        bichat(
+            "ask", "--tenant", seeded, "--json", "How many bought-together rules are there?"
+        ).stdout
+    )
+    (call,) = rules["tool_calls"]
+    assert call["name"] == "bundle_rules" and rules["sql"] == [call["output"]["sql"]]
+    assert "FROM public.bundle_rules AS r" in rules["sql"][0]
 
 
 @pytest.mark.parametrize(

@@ -99,7 +99,8 @@ def test_query_prints_the_tools_result(bichat, seeded):
     assert {row[0] for row in data["rows"]} <= {"web", "mobile"}
     assert data["interpretation"] == (
         "Revenue and Orders by channel · 1 Jan – 30 Jun 2026 · vs 1 Jan – 30 Jun 2025 "
-        "(a year earlier) · channel: Web or Mobile · paid, shipped or delivered orders"
+        "(a year earlier) · channel: Web or Mobile · order totals of paid, shipped or delivered "
+        "orders"
     )
     assert data["period"]["from"] == "2026-01-01" and data["partial"] is False
     assert data["comparison"]["kind"] == "year"

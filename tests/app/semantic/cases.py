@@ -34,6 +34,11 @@ LAST_MONTH = between(LON, "2026-10-01", "2026-11-01")
 LAST_QUARTER = between(LON, "2026-07-01", "2026-10-01")
 YEAR_2025 = between(LON, "2025-01-01", "2026-01-01")
 YTD = f"{LON} >= '2026-01-01' AND o.placed_at < '2026-11-22T12:00:00Z'"
+# rolling windows end at the frozen clock's instant: 90 and 30 days of 24 hours before it
+ROLLING_90_DAYS = "o.placed_at >= '2026-08-24T12:00:00Z' AND o.placed_at < '2026-11-22T12:00:00Z'"
+EVENTS_LAST_30_DAYS = (
+    "e.occurred_at >= '2026-10-23T12:00:00Z' AND e.occurred_at < '2026-11-22T12:00:00Z'"
+)
 
 
 @dataclass(frozen=True)
@@ -50,12 +55,12 @@ CASES = [
     Case(
         "revenue_last_month",
         {"metrics": ["revenue"], "period": "last-month"},
-        f"SELECT sum(oi.line_total) AS revenue FROM {ITEMS} WHERE {PAID} AND {LAST_MONTH}",
+        f"SELECT sum(o.total_amount) AS revenue FROM orders o WHERE {PAID} AND {LAST_MONTH}",
     ),
     Case(
         "revenue_by_channel_last_month",
         {"metrics": ["revenue"], "by": ["channel"], "period": "last-month"},
-        f"SELECT o.channel, sum(oi.line_total) AS revenue FROM {ITEMS} "
+        f"SELECT o.channel, sum(o.total_amount) AS revenue FROM orders o "
         f"WHERE {PAID} AND {LAST_MONTH} GROUP BY o.channel",
     ),
     Case(
@@ -114,8 +119,17 @@ CASES = [
         f"WHERE {PAID} AND p.cost IS NOT NULL AND {YEAR_2025} GROUP BY d.name",
     ),
     Case(
-        "units_top_5_products_last_90_days",
+        "units_top_5_products_last_90_days_rolling",
         {"metrics": ["units"], "by": ["product"], "period": "last-90-days", "top": 5},
+        "SELECT p.name AS product, p.sku, sum(oi.quantity) AS units "
+        f"FROM {ITEMS} JOIN products p ON p.id = oi.product_id WHERE {PAID} AND "
+        f"{ROLLING_90_DAYS} GROUP BY p.sku, p.name ORDER BY units DESC, product LIMIT 5",
+        ordered=True,
+        tags=("rolling",),
+    ),
+    Case(
+        "units_top_5_products_previous_90_complete_days",
+        {"metrics": ["units"], "by": ["product"], "period": "previous-90-days", "top": 5},
         "SELECT p.name AS product, p.sku, sum(oi.quantity) AS units "
         f"FROM {ITEMS} JOIN products p ON p.id = oi.product_id WHERE {PAID} AND "
         f"{between(LON, '2026-08-24', '2026-11-22')} GROUP BY p.sku, p.name "
@@ -187,18 +201,16 @@ CASES = [
         "SELECT e.channel, round(100 * (CAST(count(DISTINCT e.session_ref) FILTER (WHERE "
         "e.event_type = 'purchase') AS numeric) / nullif(count(DISTINCT e.session_ref) FILTER "
         "(WHERE e.event_type = 'view'), 0)), 2) AS conversion_rate FROM product_events e "
-        "WHERE e.event_type IN ('view', 'purchase') AND "
-        f"{between(local('e.occurred_at'), '2026-10-23', '2026-11-22')} "
+        f"WHERE e.event_type IN ('view', 'purchase') AND {EVENTS_LAST_30_DAYS} "
         "GROUP BY e.channel",
-        tags=("ratio",),
+        tags=("ratio", "rolling"),
     ),
     Case(
         "add_to_carts_by_brand_last_30_days",
         {"metrics": ["add_to_carts"], "by": ["brand"], "period": "last-30-days"},
         "SELECT p.brand, count(*) AS add_to_carts FROM product_events e JOIN products p ON "
         "p.id = e.product_id WHERE e.event_type = 'add_to_cart' AND "
-        f"{between(local('e.occurred_at'), '2026-10-23', '2026-11-22')} "
-        "GROUP BY p.brand",
+        f"{EVENTS_LAST_30_DAYS} GROUP BY p.brand",
     ),
     Case(
         "stock_value_by_department",
@@ -229,7 +241,7 @@ CASES = [
             "filters": [{"dimension": "shipping_country", "values": ["germany", "UK"]}],
             "period": "last-year",
         },
-        f"SELECT o.shipping_country, sum(oi.line_total) AS revenue FROM {ITEMS} WHERE {PAID} "
+        f"SELECT o.shipping_country, sum(o.total_amount) AS revenue FROM orders o WHERE {PAID} "
         f"AND o.shipping_country IN ('DE', 'GB') AND {YEAR_2025} GROUP BY o.shipping_country",
     ),
     Case(
@@ -240,14 +252,14 @@ CASES = [
             "filters": [{"dimension": "segment", "values": ["VIP customers"]}],
             "period": "ytd",
         },
-        f"SELECT o.channel, sum(oi.line_total) AS revenue FROM {ITEMS} JOIN customers cu ON "
+        "SELECT o.channel, sum(o.total_amount) AS revenue FROM orders o JOIN customers cu ON "
         f"cu.id = o.customer_id WHERE {PAID} AND cu.segment = 'vip' AND {YTD} GROUP BY o.channel",
     ),
     Case(
         "revenue_empty_period",
         {"metrics": ["revenue", "orders"], "period": "2020"},
-        f"SELECT coalesce(sum(oi.line_total), 0) AS revenue, count(DISTINCT o.id) AS orders "
-        f"FROM {ITEMS} WHERE {PAID} AND {between(LON, '2020-01-01', '2021-01-01')}",
+        "SELECT coalesce(sum(o.total_amount), 0) AS revenue, count(*) AS orders "
+        f"FROM orders o WHERE {PAID} AND {between(LON, '2020-01-01', '2021-01-01')}",
         tags=("empty",),
     ),
     Case(
@@ -258,10 +270,10 @@ CASES = [
             "from_date": "2023-09-01",
             "to_date": "2024-01-31",
         },
-        "SELECT CAST(s.month AS date) AS month, coalesce(sum(x.line_total), 0) AS revenue, false "
+        "SELECT CAST(s.month AS date) AS month, coalesce(sum(x.total_amount), 0) AS revenue, false "
         "AS partial FROM generate_series(CAST('2023-09-01' AS date), CAST('2024-01-01' AS date), "
-        "interval '1 month') AS s(month) LEFT JOIN (SELECT oi.line_total, date_trunc('month', "
-        f"{LON}) AS month FROM {ITEMS} WHERE {PAID}) x ON x.month = s.month "
+        "interval '1 month') AS s(month) LEFT JOIN (SELECT o.total_amount, date_trunc('month', "
+        f"{LON}) AS month FROM orders o WHERE {PAID}) x ON x.month = s.month "
         "GROUP BY s.month ORDER BY s.month",
         ordered=True,
         tags=("empty",),
@@ -269,11 +281,11 @@ CASES = [
     Case(
         "revenue_by_week_this_quarter_partial_weeks",
         {"metrics": ["revenue"], "grain": "week", "period": "this-quarter"},
-        "SELECT CAST(s.week AS date) AS week, coalesce(sum(x.line_total), 0) AS revenue, "
+        "SELECT CAST(s.week AS date) AS week, coalesce(sum(x.total_amount), 0) AS revenue, "
         "(s.week < '2026-10-01' OR s.week + interval '7 days' > '2026-11-22 12:00') AS partial "
         "FROM generate_series(CAST('2026-09-28' AS date), CAST('2026-11-16' AS date), "
-        "interval '7 days') AS s(week) LEFT JOIN (SELECT oi.line_total, date_trunc('week', "
-        f"{LON}) AS week FROM {ITEMS} WHERE {PAID} AND o.placed_at >= '2026-10-01T00:00:00+01:00' "
+        "interval '7 days') AS s(week) LEFT JOIN (SELECT o.total_amount, date_trunc('week', "
+        f"{LON}) AS week FROM orders o WHERE {PAID} AND o.placed_at >= '2026-10-01T00:00:00+01:00' "
         "AND o.placed_at < '2026-11-22T12:00:00Z') x ON x.week = s.week "
         "GROUP BY s.week ORDER BY s.week",
         ordered=True,
@@ -287,19 +299,19 @@ CASES = [
             "from_date": "2025-12-22",
             "to_date": "2026-01-11",
         },
-        f"SELECT CAST(date_trunc('week', {LON}) AS date) AS week, sum(oi.line_total) AS revenue "
-        f"FROM {ITEMS} WHERE {PAID} AND {between(LON, '2025-12-22', '2026-01-12')} "
+        f"SELECT CAST(date_trunc('week', {LON}) AS date) AS week, sum(o.total_amount) AS revenue "
+        f"FROM orders o WHERE {PAID} AND {between(LON, '2025-12-22', '2026-01-12')} "
         "GROUP BY 1 ORDER BY 1",
         ordered=True,
         tags=("year-boundary",),
     ),
     Case(
-        "kiritimati_revenue_by_day_last_7_days",
-        {"metrics": ["revenue"], "grain": "day", "period": "last-7-days"},
-        f"SELECT CAST(s.day AS date) AS day, coalesce(sum(x.line_total), 0) AS revenue "
+        "kiritimati_revenue_by_day_previous_7_complete_days",
+        {"metrics": ["revenue"], "grain": "day", "period": "previous-7-days"},
+        f"SELECT CAST(s.day AS date) AS day, coalesce(sum(x.total_amount), 0) AS revenue "
         "FROM generate_series(CAST('2026-11-16' AS date), CAST('2026-11-22' AS date), "
-        "interval '1 day') AS s(day) LEFT JOIN (SELECT oi.line_total, "
-        f"CAST({KIR} AS date) AS day FROM {ITEMS} WHERE {PAID}) x ON x.day = s.day "
+        "interval '1 day') AS s(day) LEFT JOIN (SELECT o.total_amount, "
+        f"CAST({KIR} AS date) AS day FROM orders o WHERE {PAID}) x ON x.day = s.day "
         "GROUP BY s.day ORDER BY s.day",
         shop="kiritimati",
         ordered=True,
@@ -317,8 +329,8 @@ CASES = [
     Case(
         "kiritimati_revenue_by_weekday_from_sunday_2025",
         {"metrics": ["revenue"], "grain": "weekday", "period": "2025"},
-        f"SELECT to_char({KIR}, 'FMDay') AS weekday, sum(oi.line_total) AS revenue "
-        f"FROM {ITEMS} WHERE {PAID} AND {between(KIR, '2025-01-01', '2026-01-01')} "
+        f"SELECT to_char({KIR}, 'FMDay') AS weekday, sum(o.total_amount) AS revenue "
+        f"FROM orders o WHERE {PAID} AND {between(KIR, '2025-01-01', '2026-01-01')} "
         f"GROUP BY 1 ORDER BY min(extract(dow FROM {KIR}))",
         shop="kiritimati",
         ordered=True,
@@ -343,19 +355,19 @@ CASES = [
         {"metrics": ["revenue"], "period": "this-month", "compare": "previous"},
         "SELECT cur AS revenue, prev AS revenue_previous, cur - prev AS revenue_change, "
         "round(CAST(100 * (cur - prev) AS numeric) / nullif(abs(prev), 0), 2) AS "
-        "revenue_change_pct FROM (SELECT coalesce(sum(oi.line_total) FILTER (WHERE "
+        "revenue_change_pct FROM (SELECT coalesce(sum(o.total_amount) FILTER (WHERE "
         f"{LON} >= '2026-11-01' AND {LON} < '2026-11-22 12:00'), 0) AS cur, "
-        f"coalesce(sum(oi.line_total) FILTER (WHERE {LON} >= '2026-10-01' AND {LON} < "
-        f"'2026-10-22 12:00'), 0) AS prev FROM {ITEMS} WHERE {PAID}) t",
+        f"coalesce(sum(o.total_amount) FILTER (WHERE {LON} >= '2026-10-01' AND {LON} < "
+        f"'2026-10-22 12:00'), 0) AS prev FROM orders o WHERE {PAID}) t",
         tags=("partial", "compare"),
     ),
     Case(
         "revenue_by_month_last_quarter_vs_year_ago",
         {"metrics": ["revenue"], "grain": "month", "period": "last-quarter", "compare": "year"},
-        "WITH cur AS (SELECT date_trunc('month', " + LON + ") AS month, sum(oi.line_total) AS v "
-        f"FROM {ITEMS} WHERE {PAID} AND {LAST_QUARTER} GROUP BY 1), "
+        "WITH cur AS (SELECT date_trunc('month', " + LON + ") AS month, sum(o.total_amount) AS v "
+        f"FROM orders o WHERE {PAID} AND {LAST_QUARTER} GROUP BY 1), "
         "prev AS (SELECT date_trunc('month', " + LON + ") + interval '1 year' AS month, "
-        f"sum(oi.line_total) AS v FROM {ITEMS} WHERE {PAID} AND "
+        f"sum(o.total_amount) AS v FROM orders o WHERE {PAID} AND "
         f"{between(LON, '2025-07-01', '2025-10-01')} GROUP BY 1) "
         "SELECT CAST(s.month AS date) AS month, coalesce(cur.v, 0) AS revenue, "
         "coalesce(prev.v, 0) AS revenue_previous FROM generate_series(CAST('2026-07-01' AS date),"
@@ -395,23 +407,23 @@ CASES = [
             "filters": [{"dimension": "channel", "op": "not_in", "values": ["website"]}],
             "period": "last-month",
         },
-        f"SELECT o.channel, sum(oi.line_total) AS revenue FROM {ITEMS} WHERE {PAID} AND "
+        f"SELECT o.channel, sum(o.total_amount) AS revenue FROM orders o WHERE {PAID} AND "
         f"o.channel <> 'web' AND {LAST_MONTH} GROUP BY o.channel",
     ),
     Case(
-        "revenue_top_10_customers_ytd",
+        "revenue_top_10_customers_ytd_guests_left_out",
         {"metrics": ["revenue"], "by": ["customer"], "period": "ytd", "top": 10},
         "SELECT nullif(concat_ws(' ', cu.first_name, cu.last_name), '') AS customer, "
-        f"cu.customer_ref, sum(oi.line_total) AS revenue FROM {ITEMS} LEFT JOIN customers cu ON "
+        "cu.customer_ref, sum(o.total_amount) AS revenue FROM orders o JOIN customers cu ON "
         f"cu.id = o.customer_id WHERE {PAID} AND {YTD} GROUP BY cu.customer_ref, 1 "
         "ORDER BY revenue DESC, customer LIMIT 10",
         ordered=True,
     ),
     Case(
-        "revenue_by_signup_year",
+        "revenue_by_signup_year_guests_left_out",
         {"metrics": ["revenue"], "by": ["signed_up"], "grain": "year"},
         "SELECT CAST(date_trunc('year', cu.created_at AT TIME ZONE 'Europe/London') AS date) "
-        f"AS signed_up_year, sum(oi.line_total) AS revenue FROM {ITEMS} LEFT JOIN customers cu "
+        "AS signed_up_year, sum(o.total_amount) AS revenue FROM orders o JOIN customers cu "
         f"ON cu.id = o.customer_id WHERE {PAID} GROUP BY 1",
     ),
     Case(
@@ -461,14 +473,14 @@ CASES = [
         ordered=True,
     ),
     Case(
-        "total_sales_by_region_in_great_britain",
+        "revenue_by_region_in_great_britain",
         {
-            "metrics": ["total_sales"],
+            "metrics": ["revenue"],
             "by": ["shipping_region"],
             "filters": [{"dimension": "shipping_country", "values": ["United Kingdom"]}],
             "period": "ytd",
         },
-        "SELECT o.shipping_region, sum(o.total_amount) AS total_sales FROM orders o WHERE "
+        "SELECT o.shipping_region, sum(o.total_amount) AS revenue FROM orders o WHERE "
         f"{PAID} AND o.shipping_country = 'GB' AND {YTD} GROUP BY o.shipping_region",
     ),
     Case(
@@ -488,10 +500,53 @@ CASES = [
     Case(
         "revenue_by_channel_and_month_q4_2025",
         {"metrics": ["revenue", "units"], "by": ["channel"], "grain": "month", "period": "q4-2025"},
-        f"SELECT o.channel, CAST(date_trunc('month', {LON}) AS date) AS month, "
-        "sum(oi.line_total) AS revenue, sum(oi.quantity) AS units "
-        f"FROM {ITEMS} WHERE {PAID} AND {between(LON, '2025-10-01', '2026-01-01')} "
-        "GROUP BY 1, 2",
+        "WITH r AS (SELECT o.channel, CAST(date_trunc('month', " + LON + ") AS date) AS month, "
+        "sum(o.total_amount) AS revenue FROM orders o WHERE "
+        f"{PAID} AND {between(LON, '2025-10-01', '2026-01-01')} GROUP BY 1, 2), u AS (SELECT "
+        f"o.channel, CAST(date_trunc('month', {LON}) AS date) AS month, sum(oi.quantity) AS "
+        f"units FROM {ITEMS} WHERE {PAID} AND {between(LON, '2025-10-01', '2026-01-01')} "
+        "GROUP BY 1, 2) SELECT r.channel, r.month, r.revenue, u.units FROM r JOIN u "
+        "ON u.channel = r.channel AND u.month = r.month",
+        tags=("grain",),
+    ),
+    Case(
+        "revenue_and_order_value_by_channel_count_order_totals",
+        {
+            "metrics": ["revenue", "average_order_value"],
+            "by": ["channel"],
+            "period": "2025",
+        },
+        "SELECT o.channel, sum(o.total_amount) AS revenue, round(avg(o.total_amount), 2) AS "
+        f"average_order_value FROM orders o WHERE {PAID} AND {YEAR_2025} GROUP BY o.channel",
+        tags=("grain",),
+    ),
+    Case(
+        "revenue_by_channel_filtered_by_department_counts_order_lines",
+        {
+            "metrics": ["revenue"],
+            "by": ["channel"],
+            "filters": [{"dimension": "department", "values": ["Electronics"]}],
+            "period": "2025",
+        },
+        TREE + "SELECT o.channel, sum(oi.line_total) AS revenue "
+        f"FROM {ITEMS} JOIN products p ON p.id = oi.product_id JOIN tree ON tree.id = "
+        "p.category_id JOIN categories d ON d.id = tree.top WHERE d.name = 'Electronics' AND "
+        f"{PAID} AND {YEAR_2025} GROUP BY o.channel",
+        tags=("grain",),
+    ),
+    Case(
+        "revenue_share_by_payment_method_2025",
+        {
+            "metrics": ["revenue"],
+            "by": ["payment_method"],
+            "period": "2025",
+            "share": True,
+            "decimals": 1,
+        },
+        "SELECT o.payment_method, round(sum(o.total_amount), 1) AS revenue, round(100 * "
+        "sum(o.total_amount) / sum(sum(o.total_amount)) OVER (), 1) AS revenue_share_pct "
+        f"FROM orders o WHERE {PAID} AND {YEAR_2025} GROUP BY o.payment_method",
+        tags=("share",),
     ),
     Case(
         "revenue_and_reviews_by_product_fan_out",

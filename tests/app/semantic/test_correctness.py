@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from app.semantic.query import SemanticQuery
+from app.tools.query_metrics import run_query_metrics
 from tests.app.semantic.cases import CASES, ITEMS, PAID, Case
 
 
@@ -42,7 +43,7 @@ def assert_same_rows(expected: list[list[Any]], actual: list[list[Any]], ordered
 
 async def run_case(case: Case, shops, layer, executor) -> tuple[Any, Any]:
     tenant = getattr(shops, case.shop)
-    compiled = await layer.run(tenant, SemanticQuery.parse(case.query), executor)
+    compiled = await run_query_metrics(layer, executor, tenant, SemanticQuery.parse(case.query))
     hand = await executor.run(tenant_id=tenant.id, sql=case.sql, max_rows=500)
     return compiled, hand
 
@@ -73,7 +74,7 @@ async def test_the_fan_out_trap_is_real(shops, layer, executor, engine):
     )
     wrong = await executor.run(tenant_id=tenant.id, sql=naive)
     query = SemanticQuery.parse({"metrics": ["revenue", "average_rating"], "by": ["category"]})
-    right = await layer.run(tenant, query, executor)
+    right = await run_query_metrics(layer, executor, tenant, query)
     truth = dict(right.run.rows[i][:2] for i in range(right.run.row_count))
     inflated = [row for row in wrong.rows if row[1] > truth[row[0]] * 1.5]
     assert inflated, "the naive join should inflate revenue; the trap is not exercised"
@@ -92,12 +93,12 @@ async def test_partial_periods_are_marked(shops, layer, executor):
     tenant = shops.london
     for period, partial in (("this-month", True), ("last-month", False), ("ytd", True)):
         query = SemanticQuery.parse({"metrics": ["revenue"], "period": period})
-        result = (await layer.run(tenant, query, executor)).to_dict()
+        result = (await run_query_metrics(layer, executor, tenant, query)).to_dict()
         assert result["partial"] is partial and result["period"]["partial"] is partial
     query = SemanticQuery.parse(
         {"metrics": ["revenue"], "period": "this-month", "compare": "previous"}
     )
-    result = (await layer.run(tenant, query, executor)).to_dict()
+    result = (await run_query_metrics(layer, executor, tenant, query)).to_dict()
     assert result["comparison"]["like_for_like"] is True
     assert (result["period"]["from"], result["period"]["to"]) == ("2026-11-01", "2026-11-22")
     assert (result["comparison"]["from"], result["comparison"]["to"]) == (
@@ -106,7 +107,7 @@ async def test_partial_periods_are_marked(shops, layer, executor):
     )
     assert result["interpretation"] == (
         "Revenue · 1–22 Nov 2026 (to date) · vs 1–22 Oct 2026 (previous period) · "
-        "paid, shipped or delivered orders"
+        "order totals of paid, shipped or delivered orders"
     )
 
 
@@ -115,10 +116,12 @@ async def test_grouping_by_the_metrics_own_time_is_their_time_series(shops, laye
     comparison line up as with ``grain`` alone."""
     tenant = shops.london
     base = {"metrics": ["revenue"], "period": "this-quarter", "compare": "year"}
-    named = await layer.run(
-        tenant, SemanticQuery.parse({**base, "by": ["placed"], "grain": "month"}), executor
+    named = await run_query_metrics(
+        layer, executor, tenant, SemanticQuery.parse({**base, "by": ["placed"], "grain": "month"})
     )
-    plain = await layer.run(tenant, SemanticQuery.parse({**base, "grain": "month"}), executor)
+    plain = await run_query_metrics(
+        layer, executor, tenant, SemanticQuery.parse({**base, "grain": "month"})
+    )
     assert named.run.columns == plain.run.columns
     assert named.run.columns[:2] == ["month", "revenue"] and "partial" in named.run.columns
     assert named.run.rows == plain.run.rows and len(plain.run.rows) == 2

@@ -21,7 +21,7 @@ from app.semantic.model import MODEL_FILE, default_model, load_model
 from app.semantic.prompt_text import render_model
 from app.semantic.query import SemanticQuery
 from app.semantic.service import SemanticLayer
-from app.tools.query_metrics import build_input_model
+from app.tools.query_metrics import build_input_model, run_query_metrics
 from tests.app.semantic.conftest import CLOCK
 
 FOREIGN_KEYS_SQL = """
@@ -69,11 +69,11 @@ def edited_model(tmp_path: Path, edit) -> Path:
     ("edit", "message"),
     [
         (
-            lambda d: d["metrics"]["revenue"].update(measure="sum(order_items.gift_wrap)"),
+            lambda d: d["metrics"]["line_revenue"].update(measure="sum(order_items.gift_wrap)"),
             "order_items has no column 'gift_wrap'",
         ),
         (
-            lambda d: d["metrics"]["revenue"].update(measure="sum(line_total)"),
+            lambda d: d["metrics"]["line_revenue"].update(measure="sum(line_total)"),
             "must name columns as entity.column",
         ),
         (
@@ -81,11 +81,11 @@ def edited_model(tmp_path: Path, edit) -> Path:
             "customers.email is private",
         ),
         (
-            lambda d: d["metrics"]["average_order_value"].update(formula="total_sales / ordres"),
+            lambda d: d["metrics"]["average_order_value"].update(formula="revenue / ordres"),
             "the formula names unknown 'ordres'",
         ),
         (
-            lambda d: d["metrics"]["revenue"].update(time="shipped"),
+            lambda d: d["metrics"]["order_revenue"].update(time="shipped"),
             "unknown time 'shipped'",
         ),
         (
@@ -93,6 +93,18 @@ def edited_model(tmp_path: Path, edit) -> Path:
             "expand_via needs a count(DISTINCT ...) measure",
         ),
         (lambda d: d["metrics"]["units"].update(format="euros"), "format must be one of"),
+        (
+            lambda d: d["metrics"]["revenue"].update(variants=["order_revenue", "gift_wrap"]),
+            "variant 'gift_wrap' is not a metric without variants",
+        ),
+        (
+            lambda d: d["metrics"]["revenue"].update(variants=["order_revenue", "units"]),
+            "variant units is not money",
+        ),
+        (
+            lambda d: d["metrics"]["revenue"].update(variants=["order_revenue", "rating_points"]),
+            "variant rating_points is not money",
+        ),
     ],
 )
 def test_a_broken_model_names_the_entry(tmp_path, edit, message):
@@ -124,7 +136,7 @@ async def test_a_new_metric_is_one_yaml_entry(
     query = SemanticQuery.parse(
         {"metrics": ["shipping_charged"], "by": ["channel"], "period": "last-month"}
     )
-    result = await layer.run(shops.london, query, executor)
+    result = await run_query_metrics(layer, executor, shops.london, query)
     hand = await executor.run(
         tenant_id=shops.london.id,
         sql="SELECT o.channel, sum(o.shipping_amount) AS s FROM orders o WHERE o.status IN "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -33,7 +33,7 @@ def days(name: str, calendar: Calendar = NOON) -> tuple[str, str, bool]:
         ("last-month", ("2026-10-01T00:00:00", "2026-11-01T00:00:00", False)),
         ("previous month", ("2026-10-01T00:00:00", "2026-11-01T00:00:00", False)),
         ("Year to date", ("2026-01-01T00:00:00", "2026-11-22T12:00:00", True)),
-        ("past 7 days", ("2026-11-15T00:00:00", "2026-11-22T00:00:00", False)),
+        ("past 7 days", ("2026-11-15T12:00:00", "2026-11-22T12:00:00", False)),
         ("Q3 2025", ("2025-07-01T00:00:00", "2025-10-01T00:00:00", False)),
         ("november 2025", ("2025-11-01T00:00:00", "2025-12-01T00:00:00", False)),
         ("this-quarter", ("2026-10-01T00:00:00", "2026-11-22T12:00:00", True)),
@@ -41,10 +41,16 @@ def days(name: str, calendar: Calendar = NOON) -> tuple[str, str, bool]:
         ("this-year", ("2026-01-01T00:00:00", "2026-11-22T12:00:00", True)),
         ("ytd", ("2026-01-01T00:00:00", "2026-11-22T12:00:00", True)),
         ("last-year", ("2025-01-01T00:00:00", "2026-01-01T00:00:00", False)),
-        ("last-7-days", ("2026-11-15T00:00:00", "2026-11-22T00:00:00", False)),
-        ("last-30-days", ("2026-10-23T00:00:00", "2026-11-22T00:00:00", False)),
-        ("last-90-days", ("2026-08-24T00:00:00", "2026-11-22T00:00:00", False)),
-        ("Last 3 months", ("2026-08-01T00:00:00", "2026-11-01T00:00:00", False)),
+        ("last-7-days", ("2026-11-15T12:00:00", "2026-11-22T12:00:00", False)),
+        ("last-30-days", ("2026-10-23T12:00:00", "2026-11-22T12:00:00", False)),
+        ("last-90-days", ("2026-08-24T12:00:00", "2026-11-22T12:00:00", False)),
+        ("last-168-hours", ("2026-11-15T12:00:00", "2026-11-22T12:00:00", False)),
+        ("Last 3 months", ("2026-08-22T12:00:00", "2026-11-22T12:00:00", False)),
+        ("last-12-months", ("2025-11-22T12:00:00", "2026-11-22T12:00:00", False)),
+        ("last-2-years", ("2024-11-22T12:00:00", "2026-11-22T12:00:00", False)),
+        ("previous-7-days", ("2026-11-15T00:00:00", "2026-11-22T00:00:00", False)),
+        ("previous 3 months", ("2026-08-01T00:00:00", "2026-11-01T00:00:00", False)),
+        ("previous-2-quarters", ("2026-04-01T00:00:00", "2026-10-01T00:00:00", False)),
         ("november", ("2025-11-01T00:00:00", "2025-12-01T00:00:00", False)),
         ("October", ("2026-10-01T00:00:00", "2026-11-01T00:00:00", False)),
         ("nov-2026", ("2026-11-01T00:00:00", "2026-11-22T12:00:00", True)),
@@ -58,6 +64,25 @@ def days(name: str, calendar: Calendar = NOON) -> tuple[str, str, bool]:
 )
 def test_named_periods(name, expected):
     assert days(name) == expected
+
+
+def test_rolling_windows_are_absolute_time_across_dst():
+    """The last 7 days are 168 hours, as ``now() - interval '7 days'`` in the database: across
+    the change to summer time the local start is an hour later on the clock."""
+    instant = datetime(2026, 4, 2, 12, 0, tzinfo=UTC)  # BST since 29 March
+    london = Calendar.at(instant, "Europe/London")
+    window = resolve_period("last-7-days", london).window
+    assert window is not None and window.start is not None
+    start, end = window.instants(ZoneInfo("Europe/London"))
+    assert start is not None
+    assert end.astimezone(UTC) - start.astimezone(UTC) == timedelta(hours=168)
+    assert start.astimezone(UTC) == datetime(2026, 3, 26, 12, 0, tzinfo=UTC)
+
+
+def test_rolling_periods_say_so_in_their_label():
+    assert resolve_period("last-30-days", NOON).label() == "last 30 days (since 23 Oct 2026 12:00)"
+    assert resolve_period("previous-7-days", NOON).label() == "15–21 Nov 2026"
+    assert not resolve_period("last-30-days", NOON).partial
 
 
 def test_weeks_start_on_the_shops_day():
@@ -89,7 +114,10 @@ def test_windows_become_instants_in_the_shops_zone_across_dst():
         ("last-month", "previous", ("2026-09-01T00:00:00", "2026-10-01T00:00:00")),
         ("this-month", "previous", ("2026-10-01T00:00:00", "2026-10-22T12:00:00")),
         ("this-quarter", "previous", ("2026-07-01T00:00:00", "2026-08-22T12:00:00")),
-        ("last-30-days", "previous", ("2026-09-23T00:00:00", "2026-10-23T00:00:00")),
+        ("last-30-days", "previous", ("2026-09-23T12:00:00", "2026-10-23T12:00:00")),
+        ("previous-30-days", "previous", ("2026-09-23T00:00:00", "2026-10-23T00:00:00")),
+        ("last-12-months", "previous", ("2024-11-22T12:00:00", "2025-11-22T12:00:00")),
+        ("last-7-days", "year", ("2025-11-15T12:00:00", "2025-11-22T12:00:00")),
         ("last-week", "previous", ("2026-11-02T00:00:00", "2026-11-09T00:00:00")),
         ("last-month", "year", ("2025-10-01T00:00:00", "2025-11-01T00:00:00")),
         ("ytd", "year", ("2025-01-01T00:00:00", "2025-11-22T12:00:00")),
@@ -134,6 +162,7 @@ def test_labels():
         ("next-month", "invalid_period"),
         ("last-0-days", "invalid_period"),
         ("last-9999-days", "invalid_period"),
+        ("previous-3-hours", "invalid_period"),
         ("2025-13", "invalid_period"),
         ("2025-02-30", "invalid_period"),
     ],

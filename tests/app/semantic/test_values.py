@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from app.semantic.query import SemanticQuery
 from app.semantic.values import UnknownValue, load_values, refresh_values
+from app.tools.query_metrics import run_query_metrics
 
 
 async def distinct(engine, sql: str, tenant) -> set[str]:
@@ -127,7 +128,7 @@ async def test_an_unknown_value_rebuilds_a_stale_index_once(shops, layer, engine
             text("UPDATE dimension_value_refreshes SET refreshed_at = :at WHERE tenant_id = :t"),
             {"t": tenant.id, "at": datetime.now(UTC) - timedelta(hours=1)},
         )
-    result = await layer.run(tenant, query, executor)
+    result = await run_query_metrics(layer, executor, tenant, query)
     assert "brand: Quokka Works" in result.interpretation
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import socket
 import tempfile
 import threading
@@ -32,6 +33,7 @@ from db.users import create_user
 
 PASSWORD = "test-password-1"
 XSS_NAME = "<img src=x onerror=alert(1)>"
+ALLOWED_ORIGIN = "http://allowed.example:8080"  # BICHAT_ALLOWED_ORIGINS of the test server
 
 
 @dataclass
@@ -47,14 +49,47 @@ class WebServer:
 
         return get_state().runtime.agent
 
-    def use_model(self, model) -> None:
-        """Swap the agent's chat model (None: back to offline) between turns."""
+    def use_model(self, model, *, engine_first: bool = False) -> None:
+        """Swap the agent's chat model (None: back to offline, where the question engine
+        answers) between turns; with a model, the engine answers first only if asked."""
+        from app.web.state import get_state
+
         agent = self.agent
         agent.chat_model, agent.offline = model, model is None
-        if model is None:
-            from app.agent.models import build_chat_model
+        get_state().runtime.turns.engine_first = engine_first
 
-            agent.chat_model = build_chat_model(agent.settings)
+
+async def db_rows(url: str, sql: str, **params) -> list:
+    """Rows of one query on the server's database (to check what a request changed)."""
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return list((await connection.execute(text(sql), params)).all())
+    finally:
+        await engine.dispose()
+
+
+async def db_execute(url: str, sql: str, **params) -> None:
+    """Run one statement on the server's database and commit it."""
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text(sql), params)
+    finally:
+        await engine.dispose()
+
+
+def login_token(client: httpx.Client) -> str:
+    """The admin login form's CSRF token (its page also sets the cookie it is checked with)."""
+    page = client.get("/admin/login").text
+    found = re.search(r'name="csrf" value="([^"]*)"', page)
+    return found.group(1) if found else ""
+
+
+def admin_login(client: httpx.Client, username: str, password: str = PASSWORD, **form: str):
+    """Post the admin login form as a browser does (its token first)."""
+    data = {"username": username, "password": password, "next": "", "csrf": login_token(client)}
+    return client.post("/admin/login", data={**data, **form})
 
 
 def free_port() -> int:
@@ -108,11 +143,13 @@ async def prepare(url: str, settings: Settings) -> None:
 
 def start_server(settings: Settings) -> tuple[uvicorn.Server, threading.Thread, str]:
     """bichat's web app on a free port in a thread; returns once /healthz answers."""
-    from app.web.server import create_app
+    from app.web.server import create_app, server_config
 
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+        server_config(
+            create_app(settings), settings, host="127.0.0.1", port=port, log_level="warning"
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -132,7 +169,16 @@ def start_server(settings: Settings) -> tuple[uvicorn.Server, threading.Thread, 
 async def web_server(make_database) -> WebServer:
     url = await make_database()
     data_dir = Path(tempfile.mkdtemp(prefix="bichat-web-"))
-    settings = load_settings(database_url=url, data_dir=data_dir, model="offline")
+    settings = load_settings(
+        database_url=url,
+        data_dir=data_dir,
+        model="offline",
+        # tests log in often from one address; the throttle's own tests use strict windows
+        login_limit_per_ip="100000/minute",
+        login_limit_per_username="100000/minute",
+        trusted_proxies="127.0.0.1",  # so tests can speak as a TLS proxy (X-Forwarded-*)
+        allowed_origins=ALLOWED_ORIGIN,
+    )
     await prepare(url, settings)
     server, thread, base = await asyncio.to_thread(start_server, settings)
     yield WebServer(base, url, settings, thread)

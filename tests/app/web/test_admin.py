@@ -20,7 +20,7 @@ from app.store.conversations import Message, add_message, create_session, set_fe
 from app.store.verified import similar_questions
 from db.engine import create_engine
 from db.tenants import get_tenant
-from tests.app.web.conftest import PASSWORD
+from tests.app.web.conftest import PASSWORD, admin_login
 from tests.chat_client import ChatClient
 
 GOOD_SQL = "SELECT status, count(*) AS orders FROM orders GROUP BY status ORDER BY 2 DESC"
@@ -111,9 +111,7 @@ async def scalar(url: str, sql: str, **params):
 def client_for(web_server, username: str | None) -> httpx.Client:
     client = httpx.Client(base_url=web_server.base_url, follow_redirects=False, timeout=30)
     if username:
-        response = client.post(
-            "/admin/login", data={"username": username, "password": PASSWORD, "next": ""}
-        )
+        response = admin_login(client, username)
         assert response.status_code == 303, response.text
     return client
 
@@ -243,12 +241,10 @@ def test_forms_need_the_csrf_token(web_server, shop_a):
 
 def test_login_failures_and_redirects_stay_on_this_site(web_server):
     client = httpx.Client(base_url=web_server.base_url, follow_redirects=False)
-    failed = client.post("/admin/login", data={"username": "ann", "password": "nope"})
+    failed = admin_login(client, "ann", "nope")
     assert failed.status_code == 401 and "Wrong username or password" in failed.text
     for target in ("https://evil.example/admin", "//evil.example/x", "/chat/"):
-        response = client.post(
-            "/admin/login", data={"username": "ann", "password": PASSWORD, "next": target}
-        )
+        response = admin_login(client, "ann", next=target)
         assert response.headers["location"] == "/admin/conversations"
     cookie = response.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=strict" in cookie and "path=/admin" in cookie
@@ -306,8 +302,10 @@ def test_usage_page_and_csv_add_up(web_server, shop_a):
     assert calls >= 4 and int(mini[2]) == calls // 2 * 2200  # 1000 + 1200 per conversation
     assert lines["local-llama"][5] == ""  # unpriced: no cost, never 0
     assert int(lines["local-llama"][6]) == 2
+    # other modules' chats on this shared server (scripted models) may add unpriced calls
+    unpriced = sum(int(row[6]) for key, row in lines.items() if key != "model")
     page = client.get("/admin/usage").text
-    assert "plus 2 calls of models without a price" in page
+    assert f"plus {unpriced} calls of models without a price" in page
     assert '<svg class="usage-chart"' in page and "<rect" in page  # drawn on the server
     assert "plotly" not in page  # no 4.7 MB script to fetch and run for one chart
 

@@ -45,26 +45,38 @@ async def test_health_and_login(web_server):
 
 
 async def test_an_offline_answer_streams_with_its_step_table_csv_and_follow_ups(offline, ann):
+    """Without a model the question engine answers: the interpretation first, its query and
+    chart as steps, the table, its CSV and a chart below, close verified questions after."""
     turn = await ann.turn("How many orders are in each status?")
     answer = turn.answer()
     assert "".join(turn.tokens).strip() == answer["output"].strip()
-    assert answer["output"].startswith("[offline answer")
+    assert answer["output"].startswith("**Orders by order status · all time**")
     assert turn.of("set_modes")[0][0]["options"][0]["id"] == "offline"  # the indicator
-    (step,) = [s for s in turn.steps if s["type"] == "tool"]
-    assert step["name"] == "run_sql" and "GROUP BY o.status" in step["input"]
-    assert step["showInput"] == "sql" and " row(s) in " in step["output"]
+    steps = [s for s in turn.steps if s["type"] == "tool"]
+    assert [s["name"] for s in steps] == ["query_metrics", "make_chart"]
+    assert "o.status AS status" in steps[0]["input"] and steps[0]["showInput"] == "sql"
+    assert " row(s) in " in steps[0]["output"]
     elements = {e["type"]: e for e in turn.of("element")}
-    assert set(elements) == {"dataframe", "file"}
+    assert set(elements) == {"dataframe", "file", "plotly"}
     assert len(turn.of("action")) == 3
     stored = await rows(
         offline.database_url,
-        "SELECT s.user_id, u.username, m.role FROM chat_sessions s JOIN app_users u "
+        "SELECT s.user_id, u.username, m.role, m.model FROM chat_sessions s JOIN app_users u "
         "ON u.id = s.user_id JOIN chat_messages m ON m.session_id = s.id WHERE s.id = :id "
         "ORDER BY m.id",
         id=turn.thread_id,
     )
-    assert [r.role for r in stored] == ["user", "assistant", "tool", "assistant"]
-    assert stored[0].username == "ann"
+    assert [r.role for r in stored] == ["user", "tool", "tool", "assistant"]
+    assert stored[0].username == "ann" and stored[-1].model is None  # no model was called
+
+
+async def test_a_clarification_offers_its_options_as_buttons(offline, ann):
+    turn = await ann.turn("Which one is the best?")
+    labels = [a["label"] for a in turn.of("action")]
+    assert 2 <= len(labels) <= 4 and "?" in turn.answer()["output"]
+    assert not [s for s in turn.steps if s["type"] == "tool"]  # nothing ran
+    picked = await ann.turn(labels[0], thread_id=turn.thread_id)
+    assert next(s["name"] for s in picked.steps if s["type"] == "tool") == "query_metrics"
 
 
 async def test_history_resume_and_memory(web_server, ann):
@@ -174,3 +186,20 @@ async def test_html_in_data_travels_as_text(web_server, ann):
     assert table["mime"] == "text/plain"
     assert XSS_NAME in turn.answer()["output"]  # escaped by the UI (browser test proves it inert)
     assert json.dumps(XSS_NAME)[1:-1] in json.dumps(turn.answer())
+
+
+async def test_the_csv_download_defuses_formulas_from_data(web_server, ann):
+    """A review title like ``=cmd|' /C calc'!A0`` reaches the spreadsheet as text."""
+    formula = "=cmd|' /C calc'!A0"
+    sql = "SELECT " + "'" + formula.replace("'", "''") + "'" + " AS title, 1 AS n"
+    web_server.use_model(ScriptedChatModel(script=[Call("run_sql", {"sql": sql}), "Here."]))
+    try:
+        turn = await ann.turn("the titles?")
+    finally:
+        web_server.use_model(None)
+    (csv_file,) = [e for e in turn.of("element") if e["type"] == "file"]
+    download = await ann.http.get(
+        f"/project/file/{csv_file['chainlitKey']}", params={"session_id": turn.session_id}
+    )
+    assert download.status_code == 200
+    assert download.text.splitlines()[1] == "'=cmd|' /C calc'!A0,1"

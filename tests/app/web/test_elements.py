@@ -47,3 +47,32 @@ def test_step_ids_round_trip_and_cannot_be_forged(monkeypatch):
     monkeypatch.setenv("CHAINLIT_AUTH_SECRET", "secret-two")
     assert message_id_of(issued) is None
     assert message_id_of("not-a-uuid") is None
+
+
+FORMULAS = ["=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
+
+
+def test_the_csv_defuses_spreadsheet_formulas_in_text_cells_and_names():
+    rows = [[formula, -5, 2.5] for formula in FORMULAS]
+    parsed = list(csv.reader(io.StringIO(csv_bytes(["=title", "n", "x"], rows).decode())))
+    assert parsed[0] == ["'=title", "n", "x"]
+    assert [row[0] for row in parsed[1:]] == ["'" + formula for formula in FORMULAS]
+    assert all(row[1:] == ["-5", "2.5"] for row in parsed[1:])  # numbers stay numbers
+
+
+def test_chart_texts_are_inert_for_plotly():
+    import plotly.graph_objects as go
+
+    from app.tools.charts import ChartSpec, build_figure
+    from app.web.elements import plotly_inert
+
+    link = '<a href="http://evil.example/x">Refund</a>'
+    spec = ChartSpec(kind="bar", x="name", y=["n"], series="city", title="<b>Top</b> & co")
+    rows = [[link, 3, "<i>Berlin</i>"], ["plain", 2, "<i>Berlin</i>"]]
+    figure = go.Figure(plotly_inert(build_figure(spec, ["name", "n", "city"], rows)))
+    figure = figure.to_plotly_json()  # what chart_element sends
+    (trace,) = figure["data"]
+    assert list(trace["x"]) == ['&lt;a href="http://evil.example/x"&gt;Refund&lt;/a&gt;', "plain"]
+    assert trace["name"] == "&lt;i&gt;Berlin&lt;/i&gt;"
+    assert figure["layout"]["title"]["text"] == "&lt;b&gt;Top&lt;/b&gt; &amp; co"
+    assert "<" not in json.dumps({k: v for k, v in figure["layout"].items() if k != "template"})

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -95,11 +96,15 @@ def no_driver_text(turn) -> bool:
 
 async def test_logins_and_readiness_say_unavailable_while_the_database_is_away(serve, controlled):
     async with httpx.AsyncClient(base_url=serve.base_url, timeout=30) as http:
+        form = (await http.get("/admin/login")).text  # its CSRF token and cookie
+        csrf = re.search(r'name="csrf" value="([^"]*)"', form)
+        assert csrf is not None
         await asyncio.to_thread(controlled.stop)
         try:
             chat = await http.post("/chat/login", data={"username": "ann", "password": PASSWORD})
             admin = await http.post(
-                "/admin/login", data={"username": "ann", "password": PASSWORD, "next": ""}
+                "/admin/login",
+                data={"username": "ann", "password": PASSWORD, "next": "", "csrf": csrf[1]},
             )
             ready, alive = await http.get("/readyz"), await http.get("/healthz")
         finally:
@@ -118,9 +123,12 @@ async def test_a_question_sent_while_the_database_is_away_comes_back_to_its_send
     ann, controlled, model_server, store
 ):
     question = "How many orders did we have while you were away?"
-    await asyncio.to_thread(controlled.stop)
+
+    async def stop() -> None:  # the socket is connected: the page was open before the outage
+        await asyncio.to_thread(controlled.stop)
+
     try:
-        turn = await ann.turn(question, timeout_s=60)
+        turn = await ann.turn(question, timeout_s=60, before_send=stop)
     finally:
         await asyncio.to_thread(controlled.start)
     said = [s["output"] for s in turn.steps if s.get("type") == "assistant_message"]

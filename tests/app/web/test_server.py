@@ -26,3 +26,14 @@ async def test_requests_dropped_by_the_browser_log_no_traceback(web_server, serv
     messages = [record.getMessage() for record in server_errors]
     tracebacks = [str(record.exc_info[1]) for record in server_errors if record.exc_info]
     assert not messages, f"{messages} {tracebacks}"
+
+
+def test_importing_the_server_leaves_chainlit_unimported():
+    """Chainlit fixes its app root (where it writes its config and bichat its branding) when
+    first imported: ``create_app`` must get there first, or ``bichat serve`` writes into the
+    working directory."""
+    import subprocess
+    import sys
+
+    check = "import sys, app.web.server; sys.exit('chainlit' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", check], check=False).returncode == 0

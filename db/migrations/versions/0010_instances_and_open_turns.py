@@ -11,8 +11,8 @@ mid-turn leaves no trace-less turn behind; and SQL NULL where JSON null was stor
 - ``chat_messages.tool_input``/``tool_output``: rows without one held the JSON value ``null``
   (the column type's default for Python None): now SQL NULL, as new rows are written.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-05
 """
 
@@ -21,8 +21,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009"
-down_revision: str | None = "0008"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
