@@ -43,7 +43,7 @@ async def test_a_wait_longer_than_allowed_is_a_clear_shop_busy():
 
 
 async def test_a_light_user_gets_the_connection_that_heavy_users_may_not_take():
-    gate = FairGate(4)  # one connection kept from heavy users
+    gate = FairGate(4, reserve=1)  # one connection kept from heavy users
     heavy(gate, "h1", "h2", "h3", "h4")
     held = [await gate.acquire(name, wait_s=1) for name in ("h1", "h2", "h3")]
     fourth = asyncio.ensure_future(gate.acquire("h4", wait_s=5))  # waits: only 3 for heavy
