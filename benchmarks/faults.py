@@ -11,9 +11,10 @@ N users, each logged in with a socket.io client as the browser talks, ask concur
 
 1. ``restart``: the database restarts (``pg_ctl restart -m fast``) under their turns;
 2. ``outage``: the database is stopped for 4 s (the server waits 3 s for it);
-3. ``hang``: the model never answers (``BICHAT_TURN_TIMEOUT_S`` 6 s ends the turns);
+3. ``hang``: the model never answers (``BICHAT_TURN_TIMEOUT_S`` 10 s ends the turns);
 4. ``kill``: the server is killed (``kill -9``) with turns in flight, then started again;
-5. ``storm``: N users run slow SQL over and over while 5 others ask quick questions; their
+5. ``storm``: N users run slow SQL over and over (a second between answer and next question)
+   while 5 others ask quick questions; their
    turn p95 against the same questions without the storm (the ratio's goal: 3 at most).
 
 Every question is then looked up in the database: ``stored`` (its row exists), ``answered``
@@ -55,6 +56,7 @@ SLOW_SQL = "SELECT count(*) FROM orders a, orders b, orders c, orders d"
 QUICK_SQL = "SELECT status, count(*) AS n FROM orders GROUP BY status"
 NOT_SENT = "Your question was not sent"
 STORM_USERS = 5  # the normal users of the storm phase
+THINK_S = 1.0  # a storm user reads the answer (or "busy") before asking again
 
 
 def reply_for(body: dict[str, Any]) -> Reply:
@@ -219,7 +221,7 @@ async def run(users: int, per_user: int) -> dict[str, Any]:
             OPENAI_API_KEY="sk-bench",
             OPENAI_BASE_URL=model.base_url,
             BICHAT_DATABASE_RETRY_S="3",
-            BICHAT_TURN_TIMEOUT_S="6",
+            BICHAT_TURN_TIMEOUT_S="10",
             BICHAT_STATEMENT_TIMEOUT_MS="2000",
             BICHAT_ENGINE_FIRST="false",
             BICHAT_LOGIN_LIMIT_PER_IP="10000/minute",
@@ -266,6 +268,7 @@ async def run(users: int, per_user: int) -> dict[str, Any]:
             async def one(n: int, client: ChatClient) -> None:
                 while time.monotonic() < stop_at:
                     await ask(client, f"[slow] storm u{n} {uuid.uuid4().hex[:8]}?", storm)
+                    await asyncio.sleep(THINK_S)
 
             await asyncio.gather(*(one(n, c) for n, c in enumerate(clients)))
 
