@@ -9,6 +9,7 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -39,6 +40,8 @@ class OpenAIServer:
     def __init__(self) -> None:
         self.replies: list[Reply] = []
         self.received: list[Received] = []
+        # instead of the script: the reply chosen from the request's body (benchmarks)
+        self.replier: Callable[[dict[str, Any]], Reply] | None = None
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -78,7 +81,7 @@ class OpenAIServer:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 server.received.append(Received(self.path, headers, body))
-                reply = server.next_reply()
+                reply = server.replier(body) if server.replier else server.next_reply()
                 if reply.delay_s:
                     time.sleep(reply.delay_s)
                 if reply.status != 200:
