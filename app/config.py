@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from limits import parse_many
@@ -45,6 +45,9 @@ class Settings(DatabaseSettings):
     # per API token (REST API and MCP over HTTP; app/web/api_limits.py)
     api_rate_limit: str = "120/minute;3000/hour"
     api_ask_rate_limit: str = "10/minute;300/day"
+    # running several instances (app/turn/drain.py, app/log_format.py)
+    drain_timeout_s: float = Field(default=30.0, ge=0, le=3600)
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("model")
     @classmethod

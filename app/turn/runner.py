@@ -13,6 +13,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 import uuid
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
@@ -37,10 +39,13 @@ from app.answering.events import (
 from app.answering.question import Answerer, Question, Triage
 from app.embeddings import model_name
 from app.errors import InvalidInput
+from app.log_format import TURN_ID
 from app.store.conversations import recent_calls, session_history
 from app.store.verified import Match, similar_questions
 from app.tools.tool import TurnResults
+from app.turn.drain import Drain
 from app.turn.events import Answered, Failed, TurnEvent
+from app.turn.metering import metered
 from app.turn.result import TurnResult
 from app.turn.writer import TurnWriter, open_session
 from db.tenants import TenantRecord
@@ -66,6 +71,7 @@ class Turns:
         self.engine, self.answerer, self.embeddings = engine, answerer, embeddings
         self.questions, self.engine_first = questions, engine_first
         self.prepared = False
+        self.drain = Drain()  # this process's turns, refused while it stops
 
     @property
     def offline(self) -> bool:
@@ -98,12 +104,45 @@ class Turns:
         channel: str = "chat",
         api_token_id: int | None = None,
     ) -> AsyncGenerator[TurnEvent, None]:
+        """Run one turn (``turn_events``), admitted by the process's ``drain``: while the
+        process drains, ``ServerDraining`` is raised before anything is stored."""
+        turn_id = TURN_ID.set(None)
+        with self.drain.admit():
+            events = self.turn_events(
+                tenant=tenant,
+                question=question,
+                session_id=session_id,
+                user_id=user_id,
+                create_session=create_session,
+                channel=channel,
+                api_token_id=api_token_id,
+            )
+            try:
+                async with aclosing(events):
+                    async for event in events:
+                        yield event
+            finally:
+                with contextlib.suppress(ValueError):  # ended in another task's context
+                    TURN_ID.reset(turn_id)
+
+    async def turn_events(
+        self,
+        *,
+        tenant: TenantRecord,
+        question: str,
+        session_id: uuid.UUID | str | None = None,
+        user_id: int | None = None,
+        create_session: bool = False,
+        channel: str = "chat",
+        api_token_id: int | None = None,
+    ) -> AsyncGenerator[TurnEvent, None]:
         """Run one turn, yielding its events; the last is ``Answered`` or ``Failed``.
 
         ``session_id`` continues a conversation of the tenant (and user); with
         ``create_session`` a session of that id is created when missing (chat threads).
         ``channel`` (``chat``, ``cli``, ``api``, ``mcp``) and ``api_token_id`` are stored with
         a new session and label its tool calls in the audit log."""
+        started = time.perf_counter()
         text = check_question(question)
         if not self.prepared:
             await self.prepare()
@@ -136,10 +175,12 @@ class Turns:
         except BaseException:
             matching.cancel()
             raise
+        TURN_ID.set(writer.log.last_message_id)  # the stored question: the turn's log lines
         asked = Question(
             tenant, session, text, history, await matching, TurnResults(), channel, calls
         )
-        async with aclosing(self.run(asked, writer)) as events:  # a channel that stops
+        run = metered(self.run(asked, writer), channel=channel, log=writer.log, started=started)
+        async with aclosing(run) as events:  # a channel that stops
             async for event in events:  # reading closes the run: it stores the interruption
                 yield event
 

@@ -1,6 +1,6 @@
 """One FastAPI application: the Chainlit chat under /chat, the admin pages under /admin, the
-REST API under /api/v1, the MCP server at /mcp, health at /healthz. Chainlit reads its
-settings when first imported, so ``create_app`` points it at a folder in the data dir (never
+REST API under /api/v1, the MCP server at /mcp, health at /healthz and /readyz, Prometheus
+figures at /metrics. Chainlit reads its settings when first imported, so ``create_app`` points it at a folder in the data dir (never
 the working directory) before importing it.
 
 Around everything: ``WebSecurity`` (origins, headers; ``app.web.security``) and, for the
@@ -31,6 +31,8 @@ from app.web.api_problems import error_problem
 from app.web.branding import configure_chainlit, install_shop_name, prepare_branding
 from app.web.chat_session import ChatSessions
 from app.web.first_run import auth_secret
+from app.web.metrics_endpoint import install_metrics
+from app.web.request_ids import RequestIds
 from app.web.security import install_security
 from app.web.state import WebState, get_state, set_state
 
@@ -98,7 +100,8 @@ def create_app(settings: Settings, *, chat_model: BaseChatModel | None = None) -
             try:
                 async with mcp.running(runtime, ask_limit=count_ask):
                     yield
-            finally:
+            finally:  # turns still running (sockets closed, Ctrl+C) are stored as interrupted
+                await runtime.turns.drain.drain(timeout_s=0)
                 set_state(None)
 
     app = FastAPI(title="bichat", lifespan=lifespan)
@@ -111,6 +114,7 @@ def create_app(settings: Settings, *, chat_model: BaseChatModel | None = None) -
     async def home() -> RedirectResponse:
         return RedirectResponse(f"{CHAT_PATH}/")
 
+    install_metrics(app)
     install_admin(app)
     app.mount(API_PATH, create_api())
     for path in (MCP_PATH, MCP_PATH + "/"):  # the MCP server, as the token's user
@@ -129,6 +133,7 @@ def create_app(settings: Settings, *, chat_model: BaseChatModel | None = None) -
     config.project.user_session_timeout = settings.session_max_age_s  # the token's lifetime
     app.add_middleware(ChatSessions)
     install_security(app, settings, chat_page=chat_page())
+    app.add_middleware(RequestIds)  # outermost: every log line of a request carries its id
     return app
 
 

@@ -56,6 +56,8 @@ def test_dotenv_file_is_read(tmp_path):
         ("BICHAT_READER_IDLE_IN_TRANSACTION_TIMEOUT_MS", "3000000000", "less than or equal to"),
         ("BICHAT_API_RATE_LIMIT", "lots", "is not a rate"),
         ("BICHAT_API_ASK_RATE_LIMIT", "10 a minute", "is not a rate"),
+        ("BICHAT_LOG_FORMAT", "xml", "'text' or 'json'"),
+        ("BICHAT_DRAIN_TIMEOUT_S", "-1", "greater than or equal to 0"),
     ],
 )
 def test_malformed_values_name_the_variable(monkeypatch, variable, value, message):
@@ -96,6 +98,7 @@ def test_every_setting_has_a_unit_or_is_unitless_by_nature():
         "login_limit_per_username",
         "api_rate_limit",  # rates carry their own units: 120/minute
         "api_ask_rate_limit",
+        "log_format",  # text or json
     }
     for name in Settings.model_fields:
         assert name in unitless or name.rsplit("_", 1)[-1] in {"ms", "s", "kb", "tokens"}, name
