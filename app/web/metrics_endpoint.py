@@ -14,8 +14,9 @@ from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import generate_latest
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.registry import Collector
 
 from app.metrics import REGISTRY
@@ -98,4 +99,4 @@ def install_metrics(app: FastAPI) -> None:
                 b"# TYPE bichat_replica_lag_seconds gauge\n"
                 + f"bichat_replica_lag_seconds {lag}\n".encode()
             )
-        return Response(body, media_type=CONTENT_TYPE_LATEST)
+        return Response(body, media_type=CONTENT_TYPE_PLAIN_0_0_4)  # every Prometheus reads it

@@ -31,6 +31,7 @@ from app.web.api_problems import error_problem
 from app.web.branding import configure_chainlit, install_shop_name, prepare_branding
 from app.web.chat_session import ChatSessions
 from app.web.first_run import auth_secret
+from app.web.health import install_health
 from app.web.metrics_endpoint import install_metrics
 from app.web.request_ids import RequestIds
 from app.web.security import install_security
@@ -106,9 +107,7 @@ def create_app(settings: Settings, *, chat_model: BaseChatModel | None = None) -
 
     app = FastAPI(title="bichat", lifespan=lifespan)
 
-    @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    install_health(app)
 
     @app.get("/", include_in_schema=False)
     async def home() -> RedirectResponse:
