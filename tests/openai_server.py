@@ -9,6 +9,7 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -26,6 +27,7 @@ class Reply:
     model: str = "gpt-4.1-mini-2025-04-14"
     status: int = 200
     delay_s: float = 0.0
+    token_delay_s: float = 0.0  # between streamed chunks: an answer that streams slowly
 
 
 @dataclass
@@ -36,7 +38,11 @@ class Received:
 
 
 class OpenAIServer:
-    def __init__(self) -> None:
+    """``responder``, when given, answers each request the script has no reply for (from the
+    request's body: its messages); else such a request gets a 500."""
+
+    def __init__(self, responder: Callable[[dict[str, Any]], Reply] | None = None) -> None:
+        self.responder = responder
         self.replies: list[Reply] = []
         self.received: list[Received] = []
         self._lock = threading.Lock()
@@ -61,11 +67,13 @@ class OpenAIServer:
         with self._lock:
             self.replies.extend(replies)
 
-    def next_reply(self) -> Reply:
+    def next_reply(self, body: dict[str, Any]) -> Reply:
         with self._lock:
-            if not self.replies:
-                return Reply(status=500, text="the test script has no more replies")
-            return self.replies.pop(0)
+            if self.replies:
+                return self.replies.pop(0)
+        if self.responder is not None:
+            return self.responder(body)
+        return Reply(status=500, text="the test script has no more replies")
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
@@ -78,7 +86,7 @@ class OpenAIServer:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 server.received.append(Received(self.path, headers, body))
-                reply = server.next_reply()
+                reply = server.next_reply(body)
                 if reply.delay_s:
                     time.sleep(reply.delay_s)
                 if reply.status != 200:
@@ -103,7 +111,11 @@ class OpenAIServer:
                 self.send_header("Connection", "close")
                 self.end_headers()
                 include_usage = (body.get("stream_options") or {}).get("include_usage")
-                for chunk in stream_chunks(reply, include_usage=bool(include_usage)):
+                for index, chunk in enumerate(
+                    stream_chunks(reply, include_usage=bool(include_usage))
+                ):
+                    if index and reply.token_delay_s:
+                        time.sleep(reply.token_delay_s)
                     self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                     self.wfile.flush()
                 self.wfile.write(b"data: [DONE]\n\n")
