@@ -135,6 +135,7 @@ class ChatClient:
             else:
                 await asyncio.sleep(1.0)  # resume: let the thread and its elements arrive
         finally:
+            finished.set()  # our own disconnect is no cut
             await client.disconnect()
         return turn
 

@@ -5,6 +5,7 @@ failures (HTTP status codes, slow answers). It records every request it receives
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -92,7 +93,8 @@ class OpenAIServer:
                 if reply.status != 200:
                     self.send_json(reply.status, error_body(reply))
                 elif body.get("stream"):
-                    self.send_stream(body, reply)
+                    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                        self.send_stream(body, reply)  # the caller may go (killed, cancelled)
                 else:
                     self.send_json(200, completion_body(reply))
 
