@@ -12,8 +12,8 @@ deploy/haproxy.cfg in front, the model streaming from the local OpenAI-compatibl
 from __future__ import annotations
 
 import asyncio
-import signal
 import importlib.util
+import signal
 from collections.abc import Iterator
 from typing import Any
 
