@@ -24,6 +24,7 @@ class Settings(DatabaseSettings):
     embeddings: str = "local"
     model_timeout_s: float = Field(default=60.0, gt=0, le=600)
     model_max_retries: int = Field(default=2, ge=0, le=10)
+    turn_timeout_s: float = Field(default=120.0, gt=0, le=3600)
     agent_max_model_calls: int = Field(default=8, ge=1, le=50)
     agent_max_tool_calls: int = Field(default=10, ge=1, le=100)
     agent_max_tool_errors: int = Field(default=3, ge=0, le=20)

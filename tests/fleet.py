@@ -81,7 +81,8 @@ class Fleet:
     ) -> None:
         self.root, self.users = root, users
         self.data_dir = root / "data"
-        self.model = OpenAIServer(responder)
+        self.model = OpenAIServer()
+        self.model.replier = responder
         self.env = bichat_environment(
             self.data_dir,
             BICHAT_MODEL="openai:gpt-4.1-mini",

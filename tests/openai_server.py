@@ -39,13 +39,12 @@ class Received:
 
 
 class OpenAIServer:
-    """``responder``, when given, answers each request the script has no reply for (from the
-    request's body: its messages); else such a request gets a 500."""
-
-    def __init__(self, responder: Callable[[dict[str, Any]], Reply] | None = None) -> None:
-        self.responder = responder
+    def __init__(self) -> None:
         self.replies: list[Reply] = []
         self.received: list[Received] = []
+        # when the script has no reply left: the reply chosen from the request's body (its
+        # messages); without one such a request gets a 500
+        self.replier: Callable[[dict[str, Any]], Reply] | None = None
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -72,8 +71,8 @@ class OpenAIServer:
         with self._lock:
             if self.replies:
                 return self.replies.pop(0)
-        if self.responder is not None:
-            return self.responder(body)
+        if self.replier is not None:
+            return self.replier(body)
         return Reply(status=500, text="the test script has no more replies")
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:

@@ -17,7 +17,7 @@ from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from app.agent import curation
-from app.errors import InvalidInput, NotFound
+from app.errors import DatabaseUnavailable, InvalidInput, NotFound
 from app.store import review, usage
 from app.web import admin_tokens, admin_verified
 from app.web.admin_auth import (
@@ -34,6 +34,7 @@ from app.web.admin_auth import (
     session_cookie,
 )
 from app.web.admin_pages import HERE, admin_for, error_page, page, secret
+from app.web.availability import RETRY_AFTER_S
 from app.web.security import https_request
 from app.web.state import get_state
 from app.web.throttle import TooManyLogins, throttled_login
@@ -70,7 +71,13 @@ async def login_form(request: Request, next: str | None = None) -> Response:
 
 
 def login_page(
-    request: Request, *, next: str, status: int = 200, failed: bool = False, refused: str = ""
+    request: Request,
+    *,
+    next: str,
+    status: int = 200,
+    failed: bool = False,
+    refused: str = "",
+    unavailable: bool = False,
 ) -> Response:
     """The form with its CSRF token, and the cookie the token is checked against."""
     nonce = login_nonce(request)
@@ -82,6 +89,7 @@ def login_page(
         next=next,
         failed=failed,
         refused=refused,
+        unavailable=unavailable,
         login_csrf=login_csrf(secret(), nonce),
     )
     response.set_cookie(
@@ -112,10 +120,15 @@ async def login(
             state.runtime.engine,
             username=username.strip(),
             password=password,
+            retry_s=state.settings.database_retry_s,
         )
     except TooManyLogins as error:
         response = login_page(request, next=safe_next(next), status=429, refused=str(error))
         response.headers["Retry-After"] = str(error.retry_after_s)
+        return response
+    except DatabaseUnavailable:  # not a wrong password: say so, and keep the form
+        response = login_page(request, next=safe_next(next), status=503, unavailable=True)
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
         return response
     if user is None:
         return login_page(request, next=safe_next(next), status=401, failed=True)

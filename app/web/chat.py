@@ -8,25 +8,30 @@ Mounted into the FastAPI app by ``app.web.server`` (``mount_chainlit`` loads thi
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from typing import Any
 
 import chainlit as cl
 from chainlit.types import ThreadDict
 
+from app.errors import BichatError
 from app.markdown_text import escape_lines
 from app.store.verified import starter_questions
 from app.tools import registry
 from app.tools.charts import Chart
 from app.tools.tool import Shown, ToolCallRecord, ToolContext
-from app.turn.events import Answered, Failed, Token, ToolFinished, ToolStarted
+from app.turn.events import Answered, Failed, StillWorking, Token, ToolFinished, ToolStarted
 from app.turn.result import TurnResult
 from app.web.chat_session import reread_user
 from app.web.data_layer import LIVE_ANSWERS, StoreDataLayer
 from app.web.elements import chart_element, csv_element, table_element
 from app.web.state import get_state
+from db.availability import is_unavailable, retries
 from db.tenants import TenantRecord, get_tenant
 from db.users import ActiveUser, authenticate
+
+log = logging.getLogger(__name__)
 
 STARTERS = 4
 SESSION_ENDED = "Your session has ended: log in again."
@@ -36,6 +41,16 @@ DRAINING = (
 )
 REDRAW_DELAY_S = 0.5
 FOLLOW_UPS = 3
+NOT_SENT = (
+    "Your question was not sent: bichat is briefly unavailable (its database is not "
+    "answering, it may be restarting). It is back in the message box: send it again in a "
+    "moment."
+)
+CRASHED = (
+    "Something went wrong on our side and your question was not answered (the error is logged "
+    "for the administrators). Try again in a moment."
+)
+RESTORE_QUESTION = "bichat.restore_question"  # the window message bichat.js puts back
 OFFLINE_MODE = cl.Mode(
     id="model",
     name="Model",
@@ -119,13 +134,17 @@ async def session_user() -> ActiveUser | None:
 
 
 async def tenant_of(user: ActiveUser) -> TenantRecord:
-    async with get_state().runtime.engine.connect() as connection:
-        return await get_tenant(connection, user.tenant)
+    state = get_state()
+    async for attempt in retries(budget_s=state.settings.database_retry_s, what="reading a shop"):
+        with attempt:
+            async with state.runtime.engine.connect() as connection:
+                tenant = await get_tenant(connection, user.tenant)
+    return tenant
 
 
 @cl.on_message
 async def on_message(message: cl.Message) -> None:
-    await answer(message.content)
+    await answer(message.content, asked=message)
 
 
 @cl.action_callback("follow_up")
@@ -135,7 +154,30 @@ async def follow_up(action: cl.Action) -> None:
     await answer(question)
 
 
-async def answer(question: str) -> None:
+async def answer(question: str, *, asked: cl.Message | None = None) -> None:
+    """Run the turn and show it. A question that could not be stored is not answered: its
+    bubble is taken back, the user is told why in plain words, and the text goes back into the
+    message box (``bichat.js``); nothing of the driver's error text reaches the page."""
+    try:
+        await run_turn(question)
+    except Exception as error:
+        if is_unavailable(error):
+            await not_sent(question, asked)
+        elif isinstance(error, BichatError):  # the question itself (empty, too long)
+            await cl.Message(content=error.message, author="bichat").send()
+        else:
+            log.exception("a chat turn failed before it started")
+            await cl.Message(content=CRASHED, author="bichat").send()
+
+
+async def not_sent(question: str, asked: cl.Message | None) -> None:
+    if asked is not None:
+        await asked.remove()
+    await cl.Message(content=NOT_SENT, author="bichat").send()
+    await cl.context.emitter.send_window_message({"type": RESTORE_QUESTION, "text": question})
+
+
+async def run_turn(question: str) -> None:
     user = await session_user()
     if user is None:
         await cl.Message(content=SESSION_ENDED, author="bichat").send()
@@ -146,6 +188,7 @@ async def answer(question: str) -> None:
     tenant = await tenant_of(user)
     reply: cl.Message | None = None  # created at the first token, so steps come before it
     steps: dict[str, cl.Step] = {}
+    waiting = Waiting()
     result: TurnResult | None = None
     async for event in get_state().runtime.turns.stream(
         tenant=tenant,
@@ -154,6 +197,8 @@ async def answer(question: str) -> None:
         user_id=user.id,
         create_session=True,
     ):
+        if not isinstance(event, StillWorking):
+            await waiting.hide()  # something shows: no need to say it still works
         match event:
             case Token(text):
                 reply = reply or cl.Message(content="", author="bichat")
@@ -162,10 +207,36 @@ async def answer(question: str) -> None:
                 steps[call_id] = await open_step(tool, arguments)
             case ToolFinished(call):
                 await close_step(steps.pop(call.id, None), call)
+            case StillWorking():
+                await waiting.show(event)
             case Answered(done) | Failed(done):
                 result = done
     assert result is not None
     await finish(reply or cl.Message(content="", author="bichat"), result)
+
+
+class Waiting:
+    """A step that says the turn still works while nothing else shows ("Using the model
+    (attempt 2 of 3, 35 s)"), gone once something does."""
+
+    def __init__(self) -> None:
+        self.step: cl.Step | None = None
+
+    async def show(self, event: StillWorking) -> None:
+        name = f"{event.what} (attempt {event.attempt} of {event.attempts}, {event.waited_s:.0f} s)"
+        words = f"Still working: waiting for {name}."
+        if self.step is None:
+            self.step = cl.Step(name=name, type="run")
+            self.step.output = words
+            await self.step.send()
+        else:
+            self.step.name, self.step.output = name, words
+            await self.step.update()
+
+    async def hide(self) -> None:
+        if self.step is not None:
+            await self.step.remove()
+            self.step = None
 
 
 async def open_step(tool: str, arguments: dict[str, Any]) -> cl.Step:
@@ -190,8 +261,9 @@ async def close_step(step: cl.Step | None, call: ToolCallRecord) -> None:
 
 
 async def finish(reply: cl.Message, result: TurnResult) -> None:
-    if not reply.content:  # nothing streamed: a failure, or a turn cut short by its limits
-        reply.content = result.answer
+    """The final message says what the store keeps: the stored answer (what streamed before
+    it, from earlier model calls or a failed attempt, is replaced), or the failure."""
+    reply.content = result.answer or reply.content
     reply.elements = result_elements(result)  # below the text, which starts with the interpretation
     reply.actions = option_actions(result) or follow_up_actions(result)
     await reply.send()

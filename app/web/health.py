@@ -3,10 +3,11 @@
 - ``/healthz`` (liveness): the process answers HTTP. It stays 200 while the database is away:
   restarting bichat would not bring the database back.
 - ``/readyz`` (readiness): the process can take new users now: its database answers within
-  ``READY_TIMEOUT_S``, the schema is at the head revision this code expects (a new version
-  rolled out before ``bichat db init`` ran waits), and the process is not draining
-  (``SIGTERM``, ``app.turn.drain``). 503 ``{"status": ..., "reason": ...}`` otherwise:
-  HAProxy and Kubernetes send new users elsewhere; users already connected stay.
+  ``READY_TIMEOUT_S`` (bichat reconnects by itself when it is back), the schema is at the
+  head revision this code expects (a new version rolled out before ``bichat db init`` ran
+  waits), and the process is not draining (``SIGTERM``, ``app.turn.drain``). 503
+  ``{"status": ..., "reason": ...}`` otherwise: HAProxy and Kubernetes send new users
+  elsewhere; users already connected stay.
 """
 
 from __future__ import annotations
@@ -16,21 +17,29 @@ import asyncio
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
 
 from app.web.state import get_state
 from db import migrate
+from db.availability import is_unavailable
 
 READY_TIMEOUT_S = 2.0
 RETRY_AFTER_S = 5
 
 
+class DatabaseAway(Exception):
+    """The database did not answer within ``READY_TIMEOUT_S``."""
+
+
 async def schema_revision() -> str | None:
-    """The database's schema revision; ``TimeoutError`` or a driver error when it does not
-    answer."""
-    async with asyncio.timeout(READY_TIMEOUT_S):
-        async with get_state().runtime.engine.connect() as connection:
-            revision = await connection.scalar(text("SELECT version_num FROM alembic_version"))
+    """The database's schema revision; ``DatabaseAway`` when it does not answer."""
+    try:
+        async with asyncio.timeout(READY_TIMEOUT_S):
+            async with get_state().runtime.engine.connect() as connection:
+                revision = await connection.scalar(text("SELECT version_num FROM alembic_version"))
+    except Exception as error:
+        if isinstance(error, TimeoutError) or is_unavailable(error):
+            raise DatabaseAway from error
+        raise
     return None if revision is None else str(revision)
 
 
@@ -59,11 +68,11 @@ def install_health(app: FastAPI) -> None:
             return not_ready("draining", "the server is stopping: it takes no new question")
         try:
             revision = await schema_revision()
-        except (TimeoutError, OSError, DBAPIError):
+        except DatabaseAway:
             return not_ready("unavailable", "the database does not answer")
         if revision != head:
             return not_ready(
                 "migrating",
                 f"the schema is at {revision}, this version needs {head}: run bichat db init",
             )
-        return {"status": "ready", "revision": head}
+        return {"status": "ready"}

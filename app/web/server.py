@@ -1,7 +1,8 @@
 """One FastAPI application: the Chainlit chat under /chat, the admin pages under /admin, the
-REST API under /api/v1, the MCP server at /mcp, health at /healthz and /readyz, Prometheus
-figures at /metrics. Chainlit reads its settings when first imported, so ``create_app`` points it at a folder in the data dir (never
-the working directory) before importing it.
+REST API under /api/v1, the MCP server at /mcp, health at /healthz and /readyz
+(``app.web.health``), Prometheus figures at /metrics. Chainlit reads its settings when first
+imported, so ``create_app`` points it at a folder in the data dir (never the working
+directory) before importing it.
 
 Around everything: ``WebSecurity`` (origins, headers; ``app.web.security``) and, for the
 chat, ``ChatSessions`` (the user re-read on every request; ``app.web.chat_session``).
@@ -28,6 +29,7 @@ from app.web.admin import install_admin
 from app.web.api import API_PATH, create_api
 from app.web.api_access import authorised
 from app.web.api_problems import error_problem
+from app.web.availability import install_availability
 from app.web.branding import configure_chainlit, install_shop_name, prepare_branding
 from app.web.chat_session import ChatSessions
 from app.web.first_run import auth_secret
@@ -107,12 +109,12 @@ def create_app(settings: Settings, *, chat_model: BaseChatModel | None = None) -
 
     app = FastAPI(title="bichat", lifespan=lifespan)
 
-    install_health(app)
-
     @app.get("/", include_in_schema=False)
     async def home() -> RedirectResponse:
         return RedirectResponse(f"{CHAT_PATH}/")
 
+    install_health(app)
+    install_availability(app)
     install_metrics(app)
     install_admin(app)
     app.mount(API_PATH, create_api())

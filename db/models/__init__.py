@@ -2,12 +2,15 @@
 
 from db.models.application import (
     APPLICATION_TABLES,
+    PROCESS_TABLES,
     ApiToken,
+    AppInstance,
     AppUser,
     ChatMessage,
     ChatSession,
     DimensionValue,
     DimensionValueRefresh,
+    OpenTurn,
     TenantReader,
     VerifiedQuery,
 )
@@ -32,7 +35,9 @@ __all__ = [
     "APPLICATION_TABLES",
     "BUSINESS_TABLES",
     "PII_COLUMNS",
+    "PROCESS_TABLES",
     "ApiToken",
+    "AppInstance",
     "AppUser",
     "Base",
     "BundleRule",
@@ -42,6 +47,7 @@ __all__ = [
     "Customer",
     "DimensionValue",
     "DimensionValueRefresh",
+    "OpenTurn",
     "Order",
     "OrderItem",
     "Product",

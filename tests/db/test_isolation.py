@@ -13,7 +13,7 @@ import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import Settings
-from db.models import APPLICATION_TABLES, BUSINESS_TABLES, PII_COLUMNS
+from db.models import APPLICATION_TABLES, BUSINESS_TABLES, PII_COLUMNS, PROCESS_TABLES
 from db.reader import connect_reader, reader_login
 from db.tenants import TenantRecord
 
@@ -148,7 +148,7 @@ async def test_customers_hides_pii_and_select_star_works(two_tenants, reader_of)
         await reader.fetch("SELECT * FROM public.customers")
 
 
-@pytest.mark.parametrize("table", APPLICATION_TABLES)
+@pytest.mark.parametrize("table", (*APPLICATION_TABLES, *PROCESS_TABLES))
 async def test_application_tables_are_unreadable(two_tenants, reader_of, table):
     reader = await reader_of(two_tenants[0])
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
