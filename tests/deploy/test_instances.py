@@ -7,12 +7,12 @@ deploy/haproxy.cfg in front, the model streaming from the local OpenAI-compatibl
   turn longer than ``BICHAT_DRAIN_TIMEOUT_S`` is stored as interrupted with its question;
 - ``kill -9`` of an instance in the middle of streamed turns: its users reconnect through
   the balancer to the other instance, resume their threads with the whole history and go on
-  asking there; the cut turns keep their question and no half-written answer."""
+  asking there; the cut turn is closed as interrupted (question kept, no half-written
+  answer) by the instance they resume on, before they go on."""
 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import signal
 from collections.abc import Iterator
 from typing import Any
@@ -22,7 +22,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
-from app.turn.writer import INTERRUPTED
+from app.turn.writer import CUT_OFF, INTERRUPTED
 from db.engine import create_engine
 from tests.balancer import COOKIE, check_config
 from tests.chat_client import ChatClient, Turn
@@ -32,7 +32,6 @@ from tests.openai_server import Reply
 USERS = ["u1", "u2", "u3", "u4"]
 SLOW = "[slow]"  # a question whose answer streams for ~12 s
 DRAIN_TIMEOUT_S = 6
-PRESENCE = importlib.util.find_spec("app.turn.presence") is not None
 
 
 def answer_for(body: dict[str, Any]) -> Reply:
@@ -198,16 +197,6 @@ def resumed_steps(turn: Turn) -> list[tuple[str, str]]:
     return [(s["type"], s["output"]) for s in thread["steps"] if "message" in s["type"]]
 
 
-async def interruption_of(fleet: Fleet, question: str, *, wait_s: float) -> list[Any]:
-    """The cut turn's rows once a live instance closed it (or as they are after ``wait_s``)."""
-    for _ in range(int(wait_s * 2)):
-        rows = await rows_of(fleet, question)
-        if len(rows) > 1:
-            return rows
-        await asyncio.sleep(0.5)
-    return await rows_of(fleet, question)
-
-
 async def test_users_of_a_killed_instance_resume_their_threads_on_the_other(fleet):
     on_a = await pinned_to(fleet, 0, USERS)
     on_b = await pinned_to(fleet, 1, USERS)
@@ -232,6 +221,7 @@ async def test_users_of_a_killed_instance_resume_their_threads_on_the_other(flee
         steps = resumed_steps(back)
         assert ("user_message", first_q) in steps and ("user_message", cut_q) in steps
         assert ("assistant_message", "Forty-two orders, said quickly.") in steps
+        assert ("assistant_message", CUT_OFF) in steps  # the cut turn, closed as interrupted
         assert not any(kind == "assistant_message" and "w0" in out for kind, out in steps)
 
         follow = await on_a.turn(follow_q, thread_id=thread)  # and goes on, on instance B
@@ -243,12 +233,10 @@ async def test_users_of_a_killed_instance_resume_their_threads_on_the_other(flee
     history = [str(m.get("content")) for m in asked["messages"]]
     assert first_q in history and "Forty-two orders, said quickly." in history  # whole thread
 
-    rows = await interruption_of(fleet, cut_q, wait_s=45 if PRESENCE else 3)
-    assert (rows[0].role, rows[0].content) == ("user", cut_q)  # the question is kept
-    assert not any(r.role == "assistant" and r.content and "w0" in r.content for r in rows)
-    if not PRESENCE:
-        pytest.xfail(
-            "a live instance closes a dead one's turns with issue 18's process registry "
-            "(app/turn/presence.py, wip/faults), not merged in this branch yet"
-        )
-    assert [(r.role, r.error) for r in rows][:2] == [("user", None), ("assistant", INTERRUPTED)]
+    rows = await rows_of(fleet, cut_q)  # closed when the thread was resumed, before going on
+    assert [(r.role, r.content, r.error) for r in rows] == [
+        ("user", cut_q, None),
+        ("assistant", CUT_OFF, INTERRUPTED),
+        ("user", follow_q, None),
+        ("assistant", "Forty-two orders, said quickly.", None),
+    ]
