@@ -16,6 +16,7 @@ import logging
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import TextIO
 
 REQUEST_ID: ContextVar[str | None] = ContextVar("bichat_request_id", default=None)
 TURN_ID: ContextVar[int | None] = ContextVar("bichat_turn_id", default=None)
@@ -51,9 +52,11 @@ class JsonLines(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
-def configure_logging(log_format: str, *, level: int = logging.INFO) -> None:
+def configure_logging(
+    log_format: str, *, level: int = logging.INFO, stream: TextIO | None = None
+) -> None:
     """Route every logger (ours, uvicorn's, Chainlit's) to one handler on standard error."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.addFilter(ContextIds())
     handler.setFormatter(JsonLines() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
     root = logging.getLogger()
