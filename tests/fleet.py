@@ -13,8 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pgserver._commands import POSTGRES_BIN_PATH
+
 from tests.balancer import Balancer
 from tests.openai_server import OpenAIServer, Reply
+from tests.pg_control import SYSTEM_USER
 from tests.serve_process import ServeProcess, bichat_environment
 
 SHOP = "fleet-shop"
@@ -54,17 +57,16 @@ def stop_embedded(data_dir: Path) -> None:
     """Stop the data dir's PostgreSQL if a process killed with ``kill -9`` left it running
     (pgserver stops it when its last user exits normally)."""
     pgdata = data_dir / "pgdata"
-    if not (pgdata / "postmaster.pid").exists():
-        return
-    import pgserver
-
-    pg_ctl = Path(pgserver.__file__).parent / "pginstall" / "bin" / "pg_ctl"
-    subprocess.run(
-        [str(pg_ctl), "-D", str(pgdata), "stop", "-m", "fast", "-w"],
-        capture_output=True,
-        check=False,
-        timeout=60,
-    )
+    if (pgdata / "postmaster.pid").exists():
+        subprocess.run(
+            [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(pgdata), "stop", "-m", "fast", "-w"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+            timeout=60,
+            **({"user": SYSTEM_USER} if SYSTEM_USER else {}),
+        )
 
 
 class Fleet:
