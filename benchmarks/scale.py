@@ -97,7 +97,7 @@ class User:
         self.thread: str | None = None
 
     async def ask_all(self, kill_at: asyncio.Event | None = None) -> None:
-        assert (await self.client.login(self.name, PASSWORD)).status_code == 200
+        await self.log_in()
         try:
             for n in range(QUESTIONS):
                 question = f"{self.phase.name}: {self.name} asks question {n + 1} of {QUESTIONS}?"
@@ -114,6 +114,18 @@ class User:
                     self.phase.turns.append(turn)
         finally:
             await self.client.close()
+
+    async def log_in(self) -> None:
+        """Through the balancer (many users at once: a slow answer is tried again)."""
+        for _ in range(5):
+            response = await self.client.login(self.name, PASSWORD)
+            if response.status_code == 200:
+                return
+            print(
+                f"{self.name}: login {response.status_code} {response.text[:200]}", file=sys.stderr
+            )
+            await asyncio.sleep(1.0)
+        raise RuntimeError(f"{self.name} could not log in")
 
     async def sent(self, question: str | None) -> Turn:
         """The turn, once its socket connected: as a browser's socket.io client, a user whose

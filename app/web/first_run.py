@@ -6,18 +6,17 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import Settings
 from app.embeddings import build_embeddings
 from app.semantic.model import default_model
 from app.semantic.values import refresh_values
+from db.advisory import held
 from db.bootstrap import initialise
 from db.demo.generator import Progress
 from db.embed import embed_tenant
@@ -50,25 +49,10 @@ async def prepare_database(
 ) -> FirstRun:
     """Bring the schema to head; on a database without tenants, create the demo shop; without
     users, create the admin (password from ``BICHAT_ADMIN_PASSWORD`` or generated). Several
-    instances started at once on one database take turns (``one_at_a_time``): the first seeds,
+    instances started at once on one database take turns (an advisory lock): the first seeds,
     the others find the shop there."""
-    async with one_at_a_time(engine):
+    async with held(engine, FIRST_RUN_LOCK_KEY):
         return await prepare_once(engine, settings, progress=progress)
-
-
-@asynccontextmanager
-async def one_at_a_time(engine: AsyncEngine) -> AsyncIterator[None]:
-    """Held by one process at a time, on one database (a session-level advisory lock)."""
-    async with engine.connect() as connection:
-        await connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": FIRST_RUN_LOCK_KEY})
-        await connection.commit()
-        try:
-            yield
-        finally:
-            await connection.execute(
-                text("SELECT pg_advisory_unlock(:k)"), {"k": FIRST_RUN_LOCK_KEY}
-            )
-            await connection.commit()
 
 
 async def prepare_once(

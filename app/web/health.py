@@ -16,7 +16,6 @@ import asyncio
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from app.web.state import get_state
 from db import migrate
@@ -34,13 +33,11 @@ async def schema_revision() -> str | None:
     """The database's schema revision; ``DatabaseAway`` when it does not answer."""
     try:
         async with asyncio.timeout(READY_TIMEOUT_S):
-            async with get_state().runtime.engine.connect() as connection:
-                revision = await connection.scalar(text("SELECT version_num FROM alembic_version"))
+            return await migrate.current_revision(get_state().runtime.engine)
     except Exception as error:
         if isinstance(error, TimeoutError) or is_unavailable(error):
             raise DatabaseAway from error
         raise
-    return None if revision is None else str(revision)
 
 
 def not_ready(status: str, reason: str) -> JSONResponse:
