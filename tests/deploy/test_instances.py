@@ -30,14 +30,14 @@ from tests.fleet import PASSWORD, Fleet
 from tests.openai_server import Reply
 
 USERS = ["u1", "u2", "u3", "u4"]
-SLOW = "[slow]"  # a question whose answer streams for ~12 s
-DRAIN_TIMEOUT_S = 6
+SLOW = "[slow]"  # a question whose answer streams for ~25 s
+DRAIN_TIMEOUT_S = 15
 
 
 def answer_for(body: dict[str, Any]) -> Reply:
     asked = str(body["messages"][-1].get("content") or "")
     if SLOW in asked:
-        return Reply(text=" ".join(f"w{i}" for i in range(24)), token_delay_s=0.5)
+        return Reply(text=" ".join(f"w{i}" for i in range(50)), token_delay_s=0.5)
     return Reply(text="Forty-two orders, said quickly.", token_delay_s=0.02)
 
 
@@ -154,7 +154,7 @@ async def test_sigterm_drains_running_turns_then_stores_the_rest_as_interrupted(
     short = await pinned_to(fleet, 1, USERS)
     long = await pinned_to(fleet, 1, USERS)
     quick_q, slow_q = "Drained within time: orders?", f"Drained too long {SLOW}: revenue?"
-    fleet.model.script(  # the first answer takes ~3 s, the second ~12 s (> the drain's 6 s)
+    fleet.model.script(  # the first answer takes ~3 s, the second ~25 s (> the drain's 15 s)
         Reply(text=" ".join(f"t{i}" for i in range(6)), token_delay_s=0.5)
     )
     try:
