@@ -158,6 +158,7 @@ class User:
         if cut not in shown:
             self.phase.resent += 1
             turn = await self.sent(cut)
+            self.thread = self.thread or turn.thread_id  # the cut one may have been the first
             if not turn.cut:
                 self.phase.turns.append(turn)
         else:
