@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from limits import parse_many
@@ -60,6 +60,9 @@ class Settings(DatabaseSettings):
     smtp_starttls: bool = False
     smtp_timeout_s: float = Field(default=10.0, gt=0, le=300)
     webhook_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    # running several instances (app/turn/drain.py, app/log_format.py)
+    drain_timeout_s: float = Field(default=30.0, ge=0, le=3600)
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("model")
     @classmethod

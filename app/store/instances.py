@@ -128,3 +128,18 @@ async def close_turn(connection: AsyncConnection, question_id: int) -> None:
     await connection.execute(
         text("DELETE FROM open_turns WHERE question_id = :q"), {"q": question_id}
     )
+
+
+async def open_elsewhere(
+    connection: AsyncConnection, session_id: uuid.UUID | str, *, me: int | None
+) -> bool:
+    """Whether the session has a turn open in another instance than ``me``."""
+    found = await connection.scalar(
+        text(
+            "SELECT EXISTS (SELECT 1 FROM open_turns o JOIN chat_messages m "
+            "ON m.id = o.question_id WHERE m.session_id = :s "
+            "AND o.instance_id IS DISTINCT FROM :me)"
+        ),
+        {"s": str(session_id), "me": me},
+    )
+    return bool(found)

@@ -186,6 +186,13 @@ def snake_case(name: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
 
 
+@dataclass(frozen=True)
+class ReaderPoolUse:
+    pools: int
+    connections: int
+    in_use: int
+
+
 class SqlExecutor:
     """Runs SQL for tenants. One instance per process; ``close()`` releases its pools."""
 
@@ -212,6 +219,12 @@ class SqlExecutor:
         await asyncio.gather(*self._releases, return_exceptions=True)
         pools, self._pools, self._gates = list(self._pools.values()), {}, {}
         await asyncio.gather(*(pool.close() for pool in pools))
+
+    def pool_use(self) -> ReaderPoolUse:
+        """Tenant pools open now and their connections (for ``/metrics``)."""
+        pools = list(self._pools.values())
+        size = sum(pool.get_size() for pool in pools)
+        return ReaderPoolUse(len(pools), size, size - sum(p.get_idle_size() for p in pools))
 
     async def pool(self, tenant_id: uuid.UUID) -> asyncpg.Pool:
         if tenant_id not in self._pools:

@@ -25,6 +25,7 @@ import logging
 import os
 import socket
 import time
+import uuid
 
 import asyncpg
 import psutil
@@ -111,6 +112,15 @@ class Presence:
         if closed:
             log.warning("closed %d turn(s) left open by stopped processes as interrupted", closed)
         return closed
+
+    async def settle(self, session_id: uuid.UUID | str) -> int:
+        """Before a conversation is shown or continued here: when another instance has a turn
+        of it open, sweep now rather than at the next round, so that a user whose instance
+        died and who reconnected here sees the cut turn closed as interrupted, and asks on
+        after it. How many turns were closed (0 while that instance lives)."""
+        async with self.engine.connect() as connection:
+            waiting = await instances.open_elsewhere(connection, session_id, me=self.instance_id)
+        return await self.sweep() if waiting else 0
 
     async def keep_beating(self) -> None:
         last_sweep = time.monotonic()

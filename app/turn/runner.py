@@ -19,6 +19,7 @@ written when the database is back (``app.turn.pending``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -46,11 +47,14 @@ from app.answering.events import (
 from app.answering.question import Answerer, Question, Triage
 from app.embeddings import model_name
 from app.errors import DatabaseUnavailable, InvalidInput
+from app.log_format import TURN_ID
 from app.store.conversations import HistoryItem, StoredCall, recent_calls, session_history
 from app.store.verified import Match, similar_questions
 from app.tools.tool import TurnResults
 from app.turn.deadline import TurnTimedOut, within_deadline
+from app.turn.drain import Drain
 from app.turn.events import Answered, Failed, TurnEvent
+from app.turn.metering import metered
 from app.turn.pending import PendingWrites
 from app.turn.result import TurnResult
 from app.turn.writer import TurnWriter, open_session
@@ -101,6 +105,7 @@ class Turns:
         self.pending = PendingWrites()
         self.instance_id: int | None = None  # this process, when registered (app.turn.presence)
         self.prepared = False
+        self.drain = Drain()  # this process's turns, refused while it stops
 
     @property
     def offline(self) -> bool:
@@ -133,12 +138,45 @@ class Turns:
         channel: str = "chat",
         api_token_id: int | None = None,
     ) -> AsyncGenerator[TurnEvent, None]:
+        """Run one turn (``turn_events``), admitted by the process's ``drain``: while the
+        process drains, ``ServerDraining`` is raised before anything is stored."""
+        turn_id = TURN_ID.set(None)
+        with self.drain.admit():
+            events = self.turn_events(
+                tenant=tenant,
+                question=question,
+                session_id=session_id,
+                user_id=user_id,
+                create_session=create_session,
+                channel=channel,
+                api_token_id=api_token_id,
+            )
+            try:
+                async with aclosing(events):
+                    async for event in events:
+                        yield event
+            finally:
+                with contextlib.suppress(ValueError):  # ended in another task's context
+                    TURN_ID.reset(turn_id)
+
+    async def turn_events(
+        self,
+        *,
+        tenant: TenantRecord,
+        question: str,
+        session_id: uuid.UUID | str | None = None,
+        user_id: int | None = None,
+        create_session: bool = False,
+        channel: str = "chat",
+        api_token_id: int | None = None,
+    ) -> AsyncGenerator[TurnEvent, None]:
         """Run one turn, yielding its events; the last is ``Answered`` or ``Failed``.
 
         ``session_id`` continues a conversation of the tenant (and user); with
         ``create_session`` a session of that id is created when missing (chat threads).
         ``channel`` (``chat``, ``cli``, ``api``, ``mcp``) and ``api_token_id`` are stored with
         a new session and label its tool calls in the audit log."""
+        started = time.perf_counter()
         text = check_question(question)
         deadline = None if self.timeout_s is None else time.monotonic() + self.timeout_s
         if not self.prepared:
@@ -158,6 +196,7 @@ class Turns:
         except BaseException:
             matching.cancel()
             raise
+        TURN_ID.set(writer.log.last_message_id)  # the stored question: the turn's log lines
         matches = await matching
         asked = Question(
             tenant,
@@ -171,7 +210,8 @@ class Turns:
             channel=channel,
             calls=calls,
         )
-        async with aclosing(self.run(asked, writer)) as events:  # a channel that stops
+        run = metered(self.run(asked, writer), channel=channel, log=writer.log, started=started)
+        async with aclosing(run) as events:  # a channel that stops
             async for event in events:  # reading closes the run: it stores the interruption
                 yield event
 

@@ -30,6 +30,7 @@ class AgentRuntime:
     executor: SqlExecutor
     agent: ChatAgent
     turns: Turns
+    presence: Presence | None = None  # this process as an instance (app.turn.presence)
 
 
 def build_turns(
@@ -94,7 +95,7 @@ async def open_agent(
             await turns.prepare()
             assert isinstance(turns.answerer, ChatAgent)
             try:
-                yield AgentRuntime(engine, executor, turns.answerer, turns)
+                yield AgentRuntime(engine, executor, turns.answerer, turns, presence)
             finally:
                 await turns.pending.close(wait_s=settings.database_retry_s)
         finally:

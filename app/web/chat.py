@@ -37,6 +37,10 @@ log = logging.getLogger(__name__)
 
 STARTERS = 4
 SESSION_ENDED = "Your session has ended: log in again."
+DRAINING = (
+    "This server is restarting and did not take your question. Reload the page and ask "
+    "again: another server answers it."
+)
 REDRAW_DELAY_S = 0.5
 FOLLOW_UPS = 3
 PIN_LABEL = "Pin to dashboard"
@@ -181,6 +185,9 @@ async def run_turn(question: str) -> None:
     user = await session_user()
     if user is None:
         await cl.Message(content=SESSION_ENDED, author="bichat").send()
+        return
+    if get_state().runtime.turns.drain.draining:  # stopping: asked again, another one answers
+        await cl.Message(content=DRAINING, author="bichat").send()
         return
     tenant = await tenant_of(user)
     reply: cl.Message | None = None  # created at the first token, so steps come before it

@@ -319,6 +319,12 @@ class StoreDataLayer(BaseDataLayer):
         user, owner = current_chat_user(), self.owner
         if user is None or owner is None:
             return None
+        if self._engine is None:  # in the server: a turn its dead instance left open is
+            from app.web.state import get_state  # closed before the thread is shown
+
+            presence = get_state().runtime.presence
+            if presence is not None:
+                await presence.settle(thread_id)
         thread = await threads.get_thread(self.engine, owner, thread_id)
         return None if thread is None else thread_dict(thread, user)
 

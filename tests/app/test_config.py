@@ -60,6 +60,8 @@ def test_dotenv_file_is_read(tmp_path):
         ("BICHAT_DATABASE_RETRY_S", "-1", "greater than or equal to 0"),
         ("BICHAT_API_RATE_LIMIT", "lots", "is not a rate"),
         ("BICHAT_API_ASK_RATE_LIMIT", "10 a minute", "is not a rate"),
+        ("BICHAT_LOG_FORMAT", "xml", "'text' or 'json'"),
+        ("BICHAT_DRAIN_TIMEOUT_S", "-1", "greater than or equal to 0"),
     ],
 )
 def test_malformed_values_name_the_variable(monkeypatch, variable, value, message):
@@ -107,6 +109,7 @@ def test_every_setting_has_a_unit_or_is_unitless_by_nature():
         "smtp_password",
         "smtp_from",
         "smtp_starttls",  # on or off
+        "log_format",  # text or json
     }
     for name in Settings.model_fields:
         assert name in unitless or name.rsplit("_", 1)[-1] in {"ms", "s", "kb", "tokens"}, name

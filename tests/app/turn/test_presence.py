@@ -124,3 +124,21 @@ async def test_an_instance_on_another_host_is_gone_once_its_heartbeat_is_stale(
     await presences()
     rows = await stored_messages(engine, writer.session_id)
     assert rows[-1]["error"] == INTERRUPTED
+
+
+async def test_showing_a_conversation_closes_at_once_the_turn_a_dead_instance_left_open(
+    engine, filled_tenant, presences
+):
+    tenant, _ = await filled_tenant()
+    here, alive, dead = await presences(), await presences(), await presences()
+    living = await open_turn(engine, tenant, alive.instance_id, "Still answering?")
+    cut = await open_turn(engine, tenant, dead.instance_id, "Cut off mid-answer?")
+    assert await here.settle(living.session_id) == 0  # their instances live: left alone
+    assert await here.settle(cut.session_id) == 0
+    pid, created = a_finished_process()
+    await dead.connection.close()
+    await set_instance(engine, dead.instance_id, pid=pid, process_started_at=created)
+    assert await here.settle(cut.session_id) == 1  # not at the next sweep: now
+    rows = await stored_messages(engine, cut.session_id)
+    assert [(r["role"], r["error"]) for r in rows] == [("user", None), ("assistant", INTERRUPTED)]
+    assert [r["role"] for r in await stored_messages(engine, living.session_id)] == ["user"]
