@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
+from sqlalchemy.exc import DBAPIError
 
 from db.errors import DatabaseUnavailable
 
@@ -28,6 +29,15 @@ UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03", "53300")
 CLOSED_WORDS = ("connection is closed", "connection was closed")
 UNAVAILABLE = (
     "the database does not answer (it may be restarting); nothing was changed by this attempt"
+)
+
+
+# what a request may fail with when the database is away (the web app's 503 handlers)
+FAILURES_WHEN_AWAY: tuple[type[Exception], ...] = (
+    DatabaseUnavailable,
+    DBAPIError,
+    asyncpg.PostgresError,
+    OSError,
 )
 
 

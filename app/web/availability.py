@@ -14,14 +14,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import DBAPIError
 
-from app.errors import DatabaseUnavailable
 from app.web.admin_pages import page
-from db.availability import is_unavailable
+from db.availability import FAILURES_WHEN_AWAY, is_unavailable
 
 RETRY_AFTER_S = 5
 UNAVAILABLE_DETAIL = "unavailable"
@@ -62,5 +59,5 @@ def install_availability(app: FastAPI) -> None:
             raise error  # a real bug: the server's 500 and its log
         return unavailable_response(request)
 
-    for kind in (DatabaseUnavailable, DBAPIError, asyncpg.PostgresError, OSError):
+    for kind in FAILURES_WHEN_AWAY:
         app.add_exception_handler(kind, when_unavailable)
