@@ -39,7 +39,8 @@ from app.embeddings import model_name
 from app.errors import InvalidInput
 from app.store.conversations import recent_calls, session_history
 from app.store.verified import Match, similar_questions
-from app.tools.tool import TurnResults
+from app.tools.tool import ToolServices, TurnResults
+from app.turn.auto_chart import auto_chart
 from app.turn.events import Answered, Failed, TurnEvent
 from app.turn.result import TurnResult
 from app.turn.writer import TurnWriter, open_session
@@ -62,9 +63,11 @@ class Turns:
         embeddings: Embeddings,
         questions: Triage | None = None,
         engine_first: bool = True,
+        services: ToolServices | None = None,
     ):
         self.engine, self.answerer, self.embeddings = engine, answerer, embeddings
         self.questions, self.engine_first = questions, engine_first
+        self.services = services  # for the automatic chart (``app.turn.auto_chart``)
         self.prepared = False
 
     @property
@@ -183,10 +186,11 @@ class Turns:
         )
         try:
             async with aclosing(answerer.answer(question)) as events:
-                async for event in events:
-                    await self.settle(event, writer, result)
-                    if isinstance(event, Token | ToolStarted | ToolFinished | ChartShown):
-                        yield event  # what the channel sees of the answerer's work
+                async for answered in events:
+                    for event in await self.before(answered, question, result):
+                        await self.settle(event, writer, result)
+                        if isinstance(event, Token | ToolStarted | ToolFinished | ChartShown):
+                            yield event  # what the channel sees of the answerer's work
         except (asyncio.CancelledError, GeneratorExit):
             await asyncio.shield(writer.interrupted())
             raise
@@ -194,6 +198,14 @@ class Turns:
             result.error = result.answer = f"Something went wrong on our side: {error!r}"
             await writer.close(error=result.error, model=answerer.model_label())
         yield Failed(result) if result.error and result.message_id is None else Answered(result)
+
+    async def before(
+        self, event: AnswerEvent, question: Question, result: TurnResult
+    ) -> list[AnswerEvent]:
+        """The event, after the automatic chart when it is the answer and has none."""
+        if not isinstance(event, AnswerWritten | AnswerReady):
+            return [event]
+        return [*await auto_chart(question, result.tool_calls, self.services), event]
 
     async def settle(self, event: AnswerEvent, writer: TurnWriter, result: TurnResult) -> None:
         """Store what the event says, and what it decides of the turn's result."""

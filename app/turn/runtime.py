@@ -62,6 +62,7 @@ def build_turns(
         embeddings=embeddings,
         questions=questions,
         engine_first=settings.engine_first,
+        services=agent.services,
     )
 
 

@@ -8,12 +8,14 @@ Mounted into the FastAPI app by ``app.web.server`` (``mount_chainlit`` loads thi
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from typing import Any
 
 import chainlit as cl
 from chainlit.types import ThreadDict
 
+from app.figures import Locale
 from app.markdown_text import escape_lines
 from app.store.verified import starter_questions
 from app.tools import registry
@@ -21,6 +23,7 @@ from app.tools.charts import Chart
 from app.tools.tool import Shown, ToolCallRecord, ToolContext
 from app.turn.events import Answered, Failed, Token, ToolFinished, ToolStarted
 from app.turn.result import TurnResult
+from app.web.answer_view import TableView, outputs_by_result, without_grid_tables
 from app.web.chat_session import reread_user
 from app.web.data_layer import LIVE_ANSWERS, StoreDataLayer
 from app.web.elements import chart_element, csv_element, table_element
@@ -137,7 +140,7 @@ async def answer(question: str) -> None:
         await cl.Message(content=SESSION_ENDED, author="bichat").send()
         return
     tenant = await tenant_of(user)
-    reply: cl.Message | None = None  # created at the first token, so steps come before it
+    reply = LiveReply()
     steps: dict[str, cl.Step] = {}
     result: TurnResult | None = None
     async for event in get_state().runtime.turns.stream(
@@ -149,16 +152,41 @@ async def answer(question: str) -> None:
     ):
         match event:
             case Token(text):
-                reply = reply or cl.Message(content="", author="bichat")
-                await reply.stream_token(text)
+                await reply.stream(text)
             case ToolStarted(call_id, tool, arguments):
+                await reply.make_way()  # a step goes above the answer, never below it
                 steps[call_id] = await open_step(tool, arguments)
             case ToolFinished(call):
                 await close_step(steps.pop(call.id, None), call)
             case Answered(done) | Failed(done):
                 result = done
     assert result is not None
-    await finish(reply or cl.Message(content="", author="bichat"), result)
+    await finish(reply.message(), result, tenant)
+
+
+class LiveReply:
+    """The answer's message, created at its first token (so the steps before it stay above
+    it); a step that starts after some text takes the text's place, and the text follows."""
+
+    def __init__(self) -> None:
+        self.current: cl.Message | None = None
+        self.carried = ""
+
+    async def stream(self, text: str) -> None:
+        if self.current is None:
+            self.current = cl.Message(content="", author="bichat")
+            if self.carried:
+                await self.current.stream_token(self.carried)
+        await self.current.stream_token(text)
+
+    async def make_way(self) -> None:
+        if self.current is not None:
+            self.carried = self.current.content
+            await self.current.remove()
+            self.current = None
+
+    def message(self) -> cl.Message:
+        return self.current or cl.Message(content=self.carried, author="bichat")
 
 
 async def open_step(tool: str, arguments: dict[str, Any]) -> cl.Step:
@@ -182,10 +210,13 @@ async def close_step(step: cl.Step | None, call: ToolCallRecord) -> None:
     await step.update()
 
 
-async def finish(reply: cl.Message, result: TurnResult) -> None:
+async def finish(reply: cl.Message, result: TurnResult, tenant: TenantRecord) -> None:
+    locale = Locale(tenant.currency, tenant.timezone)
     if not reply.content:  # nothing streamed: a failure, or a turn cut short by its limits
         reply.content = result.answer
-    reply.elements = result_elements(result)  # below the text, which starts with the interpretation
+    # each result once: as its table below the text, not again as a table in the text
+    reply.content = without_grid_tables(reply.content, shown_grids(result))
+    reply.elements = result_elements(result, locale)  # below the text
     reply.actions = option_actions(result) or follow_up_actions(result)
     await reply.send()
     if result.message_id is not None:  # the chat puts its thumbs on the run holding the answer
@@ -194,23 +225,30 @@ async def finish(reply: cl.Message, result: TurnResult) -> None:
             LIVE_ANSWERS[reply.parent_id] = result.message_id
 
 
-def result_elements(result: TurnResult) -> list[Any]:
+def shown_grids(result: TurnResult) -> list[list[str]]:
+    return [sql_result.columns for sql_result in result.results.values()]
+
+
+def result_elements(result: TurnResult, locale: Locale) -> list[Any]:
     """The turn's tables (each with its CSV) and then its charts."""
-    tables = list(result.results.values())
+    tables = list(result.results.items())
+    outputs = outputs_by_result(result.tool_calls)
     elements: list[Any] = []
-    for index, sql_result in enumerate(tables, start=1):
+    for index, (result_id, sql_result) in enumerate(tables, start=1):
         suffix = "" if len(tables) == 1 else f"-{index}"
-        elements += shown_elements(sql_result, suffix=suffix)
+        view = TableView(locale, outputs.get(result_id))
+        elements += shown_elements(sql_result, suffix=suffix, view=view)
     for chart in result.charts:
         elements += shown_elements(chart)
     return elements
 
 
-def shown_elements(shown: Shown, *, suffix: str = "") -> list[Any]:
+def shown_elements(shown: Shown, *, suffix: str = "", view: TableView | None = None) -> list[Any]:
     if isinstance(shown, Chart):
         return [chart_element(shown)]
+    view = view or TableView(Locale())
     return [
-        table_element(shown, name=f"result{suffix}"),
+        table_element(shown, name=f"result{suffix}", output=view.output, locale=view.locale),
         csv_element(shown, name=f"result{suffix}.csv"),
     ]
 
@@ -221,12 +259,19 @@ def option_actions(result: TurnResult) -> list[cl.Action]:
 
 
 def follow_up_actions(result: TurnResult) -> list[cl.Action]:
-    asked = result.question.casefold()
-    return [
-        cl.Action(name="follow_up", payload={"question": q}, label=q)
-        for q in result.suggestions
-        if q.casefold() != asked
-    ][:FOLLOW_UPS]
+    """Close verified questions, never the question just asked (in other words or case)."""
+    seen = {question_words(result.question)}
+    actions = []
+    for question in result.suggestions:
+        if question_words(question) in seen:
+            continue
+        seen.add(question_words(question))
+        actions.append(cl.Action(name="follow_up", payload={"question": question}, label=question))
+    return actions[:FOLLOW_UPS]
+
+
+def question_words(question: str) -> str:
+    return " ".join(re.findall(r"[0-9a-z]+", question.casefold()))
 
 
 async def redraw_results(thread: ThreadDict) -> None:
@@ -253,6 +298,7 @@ async def redraw_results(thread: ThreadDict) -> None:
         )
         arguments = (step.get("metadata") or {}).get("input") or {}
         reply = await registry.invoke(tool, context, arguments)
+        view = TableView(Locale(tenant.currency, tenant.timezone), reply.output)
         for shown in reply.shown:  # a call that fails now stays as its step says
-            for element in shown_elements(shown):
+            for element in shown_elements(shown, view=view):
                 await element.send(for_id=target)
