@@ -123,10 +123,37 @@ def metric_formats(output: Mapping[str, Any]) -> dict[str, str]:
         if role in ("change_pct", "share_pct"):
             found[column] = "percent"
         elif role == "time":
-            found[column] = f"date:{grain}" if grain in GRAINS else "date:"
+            found[column] = f"date:{grain or grain_named(column)}"
         elif metrics.get(base) in METRIC_FORMATS:
             found[column] = metrics[base]
     return found
+
+
+def grain_named(column: str) -> str:
+    """A time column's grain from its name (``month``, ``placed_week``), else none."""
+    last = column.rsplit("_", 1)[-1]
+    return last if last in GRAINS else ""
+
+
+def temporal_format(column: str, values: Sequence[str]) -> str | None:
+    """Dates (also midnights, as ``date_trunc`` gives them) at the grain the column's name
+    says when every value starts such a unit; other times of day as local times."""
+    if not all(ISO_DATE.match(v) or ISO_MOMENT.match(v) for v in values):
+        return None
+    if not all(ISO_DATE.match(v) or v[11:19] in ("00:00", "00:00:00") for v in values):
+        return "datetime"
+    days = [date.fromisoformat(v[:10]) for v in values]
+    grain = grain_named(column.casefold())
+    return f"date:{grain}" if all(starts(d, grain) for d in days) else "date:"
+
+
+def starts(day: date, grain: str) -> bool:
+    """Whether ``day`` is the first of its month (quarter, year) for those grains."""
+    if grain in ("month", "quarter", "year") and day.day != 1:
+        return False
+    if grain == "quarter":
+        return day.month in (1, 4, 7, 10)
+    return day.month == 1 if grain == "year" else bool(grain)
 
 
 def inferred_format(column: str, values: Sequence[Any]) -> str | None:
@@ -137,9 +164,7 @@ def inferred_format(column: str, values: Sequence[Any]) -> str | None:
         return None
     name = column.casefold()
     if all(isinstance(v, str) for v in present):
-        if all(ISO_DATE.match(v) for v in present):
-            return "date:"
-        return "datetime" if all(ISO_MOMENT.match(v) for v in present) else None
+        return temporal_format(column, present)
     if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in present):
         return None
     if PLAIN_WORDS.search(name):

@@ -30,6 +30,7 @@ def column_roles(result: SqlResult) -> dict[str, str]:
     """Time, dimension or metric, for the columns of a free query that are one of them."""
     formats = column_formats(result.columns, result.rows)
     roles: dict[str, str] = {}
+    metrics: dict[str, list[str]] = {}
     for index, column in enumerate(result.columns):
         fmt = formats.get(column, "")
         values = [row[index] for row in result.rows if row[index] is not None]
@@ -38,8 +39,9 @@ def column_roles(result: SqlResult) -> dict[str, str]:
         elif values and all(isinstance(v, str) for v in values):
             roles[column] = "dimension"
         elif fmt != "plain" and values and all(isinstance(v, int | float) for v in values):
-            roles[column] = "metric"
-    return roles
+            metrics.setdefault(fmt, []).append(column)
+    first = next(iter(metrics.values()), [])  # one scale: money beside counts would flatten
+    return roles | dict.fromkeys(first, "metric")
 
 
 def chart_input(result_id: str, result: SqlResult, output: Mapping[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Any
 
 import chainlit as cl
 from chainlit.types import ThreadDict
+from chainlit.utils import utc_now
 
 from app.figures import Locale
 from app.markdown_text import escape_lines
@@ -174,7 +175,9 @@ class LiveReply:
 
     async def stream(self, text: str) -> None:
         if self.current is None:
-            self.current = cl.Message(content="", author="bichat")
+            # stamped now: without a time Chainlit's page puts a streamed message above the
+            # steps that came before it
+            self.current = cl.Message(content="", author="bichat", created_at=utc_now())
             if self.carried:
                 await self.current.stream_token(self.carried)
         await self.current.stream_token(text)
@@ -186,7 +189,9 @@ class LiveReply:
             self.current = None
 
     def message(self) -> cl.Message:
-        return self.current or cl.Message(content=self.carried, author="bichat")
+        return self.current or cl.Message(
+            content=self.carried, author="bichat", created_at=utc_now()
+        )
 
 
 async def open_step(tool: str, arguments: dict[str, Any]) -> cl.Step:
@@ -215,10 +220,13 @@ async def finish(reply: cl.Message, result: TurnResult, tenant: TenantRecord) ->
     if not reply.content:  # nothing streamed: a failure, or a turn cut short by its limits
         reply.content = result.answer
     # each result once: as its table below the text, not again as a table in the text
-    reply.content = without_grid_tables(reply.content, shown_grids(result))
+    shown = without_grid_tables(reply.content, shown_grids(result))
+    changed, reply.content = shown != reply.content, shown
     reply.elements = result_elements(result, locale)  # below the text
     reply.actions = option_actions(result) or follow_up_actions(result)
     await reply.send()
+    if changed:  # the streamed text is replaced
+        await reply.update()
     if result.message_id is not None:  # the chat puts its thumbs on the run holding the answer
         LIVE_ANSWERS[reply.id] = result.message_id
         if reply.parent_id:
