@@ -1,6 +1,10 @@
 """What the engine says: every answer starts with its interpretation (what was counted, over
 which days, with which filters), then the figure or the first rows; clarifications say what
-was understood and ask; greetings and help list what can be asked."""
+was understood and ask; greetings and help list what can be asked.
+
+Everything that comes from the shop's data or the asker's words (cells, names, values in the
+interpretation, a verified question, what was understood) goes in as text through
+``escape_markdown``: a review reading ``[Refund](https://evil.example)`` stays those characters."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from typing import Any
 
 from app import figures
 from app.figures import Locale
+from app.markdown_text import escape_markdown
 from app.questions.intent import Intent
 from app.semantic.model import SemanticModel
 
@@ -21,13 +26,17 @@ def money(value: float, currency: str) -> str:
 
 
 def cell(value: Any, fmt: str | None, locale: Locale) -> str:
-    return figures.shown(value, fmt, locale).replace("|", "\\|")
+    """A value as a table cell: numbers and dates formatted, text escaped (it is data)."""
+    text = figures.shown(value, fmt, locale)
+    if isinstance(value, str) and not (fmt or "").startswith("date"):
+        return escape_markdown(text)
+    return text.replace("|", "\\|")
 
 
 def table(
     columns: Sequence[str], rows: Sequence[Sequence[Any]], formats: dict[str, str], locale: Locale
 ) -> str:
-    head = "| " + " | ".join(c.replace("_", " ") for c in columns) + " |"
+    head = "| " + " | ".join(escape_markdown(c.replace("_", " ")) for c in columns) + " |"
     lines = [head, "|" + "---|" * len(columns)]
     for row in rows[:ROWS_SHOWN]:
         cells = [cell(v, formats.get(c), locale) for c, v in zip(columns, row, strict=True)]
@@ -42,7 +51,7 @@ def rows_text(output: dict[str, Any], locale: Locale) -> str:
     formats = figures.column_formats(columns, rows, output)
     if len(rows) == 1 and len(columns) <= 3:
         pairs = [
-            f"{c.replace('_', ' ')}: **{cell(v, formats.get(c), locale)}**"
+            f"{escape_markdown(c.replace('_', ' '))}: **{cell(v, formats.get(c), locale)}**"
             for c, v in zip(columns, rows[0], strict=True)
         ]
         return "; ".join(pairs) + "."
@@ -56,8 +65,8 @@ def rows_text(output: dict[str, Any], locale: Locale) -> str:
 
 
 def metrics_answer(output: dict[str, Any], intent: Intent, locale: Locale) -> str:
-    lines = [f"**{output.get('interpretation', '')}**", ""]
-    lines += [*intent.notes, ""] if intent.notes else []
+    lines = [f"**{escape_markdown(output.get('interpretation', ''))}**", ""]
+    lines += [*map(escape_markdown, intent.notes), ""] if intent.notes else []
     lines.append(rows_text(output, locale))
     if output.get("partial"):
         lines += ["", "The period is not over yet: its figures are to date."]
@@ -75,9 +84,9 @@ def search_answer(output: dict[str, Any], arguments: dict[str, Any], locale: Loc
     if arguments.get("in_stock"):
         filters.append("in stock")
     if arguments.get("category"):
-        filters.append(f"in category {arguments['category']}")
+        filters.append(f"in category {escape_markdown(arguments['category'])}")
     condition = f" ({', '.join(filters)})" if filters else ""
-    head = f"**Product search: “{arguments.get('query', '')}”{condition}**"
+    head = f"**Product search: “{escape_markdown(arguments.get('query', ''))}”{condition}**"
     if not hits:
         return f"{head}\n\nNo product matches. Try other words or wider filters."
     lines = [head, "", f"{len(hits)} product(s), best matches first:", ""]
@@ -85,16 +94,15 @@ def search_answer(output: dict[str, Any], arguments: dict[str, Any], locale: Loc
         stock = hit.get("stock_quantity")
         stocked = "" if stock is None else (" · in stock" if stock > 0 else " · out of stock")
         price = money(float(hit["price"]), currency) if hit.get("price") is not None else "—"
-        lines.append(
-            f"- **{hit.get('name')}** ({hit.get('brand')}, {hit.get('sku')}) · {price}{stocked}"
-        )
+        name, brand, sku = (escape_markdown(hit.get(key)) for key in ("name", "brand", "sku"))
+        lines.append(f"- **{name}** ({brand}, {sku}) · {price}{stocked}")
     return "\n".join(lines)
 
 
 def bundles_answer(output: dict[str, Any], arguments: dict[str, Any], locale: Locale) -> str:
     what = []
     if arguments.get("product"):
-        what.append(f"for {arguments['product']}")
+        what.append(f"for {escape_markdown(arguments['product'])}")
     for measure in ("lift", "confidence", "support"):
         if arguments.get(f"min_{measure}") is not None:
             what.append(f"{measure} ≥ {arguments[f'min_{measure}']}")
@@ -109,7 +117,8 @@ def bundles_answer(output: dict[str, Any], arguments: dict[str, Any], locale: Lo
 
 def verified_answer(output: dict[str, Any], question: str, locale: Locale) -> str:
     return (
-        f"**From the verified question “{question}”** (the same question, checked by a person)"
+        f"**From the verified question “{escape_markdown(question)}”** "
+        "(the same question, checked by a person)"
         f"\n\n{rows_text(output, locale)}"
     )
 
@@ -118,7 +127,7 @@ def options_text(intent: Intent) -> str:
     if not intent.options:
         return intent.text
     lines = [intent.text, "", "You could ask:"]
-    lines += [f"- {option}" for option in intent.options]
+    lines += [f"- {escape_markdown(option)}" for option in intent.options]
     return "\n".join(lines)
 
 
