@@ -85,7 +85,8 @@ class TurnWriter:
         requested = {"tool_calls": call.tool_calls} if call.tool_calls else None
         message = Message(role="assistant", tool_input=requested, **fields)
         self.log.usage.add(message)
-        return await self.add(message)
+        self.log.last_model_message_id = await self.add(message)
+        return self.log.last_model_message_id
 
     async def tool_call(self, record: ToolCallRecord) -> int:
         self.log.tool_calls.append(record)
@@ -107,9 +108,10 @@ class TurnWriter:
         return await self.add(Message(role="assistant", content=text))
 
     def answered(self) -> int | None:
-        """The answer is the last model call: nothing more to write. Its row id."""
+        """The answer is the last model call (calls after it, such as the automatic chart,
+        are not): nothing more to write. Its row id."""
         self.closed = True
-        return self.log.last_message_id
+        return self.log.last_model_message_id
 
     async def close(
         self,

@@ -14,7 +14,8 @@ import httpx
 from playwright.async_api import expect
 
 from app.figures import SYMBOLS
-from tests.app.web.test_browser import ANSWER, ARTIFACTS, ask, log_in, page, scalar  # noqa: F401
+from tests.app.web.conftest import db_scalar as scalar
+from tests.app.web.test_browser import ANSWER, ARTIFACTS, ask, log_in, page  # noqa: F401
 from tests.scripted_model import Call, ScriptedChatModel
 
 MONTHLY_SQL = (
