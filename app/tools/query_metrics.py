@@ -118,7 +118,7 @@ async def run_query_metrics(
     return prepared.result(run)
 
 
-SUMMARY_KEYS = ("sql", "interpretation", "partial", "period", "query")  # beside run_sql's
+SUMMARY_KEYS = ("sql", "interpretation", "partial", "period", "query", "metrics", "column_roles")
 
 
 class QueryMetrics(Tool[BaseModel]):

@@ -50,7 +50,8 @@ from app.errors import DatabaseUnavailable, InvalidInput
 from app.log_format import TURN_ID
 from app.store.conversations import HistoryItem, StoredCall, recent_calls, session_history
 from app.store.verified import Match, similar_questions
-from app.tools.tool import TurnResults
+from app.tools.tool import ToolServices, TurnResults
+from app.turn.auto_chart import auto_chart
 from app.turn.deadline import TurnTimedOut, within_deadline
 from app.turn.drain import Drain
 from app.turn.events import Answered, Failed, TurnEvent
@@ -97,6 +98,7 @@ class Turns:
         timeout_s: float | None = None,
         questions: Triage | None = None,
         engine_first: bool = True,
+        services: ToolServices | None = None,
     ):
         self.engine, self.answerer, self.embeddings = engine, answerer, embeddings
         self.questions, self.engine_first = questions, engine_first
@@ -104,6 +106,7 @@ class Turns:
         self.timeout_s = timeout_s  # one turn's whole time (BICHAT_TURN_TIMEOUT_S; None: no limit)
         self.pending = PendingWrites()
         self.instance_id: int | None = None  # this process, when registered (app.turn.presence)
+        self.services = services  # for the automatic chart (``app.turn.auto_chart``)
         self.prepared = False
         self.drain = Drain()  # this process's turns, refused while it stops
 
@@ -329,10 +332,11 @@ class Turns:
         answering = within_deadline(answerer.answer(question), deadline=question.deadline)
         try:
             async with aclosing(answering) as events:
-                async for event in events:
-                    await self.settle(event, writer, result)
-                    if isinstance(event, Shown):
-                        yield event  # what the channel sees of the answerer's work
+                async for answered in events:
+                    for event in await self.before(answered, question, result):
+                        await self.settle(event, writer, result)
+                        if isinstance(event, Shown):
+                            yield event  # what the channel sees of the answerer's work
         except (asyncio.CancelledError, GeneratorExit):
             await asyncio.shield(self.end_quietly(writer, error=None))
             raise
@@ -376,6 +380,14 @@ class Turns:
     def keep_waiting(self, writer: TurnWriter) -> None:
         if writer.waiting:
             self.pending.keep(writer)
+
+    async def before(
+        self, event: AnswerEvent, question: Question, result: TurnResult
+    ) -> list[AnswerEvent]:
+        """The event, after the automatic chart when it is the answer and has none."""
+        if not isinstance(event, AnswerWritten | AnswerReady):
+            return [event]
+        return [*await auto_chart(question, result.tool_calls, self.services), event]
 
     async def settle(self, event: AnswerEvent, writer: TurnWriter, result: TurnResult) -> None:
         """Store what the event says, and what it decides of the turn's result."""

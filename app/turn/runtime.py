@@ -67,6 +67,7 @@ def build_turns(
         timeout_s=settings.turn_timeout_s,
         questions=questions,
         engine_first=settings.engine_first,
+        services=agent.services,
     )
 
 

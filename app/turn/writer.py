@@ -192,7 +192,8 @@ class TurnWriter:
         requested = {"tool_calls": call.tool_calls} if call.tool_calls else None
         message = Message(role="assistant", tool_input=requested, **fields)
         self.log.usage.add(message)
-        return await self.add(message)
+        self.log.last_model_message_id = await self.add(message)
+        return self.log.last_model_message_id
 
     async def tool_call(self, record: ToolCallRecord) -> int | None:
         self.log.tool_calls.append(record)
@@ -214,14 +215,14 @@ class TurnWriter:
         return await self.add(Message(role="assistant", content=text), closes=True)
 
     async def answered(self) -> int | None:
-        """The answer is the last model call: nothing more to write but the turn's end. The
-        answer's row id."""
+        """The answer is the last model call (calls after it, such as the automatic chart,
+        are not): nothing more to write but the turn's end. Its row id."""
         self.closed = True
         if self.open:
             # the answer is stored; if the database is away, the turn's end waits (``waiting``)
             with contextlib.suppress(DatabaseUnavailable):
                 await self.end_open_turn(budget_s=self.retry_s)
-        return self.log.last_message_id
+        return self.log.last_model_message_id
 
     async def close(
         self,

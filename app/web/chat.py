@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import uuid
 from typing import Any
 
 import chainlit as cl
 from chainlit.types import ThreadDict
+from chainlit.utils import utc_now
 
 from app.dashboards.pin import can_pin, pin_answer
 from app.errors import BichatError, NotFound
+from app.figures import Locale
 from app.markdown_text import escape_lines
 from app.store.pins import Viewer
 from app.store.verified import starter_questions
@@ -25,6 +28,7 @@ from app.tools.charts import Chart
 from app.tools.tool import Shown, ToolCallRecord, ToolContext
 from app.turn.events import Answered, Failed, StillWorking, Token, ToolFinished, ToolStarted
 from app.turn.result import TurnResult
+from app.web.answer_view import TableView, outputs_by_result, without_grid_tables
 from app.web.chat_session import reread_user
 from app.web.data_layer import LIVE_ANSWERS, StoreDataLayer
 from app.web.elements import chart_element, csv_element, table_element
@@ -190,7 +194,7 @@ async def run_turn(question: str) -> None:
         await cl.Message(content=DRAINING, author="bichat").send()
         return
     tenant = await tenant_of(user)
-    reply: cl.Message | None = None  # created at the first token, so steps come before it
+    reply = LiveReply()
     steps: dict[str, cl.Step] = {}
     waiting = Waiting()
     result: TurnResult | None = None
@@ -205,9 +209,9 @@ async def run_turn(question: str) -> None:
             await waiting.hide()  # something shows: no need to say it still works
         match event:
             case Token(text):
-                reply = reply or cl.Message(content="", author="bichat")
-                await reply.stream_token(text)
+                await reply.stream(text)
             case ToolStarted(call_id, tool, arguments):
+                await reply.make_way()  # a step goes above the answer, never below it
                 steps[call_id] = await open_step(tool, arguments)
             case ToolFinished(call):
                 await close_step(steps.pop(call.id, None), call)
@@ -216,7 +220,36 @@ async def run_turn(question: str) -> None:
             case Answered(done) | Failed(done):
                 result = done
     assert result is not None
-    await finish(reply or cl.Message(content="", author="bichat"), result, user)
+    await finish(reply.message(), result, tenant, user)
+
+
+class LiveReply:
+    """The answer's message, created at its first token (so the steps before it stay above
+    it); a step that starts after some text takes the text's place, and the text follows."""
+
+    def __init__(self) -> None:
+        self.current: cl.Message | None = None
+        self.carried = ""
+
+    async def stream(self, text: str) -> None:
+        if self.current is None:
+            # stamped now: without a time Chainlit's page puts a streamed message above the
+            # steps that came before it
+            self.current = cl.Message(content="", author="bichat", created_at=utc_now())
+            if self.carried:
+                await self.current.stream_token(self.carried)
+        await self.current.stream_token(text)
+
+    async def make_way(self) -> None:
+        if self.current is not None:
+            self.carried = self.current.content
+            await self.current.remove()
+            self.current = None
+
+    def message(self) -> cl.Message:
+        return self.current or cl.Message(
+            content=self.carried, author="bichat", created_at=utc_now()
+        )
 
 
 class Waiting:
@@ -264,37 +297,52 @@ async def close_step(step: cl.Step | None, call: ToolCallRecord) -> None:
     await step.update()
 
 
-async def finish(reply: cl.Message, result: TurnResult, user: ActiveUser) -> None:
+async def finish(
+    reply: cl.Message, result: TurnResult, tenant: TenantRecord, user: ActiveUser
+) -> None:
+    locale = Locale(tenant.currency, tenant.timezone)
     """The final message says what the store keeps: the stored answer (what streamed before
     it, from earlier model calls or a failed attempt, is replaced), or the failure."""
     reply.content = result.answer or reply.content
-    reply.elements = result_elements(result)  # below the text, which starts with the interpretation
+    # each result once: as its table below the text, not again as a table in the text
+    shown = without_grid_tables(reply.content, shown_grids(result))
+    changed, reply.content = shown != reply.content, shown
+    reply.elements = result_elements(result, locale)  # below the text
     reply.actions = option_actions(result) or follow_up_actions(result)
     reply.actions += await pin_actions(result, user)
     await reply.send()
+    if changed:  # the streamed text is replaced
+        await reply.update()
     if result.message_id is not None:  # the chat puts its thumbs on the run holding the answer
         LIVE_ANSWERS[reply.id] = result.message_id
         if reply.parent_id:
             LIVE_ANSWERS[reply.parent_id] = result.message_id
 
 
-def result_elements(result: TurnResult) -> list[Any]:
+def shown_grids(result: TurnResult) -> list[list[str]]:
+    return [sql_result.columns for sql_result in result.results.values()]
+
+
+def result_elements(result: TurnResult, locale: Locale) -> list[Any]:
     """The turn's tables (each with its CSV) and then its charts."""
-    tables = list(result.results.values())
+    tables = list(result.results.items())
+    outputs = outputs_by_result(result.tool_calls)
     elements: list[Any] = []
-    for index, sql_result in enumerate(tables, start=1):
+    for index, (result_id, sql_result) in enumerate(tables, start=1):
         suffix = "" if len(tables) == 1 else f"-{index}"
-        elements += shown_elements(sql_result, suffix=suffix)
+        view = TableView(locale, outputs.get(result_id))
+        elements += shown_elements(sql_result, suffix=suffix, view=view)
     for chart in result.charts:
         elements += shown_elements(chart)
     return elements
 
 
-def shown_elements(shown: Shown, *, suffix: str = "") -> list[Any]:
+def shown_elements(shown: Shown, *, suffix: str = "", view: TableView | None = None) -> list[Any]:
     if isinstance(shown, Chart):
         return [chart_element(shown)]
+    view = view or TableView(Locale())
     return [
-        table_element(shown, name=f"result{suffix}"),
+        table_element(shown, name=f"result{suffix}", output=view.output, locale=view.locale),
         csv_element(shown, name=f"result{suffix}.csv"),
     ]
 
@@ -305,12 +353,19 @@ def option_actions(result: TurnResult) -> list[cl.Action]:
 
 
 def follow_up_actions(result: TurnResult) -> list[cl.Action]:
-    asked = result.question.casefold()
-    return [
-        cl.Action(name="follow_up", payload={"question": q}, label=q)
-        for q in result.suggestions
-        if q.casefold() != asked
-    ][:FOLLOW_UPS]
+    """Close verified questions, never the question just asked (in other words or case)."""
+    seen = {question_words(result.question)}
+    actions = []
+    for question in result.suggestions:
+        if question_words(question) in seen:
+            continue
+        seen.add(question_words(question))
+        actions.append(cl.Action(name="follow_up", payload={"question": question}, label=question))
+    return actions[:FOLLOW_UPS]
+
+
+def question_words(question: str) -> str:
+    return " ".join(re.findall(r"[0-9a-z]+", question.casefold()))
 
 
 async def pin_actions(result: TurnResult, user: ActiveUser) -> list[cl.Action]:
@@ -367,6 +422,7 @@ async def redraw_results(thread: ThreadDict) -> None:
         )
         arguments = (step.get("metadata") or {}).get("input") or {}
         reply = await registry.invoke(tool, context, arguments)
+        view = TableView(Locale(tenant.currency, tenant.timezone), reply.output)
         for shown in reply.shown:  # a call that fails now stays as its step says
-            for element in shown_elements(shown):
+            for element in shown_elements(shown, view=view):
                 await element.send(for_id=target)
