@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from scratch import create_database, drop_database, scratch_server
+from scratch import scratch_database
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.*
 
@@ -93,9 +93,7 @@ async def measure(base: str, runs: int) -> dict[str, dict[str, list[float]]]:
 
 async def main(quick: bool) -> None:
     runs = 3 if quick else 7
-    server_url = scratch_server()
-    url = await create_database(server_url)
-    try:
+    async with scratch_database() as url:
         settings = load_settings(
             database_url=url, data_dir=Path(tempfile.mkdtemp()), model="offline"
         )
@@ -106,8 +104,6 @@ async def main(quick: bool) -> None:
         results = await measure(base, runs)
         server.should_exit = True
         thread.join(timeout=10)
-    finally:
-        await drop_database(server_url, url)
     medians = {
         page: {key: round(statistics.median(values), 1) for key, values in figures.items()}
         for page, figures in results.items()

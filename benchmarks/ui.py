@@ -20,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from scratch import create_database, drop_database, scratch_server
+from scratch import scratch_database
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.*
 
@@ -87,9 +87,7 @@ async def main(quick: bool) -> None:
     from app.web.state import get_state
 
     turns = 10 if quick else 30
-    server_url = scratch_server()
-    url = await create_database(server_url)
-    try:
+    async with scratch_database() as url:
         settings = load_settings(
             database_url=url, data_dir=Path(tempfile.mkdtemp()), model="offline"
         )
@@ -99,8 +97,6 @@ async def main(quick: bool) -> None:
         firsts, finals = await measure(base, turns)
         server.should_exit = True
         thread.join(timeout=10)
-    finally:
-        await drop_database(server_url, url)
     figures = {
         "turns": turns,
         "first_token_p50_ms": statistics.median(firsts),
