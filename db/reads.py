@@ -21,6 +21,14 @@ async def read_rows(
         return (await connection.execute(statement(sql), dict(params))).all()
 
 
+async def read_row(
+    engine: AsyncEngine, sql: str | TextClause, params: Mapping[str, Any]
+) -> Row[Any]:
+    """The one row the statement returns (an error when it returns none or several)."""
+    async with engine.connect() as connection:
+        return (await connection.execute(statement(sql), dict(params))).one()
+
+
 async def read_column(
     engine: AsyncEngine, sql: str | TextClause, params: Mapping[str, Any]
 ) -> list[Any]:

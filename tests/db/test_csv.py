@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from db.csv_export import export_tenant
 from db.csv_format import FILES
 from db.csv_import import CsvImportError, import_folder
+from db.reads import read_row
 from db.seed import seed_tenant
 from db.tenants import TenantRecord, create_tenant
 
@@ -382,16 +383,12 @@ async def test_replacing_items_of_an_order_not_in_the_file_recomputes_its_totals
     (items / "order_items.csv").write_text(HEADERS["order_items.csv"] + "\nO-2,T-1,5,,\n")
     report = await load(engine, tenant, items)
     assert report.written["order totals"] == 1
-    async with engine.connect() as connection:
-        subtotal, total, lines = (
-            await connection.execute(
-                text(
-                    "SELECT o.subtotal, o.total_amount, (SELECT sum(line_total) FROM order_items i WHERE i.order_id = o.id) "
-                    "FROM orders o WHERE o.tenant_id = :t AND o.order_number = 'O-2'"
-                ),
-                {"t": tenant.id},
-            )
-        ).one()
+    subtotal, total, lines = await read_row(
+        engine,
+        "SELECT o.subtotal, o.total_amount, (SELECT sum(line_total) FROM order_items i WHERE i.order_id = o.id) "
+        "FROM orders o WHERE o.tenant_id = :t AND o.order_number = 'O-2'",
+        {"t": tenant.id},
+    )
     assert subtotal == lines == 995 and total == 995  # 5 x 199.00, no shipping or tax on O-2
 
 
