@@ -297,4 +297,4 @@ async def active_users(engine: AsyncEngine, *, tenant_id: uuid.UUID) -> list[Sho
         "ORDER BY username",
         {"tenant": tenant_id},
     )
-    return [ShopUser(*row) for row in rows]
+    return [ShopUser(row.id, row.username, row.role) for row in rows]
