@@ -41,9 +41,10 @@ async def drop_database(server: str, url: str) -> None:
 
 
 @asynccontextmanager
-async def scratch_database() -> AsyncIterator[str]:
-    """A new database on the scratch server, dropped when the block ends."""
-    server = scratch_server()
+async def scratch_database(server: str | None = None) -> AsyncIterator[str]:
+    """A new database on ``server`` (by default the scratch server), dropped when the block
+    ends."""
+    server = server or scratch_server()
     url = await create_database(server)
     try:
         yield url
@@ -52,9 +53,9 @@ async def scratch_database() -> AsyncIterator[str]:
 
 
 @asynccontextmanager
-async def migrated_scratch() -> AsyncIterator[tuple[str, AsyncEngine]]:
+async def migrated_scratch(server: str | None = None) -> AsyncIterator[tuple[str, AsyncEngine]]:
     """A scratch database with bichat's schema, and an owner engine on it."""
-    async with scratch_database() as url:
+    async with scratch_database(server) as url:
         engine = create_engine(url)
         try:
             await migrate.upgrade(engine)
