@@ -93,15 +93,18 @@ def login_page(
         unavailable=unavailable,
         login_csrf=login_csrf(secret(), nonce),
     )
-    response.set_cookie(
-        LOGIN_COOKIE,
-        nonce,
-        httponly=True,
-        samesite="strict",
-        secure=https_request(request, get_state().settings),
-        path="/admin",
-    )
+    set_admin_cookie(response, request, LOGIN_COOKIE, nonce)
     return response
+
+
+def set_admin_cookie(
+    response: Response, request: Request, name: str, value: str, *, max_age: int | None = None
+) -> None:
+    """An HTTP-only, same-site strict cookie for the admin pages (secure over HTTPS)."""
+    secure = https_request(request, get_state().settings)
+    response.set_cookie(
+        name, value, max_age=max_age, httponly=True, samesite="strict", secure=secure, path="/admin"
+    )
 
 
 @router.post("/login")
@@ -134,15 +137,9 @@ async def login(
     if user is None:
         return login_page(request, next=safe_next(next), status=401, failed=True)
     response = RedirectResponse(safe_next(next), status_code=303)
-    response.set_cookie(
-        COOKIE,
-        session_cookie(secret(), user.id),
-        max_age=state.settings.session_max_age_s,
-        httponly=True,
-        samesite="strict",
-        secure=https_request(request, state.settings),
-        path="/admin",
-    )
+    value = session_cookie(secret(), user.id)
+    max_age = state.settings.session_max_age_s
+    set_admin_cookie(response, request, COOKIE, value, max_age=max_age)
     return response
 
 

@@ -31,6 +31,7 @@ from app.tools.query_metrics import run_query_metrics
 from app.tools.sql import SqlExecutor
 from app.tools.tool import ToolServices
 from db.engine import create_engine
+from db.reads import read_rows
 from db.seed import seed_tenant
 from db.tenants import get_tenant
 from db.users import create_user
@@ -175,15 +176,13 @@ async def dashboard_digest(engine, tenant, user_id, *, created=NOW - timedelta(d
 
 
 async def run_rows(engine, digest_id):
-    async with engine.connect() as connection:
-        found = await connection.execute(
-            text(
-                "SELECT due_at, status, attempts, delivered, error, next_attempt_at FROM digest_runs "
-                "WHERE digest_id = :d ORDER BY id"
-            ),
-            {"d": digest_id},
-        )
-        return [tuple(row) for row in found]
+    found = await read_rows(
+        engine,
+        "SELECT due_at, status, attempts, delivered, error, next_attempt_at FROM digest_runs "
+        "WHERE digest_id = :d ORDER BY id",
+        {"d": digest_id},
+    )
+    return [tuple(row) for row in found]
 
 
 # --- the tests --------------------------------------------------------------------------
