@@ -114,6 +114,13 @@ async def window(source: MetricSource, days: int) -> tuple[date, date]:
     ``LATE_HOUR`` is taken as not loaded in full, not as a slump)."""
     if not 1 <= days <= MAX_DAYS:
         raise InvalidInput(f"days must be 1 to {MAX_DAYS}, not {days}", code="invalid_days")
+    last = await last_whole_day(source)
+    return last - timedelta(days=days + TRAINING_DAYS - 1), last
+
+
+async def last_whole_day(source: MetricSource) -> date:
+    """Yesterday, or the last day of the shop's data when it stops earlier (a day whose last
+    order came before ``LATE_HOUR`` is taken as not loaded in full)."""
     last = source.today() - timedelta(days=1)
     latest = await latest_day(source, last)
     if latest is not None:
@@ -122,7 +129,7 @@ async def window(source: MetricSource, days: int) -> tuple[date, date]:
         )
         active = [int(time_of(hours, r)) for r in hours.rows if r.get("placed_orders")]
         last = latest if active and max(active) >= LATE_HOUR else latest - timedelta(days=1)
-    return last - timedelta(days=days + TRAINING_DAYS - 1), last
+    return last
 
 
 def time_of(rows: Rows, row: dict[str, Any]) -> Any:
