@@ -19,12 +19,14 @@ from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
+from sqlglot import exp
 from statsmodels.tsa.statespace.structural import UnobservedComponents
 
 from app.errors import InvalidInput
 from app.insights import numbers
 from app.insights.anomalies import last_whole_day
 from app.insights.source import MetricSource
+from app.semantic.model import Metric, SemanticModel
 from app.semantic.periods import add_months
 from db.models.business import WEEKDAYS
 
@@ -147,13 +149,32 @@ def fit_and_forecast(
     )
 
 
+def adds_up_over_time(model: SemanticModel, metric: Metric) -> bool:
+    """A day's figures sum to the week's: sums, and counts of the rows themselves (orders,
+    reviews...); not rates, nor distinct customers (one customer buys on several days)."""
+    if not model.times(metric):
+        return False  # a snapshot (stock now)
+    if metric.derived:
+        tree = metric.formula
+        return not any(True for _ in tree.find_all(exp.Div)) if tree is not None else False
+    if metric.per is not None or metric.first_per is not None or metric.measure is None:
+        return False
+    tree = metric.measure.tree
+    if isinstance(tree, exp.Sum):
+        return True
+    counted = None
+    if isinstance(tree, exp.Count) and isinstance(tree.this, exp.Distinct):
+        counted = tree.this.expressions[0] if tree.this.expressions else None
+    return isinstance(counted, exp.Column) and counted.name == "id"
+
+
 async def forecast(
     source: MetricSource, metric_name: str, horizon: int, grain: str = "day"
 ) -> Forecast:
     model = source.model
     metric = model.metric(metric_name)
     check(metric.format, grain, horizon)
-    if not metric.additive:
+    if not adds_up_over_time(model, metric):
         raise InvalidInput(
             f"{metric.label} does not add up over days, so it is not forecast; forecast its "
             "parts (revenue, orders...) instead",

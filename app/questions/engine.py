@@ -234,6 +234,8 @@ class QuestionEngine:
             body = replies.search_answer(output, intent.arguments, currency)
         elif intent.kind == "bundles":
             body = replies.bundles_answer(output, intent.arguments, currency)
+        elif intent.kind in ("explain", "forecast"):
+            body = str(output.get("text", ""))
         else:
             body = replies.verified_answer(output, intent.verified_question or "", currency)
         return f"{body}\n\n{replies.LABEL}"

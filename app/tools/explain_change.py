@@ -66,7 +66,7 @@ class ExplainChange(Tool[ExplainChangeInput]):
         return output, [chart] if chart else []
 
     def summarise(self, output: Output) -> Output:
-        keep = ("metric", "period", "comparison", "previous", "current", "change", "text")
+        keep = ("metric", "period", "comparison", "previous", "current", "change", "text", "sql")
         return {k: output.get(k) for k in keep} | {"drivers": (output.get("drivers") or [])[:5]}
 
     def sql_ran(self, arguments: Mapping[str, Any], output: Mapping[str, Any] | None) -> str | None:

@@ -58,7 +58,7 @@ class ForecastMetric(Tool[ForecastMetricInput]):
         return output, [forecast_chart(output, context.turn.charts)]
 
     def summarise(self, output: Output) -> Output:
-        keep = ("metric", "grain", "horizon", "model", "points", "text")
+        keep = ("metric", "grain", "horizon", "model", "points", "text", "sql")
         return {k: output.get(k) for k in keep}
 
     def sql_ran(self, arguments: Mapping[str, Any], output: Mapping[str, Any] | None) -> str | None:
