@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from app.errors import InvalidInput
+from app.errors import BichatError, InvalidInput
 from app.insights import numbers
 from app.insights.source import MetricSource, Rows
 from app.semantic.model import Metric, SemanticModel
@@ -82,6 +82,7 @@ class Explanation:
     drivers: list[Driver]
     offsets: list[Driver]  # values that moved against the change
     dimensions: list[str]  # the dimensions the change was decomposed by
+    skipped: list[str] = field(default_factory=list)  # dimensions whose query ran out of time
     text: str = ""
     sql: list[str] = field(default_factory=list)
 
@@ -353,8 +354,15 @@ async def explain(
             )
     parts = ratio_parts(metric)
     found: list[Driver] = []
+    skipped: list[str] = []
     for name in names:
-        found += await dimension_drivers(source, metric, name, base, parts)
+        try:
+            found += await dimension_drivers(source, metric, name, base, parts)
+        except BichatError as error:
+            if error.code != "query_timeout":
+                raise
+            skipped.append(name)  # one dimension too slow (a huge catalogue) is left out
+
     data = headline.result.to_dict()
     explanation = Explanation(
         metric=metric.name,
@@ -369,7 +377,8 @@ async def explain(
         change_pct=none_or_float(row.get(f"{metric.name}_change_pct")),
         drivers=ranked(found, none_or_float(change), top),
         offsets=offsets(found, none_or_float(change), OFFSETS),
-        dimensions=names,
+        dimensions=[n for n in names if n not in skipped],
+        skipped=skipped,
         sql=list(source.sqls),
     )
     explanation.text = describe(explanation, source.tenant.currency)
@@ -478,6 +487,8 @@ def describe(explanation: Explanation, currency: str) -> str:
             for d in e.offsets[:2]
         )
         lines.append(f"Holding it back (better than the rest's trend): {held}.")
+    if e.skipped:
+        lines.append(f"Not checked (their queries ran out of time): {', '.join(e.skipped)}.")
     return " ".join(lines)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.insights.explain import Pair, RatePair, additive_drivers, explain, ranked, ratio_drivers
+from app.insights.source import MetricSource
 
 
 async def test_a_regions_drop_is_named_first(shops, source_for):
@@ -50,3 +51,23 @@ def test_a_value_that_fell_alone_outranks_the_bigger_ones_that_held():
     drivers = additive_drivers("region", "region", pairs)
     assert [d.value for d in ranked(drivers, -160, 10)] == ["south"]
     assert drivers[1].share_of_change == pytest.approx(1.0)
+
+
+class ProductsOutOfTime:
+    """The real executor; queries by product get a 1 ms statement timeout (a huge catalogue)."""
+
+    def __init__(self, executor) -> None:
+        self.executor = executor
+
+    async def run(self, **arguments):
+        if "sku" in arguments["sql"]:
+            arguments["timeout_ms"] = 1
+        return await self.executor.run(**arguments)
+
+
+async def test_a_dimension_out_of_time_is_skipped_and_said(shops, layer, executor):
+    source = MetricSource(layer, ProductsOutOfTime(executor), shops.region_drop.tenant)
+    found = await explain(source, "revenue", "last-week", "previous")
+    assert found.skipped == ["product"] and "product" not in found.dimensions
+    assert found.drivers[0].value == shops.region_drop.cause
+    assert "Not checked (their queries ran out of time): product." in found.text
