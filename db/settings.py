@@ -57,6 +57,7 @@ class DatabaseSettings(BaseSettings):
     reader_idle_in_transaction_timeout_ms: int = Field(default=10_000, ge=100, le=2_147_483_647)
     reader_connection_limit: int = Field(default=20, ge=1, le=1000)
     connect_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    database_retry_s: float = Field(default=10.0, ge=0, le=600)
 
     @field_validator("database_url", "reader_database_url")
     @classmethod

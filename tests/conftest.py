@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from app.config import Settings, load_settings
 from db import migrate
 from db.embedded import start_embedded_server
-from db.engine import connect_raw, create_engine
+from db.engine import connect_raw, create_engine, ensure_database
 from db.tenants import TenantRecord, create_tenant
 from db.urls import plain_url, with_database
 from tests.factories import fill_tenant
@@ -47,11 +47,7 @@ async def make_database(server_url: str) -> AsyncIterator[MakeDatabase]:
 
     async def make() -> str:
         name = f"bichat_test_{uuid.uuid4().hex[:12]}"
-        connection = await connect_raw(server_url, timeout_s=10)
-        try:
-            await connection.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await connection.close()
+        await ensure_database(with_database(server_url, name), timeout_s=10)
         created.append(name)
         return with_database(server_url, name)
 

@@ -8,6 +8,7 @@ from app.cli import (
     admin,
     ask,
     db,
+    digest,
     insights,
     mcp,
     metrics,
@@ -30,6 +31,7 @@ app.add_typer(tenants.app, name="tenants")
 app.add_typer(users.app, name="users")
 app.add_typer(admin.app, name="admin")
 app.add_typer(tokens.app, name="tokens")
+app.add_typer(digest.app, name="digest")
 app.command("serve")(serve.serve_command)
 app.command("ask")(ask.ask_command)
 app.command("sql")(sql.sql_command)

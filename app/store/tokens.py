@@ -16,13 +16,14 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.errors import BichatError, InvalidInput, NotFound
 from app.store.conversations import autocommit
+from db.reads import read_rows
 from db.tenants import TenantRecord
 
 TOKEN_PREFIX = "bichat_"  # noqa: S105 - what every token starts with, not a secret
@@ -42,6 +43,14 @@ class AccessRefused(BichatError):
     code = "invalid_token"
 
 
+class Asker(TypedDict):
+    """Who asks a turn, as ``TurnRunner.stream`` takes it."""
+
+    tenant: TenantRecord
+    user_id: int
+    api_token_id: int | None
+
+
 @dataclass(frozen=True)
 class Principal:
     """Who a programmatic request acts as: one active user of one shop, through a token (or,
@@ -57,6 +66,9 @@ class Principal:
     def label(self) -> str:
         """For the audit log: ``token-7`` or ``user-3``."""
         return f"token-{self.token_id}" if self.token_id else f"user-{self.user_id}"
+
+    def asker(self) -> Asker:
+        return Asker(tenant=self.tenant, user_id=self.user_id, api_token_id=self.token_id)
 
 
 @dataclass(frozen=True)
@@ -279,12 +291,10 @@ class ShopUser:
 
 async def active_users(engine: AsyncEngine, *, tenant_id: uuid.UUID) -> list[ShopUser]:
     """The shop's active users, who tokens can be made for."""
-    async with engine.connect() as connection:
-        rows = await connection.execute(
-            text(
-                "SELECT id, username, role FROM app_users WHERE tenant_id = :tenant AND is_active "
-                "ORDER BY username"
-            ),
-            {"tenant": tenant_id},
-        )
-        return [ShopUser(*row) for row in rows]
+    rows = await read_rows(
+        engine,
+        "SELECT id, username, role FROM app_users WHERE tenant_id = :tenant AND is_active "
+        "ORDER BY username",
+        {"tenant": tenant_id},
+    )
+    return [ShopUser(row.id, row.username, row.role) for row in rows]

@@ -23,7 +23,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncGenerator, Coroutine, Sequence
+from collections.abc import AsyncGenerator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Protocol, cast
 
@@ -34,9 +34,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.audit import record_sql
 from app.config import Settings
-from app.errors import BichatError
+from app.errors import BichatError, DatabaseUnavailable
 from app.sqlguard import VALUE_CAPS, UnsafeSQLError, check_sql
 from app.tools.json_values import JsonValue, encoded_size, json_value
+from app.tools.reader_gate import FairGate, ShopBusy
+from db.availability import retries
 from db.models import BUSINESS_TABLES, PII_COLUMNS
 from db.reader import ReaderLogin, prepare_reader_connection, reader_login, reader_url
 from db.roles import reader_session_settings
@@ -49,6 +51,8 @@ PRIVATE_COLUMNS = frozenset(c for columns in PII_COLUMNS.values() for c in colum
 # customers is read through the view without PII; everything else from public.
 READER_SCHEMAS = {t: ("bi" if t in PII_COLUMNS else "public") for t in READER_TABLES}
 CLIENT_GRACE_S = 0.5  # the client gives up this long after the server should have cancelled
+MIN_RUN_S = 0.1  # a query gets at least this long to run after waiting for a connection
+MIN_RUN_MS = round(MIN_RUN_S * 1000)
 CANCEL_WAIT_S = 0.5  # after a cancel, how long a backend has to stop before it is terminated
 # The server checks every result row's size ($1 bytes at most) with the function from
 # migration 0008 before it sends it; ``bichat_result.*`` is the whole row even when the query
@@ -182,6 +186,13 @@ def snake_case(name: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
 
 
+@dataclass(frozen=True)
+class ReaderPoolUse:
+    pools: int
+    connections: int
+    in_use: int
+
+
 class SqlExecutor:
     """Runs SQL for tenants. One instance per process; ``close()`` releases its pools."""
 
@@ -200,18 +211,26 @@ class SqlExecutor:
         self.guard, self.pool_size = guard, pool_size
         self.max_rows, self.max_result_bytes = max_rows, max_result_bytes
         self._pools: dict[uuid.UUID, asyncpg.Pool] = {}
+        self._gates: dict[uuid.UUID, FairGate] = {}  # who gets a tenant's connection next
         self._lock = asyncio.Lock()
         self._releases: set[asyncio.Task[None]] = set()  # connections being reset
 
     async def close(self) -> None:
         await asyncio.gather(*self._releases, return_exceptions=True)
-        pools, self._pools = list(self._pools.values()), {}
+        pools, self._pools, self._gates = list(self._pools.values()), {}, {}
         await asyncio.gather(*(pool.close() for pool in pools))
+
+    def pool_use(self) -> ReaderPoolUse:
+        """Tenant pools open now and their connections (for ``/metrics``)."""
+        pools = list(self._pools.values())
+        size = sum(pool.get_size() for pool in pools)
+        return ReaderPoolUse(len(pools), size, size - sum(p.get_idle_size() for p in pools))
 
     async def pool(self, tenant_id: uuid.UUID) -> asyncpg.Pool:
         if tenant_id not in self._pools:
             async with self._lock:
                 if tenant_id not in self._pools:
+                    self._gates[tenant_id] = FairGate(self.pool_size)
                     self._pools[tenant_id] = await self.create_pool(tenant_id)
         return self._pools[tenant_id]
 
@@ -250,40 +269,57 @@ class SqlExecutor:
         max_rows: int | None = None,
         timeout_ms: int | None = None,
         context: str = "cli",
+        requester: str | None = None,
     ) -> SqlResult:
-        """Check and run ``sql`` for the tenant; every outcome is audited."""
+        """Check and run ``sql`` for the tenant; every outcome is audited. ``requester`` (a
+        user or a conversation; else ``context``) is whose share of the tenant's connections
+        the run takes (``app.tools.reader_gate``): when they stay busy, ``ShopBusy``."""
         audit = functools.partial(record_sql, tenant=str(tenant_id), context=context, sql=sql)
         try:
             to_run = self.checked(sql)
         except UnsafeSQLError as error:
             audit(verdict="rejected", error=error.to_dict()["error"])
             raise
+        budget_s = self.settings.database_retry_s  # a server restart: again, on a new connection
         try:
-            result = await self.execute(
-                tenant_id,
-                to_run,
-                max_rows=max_rows or self.max_rows,
-                timeout_ms=timeout_ms or self.settings.statement_timeout_ms,
-            )
-        except SqlExecutionError as error:
+            async for attempt in retries(budget_s=budget_s, what="running the query"):
+                with attempt:
+                    result = await self.execute(
+                        tenant_id,
+                        to_run,
+                        max_rows=max_rows or self.max_rows,
+                        timeout_ms=timeout_ms or self.settings.statement_timeout_ms,
+                        requester=requester or context,
+                    )
+        except (SqlExecutionError, ShopBusy, DatabaseUnavailable) as error:
             audit(verdict="failed", error=error.to_dict()["error"])
             raise
         audit(verdict="ok", rows=result.row_count, elapsed_ms=result.elapsed_ms)
         return result
 
     async def execute(
-        self, tenant_id: uuid.UUID, sql: str, *, max_rows: int, timeout_ms: int
+        self,
+        tenant_id: uuid.UUID,
+        sql: str,
+        *,
+        max_rows: int,
+        timeout_ms: int,
+        requester: str = "anyone",
     ) -> SqlResult:
-        pool = await self.pool(tenant_id)
+        """Wait for one of the tenant's connections (fairly, ``app.tools.reader_gate``), then
+        run; the wait counts against ``timeout_ms``."""
+        pool, gate = await self.pool(tenant_id), self._gates[tenant_id]
         started = time.perf_counter()
-        connection = await pool.acquire()
+        wait_s = max(timeout_ms / 1000 - MIN_RUN_S, 0.0)
+        slot = await gate.acquire(requester, wait_s=wait_s)
+        left_ms = max(timeout_ms - round((time.perf_counter() - started) * 1000), MIN_RUN_MS)
         outcome = "failed"
+        connection: asyncpg.Connection | None = None
         try:
+            connection = await pool.acquire()
             try:
-                async with asyncio.timeout(timeout_ms / 1000 + CLIENT_GRACE_S):
-                    result = await self.read(
-                        connection, sql, max_rows=max_rows, timeout_ms=timeout_ms
-                    )
+                async with asyncio.timeout(left_ms / 1000 + CLIENT_GRACE_S):
+                    result = await self.read(connection, sql, max_rows=max_rows, timeout_ms=left_ms)
             except TimeoutError:
                 outcome = "ended"  # terminating the connection gives it back to the pool
                 self.stop_backend(connection)
@@ -295,21 +331,31 @@ class SqlExecutor:
                 raise server_error(error, timeout_ms=timeout_ms) from None
             outcome = "ok"
         finally:
-            if outcome == "ok":
-                self.release_soon(pool, connection)
-            elif outcome == "failed":  # when run() fails, nothing of its own is left running
-                await end_transaction(connection)
-                await pool.release(connection)
+            if connection is None or outcome == "ended":
+                gate.release(requester, slot)
+            elif outcome == "ok":
+                self.release_soon(pool, connection, lambda: gate.release(requester, slot))
+            else:  # when run() fails, nothing of its own is left running
+                try:
+                    await end_transaction(connection)
+                    await pool.release(connection)
+                finally:
+                    gate.release(requester, slot)
         result.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
         return result
 
-    def release_soon(self, pool: asyncpg.Pool, connection: asyncpg.Connection) -> None:
+    def release_soon(
+        self, pool: asyncpg.Pool, connection: asyncpg.Connection, then: Callable[[], None]
+    ) -> None:
         """Hand a connection back without making the caller wait for its rollback and reset
-        (round trips to the server): the pool gives it out again only once they are done."""
+        (round trips to the server): it goes to the next caller (``then``) once they are done."""
 
         async def release() -> None:
-            await end_transaction(connection)
-            await pool.release(connection)
+            try:
+                await end_transaction(connection)
+                await pool.release(connection)
+            finally:
+                then()
 
         self.in_background(release())
 

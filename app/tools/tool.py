@@ -10,9 +10,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from pydantic import BaseModel, Field, WithJsonSchema
+from pydantic import BaseModel
 
 from app.errors import InvalidInput
 from app.tools.charts import Chart
@@ -76,10 +76,16 @@ class ToolContext:
     services: ToolServices
     turn: TurnResults = field(default_factory=TurnResults)
     purpose: str = "chat"
+    user_id: int | None = None  # who asks, when known
 
     @property
     def audit_label(self) -> str:
         return f"{self.purpose}:{self.session_id}" if self.session_id else self.purpose
+
+    @property
+    def requester(self) -> str:
+        """Whose share of the shop's connections a call takes (``app.tools.reader_gate``)."""
+        return f"user:{self.user_id}" if self.user_id is not None else self.audit_label
 
 
 @dataclass
@@ -114,24 +120,6 @@ class Facts:
 
     heading: list[str] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
-
-
-# Optional arguments whose schema is just their type (no ``anyOf`` with null): fewer prompt
-# tokens for the same meaning. Use with ``Field(None, description=...)``.
-OptionalText = Annotated[str | None, WithJsonSchema({"type": "string"})]
-OptionalNumber = Annotated[float | None, WithJsonSchema({"type": "number"})]
-OptionalInteger = Annotated[int | None, WithJsonSchema({"type": "integer"})]
-OptionalFlag = Annotated[bool | None, WithJsonSchema({"type": "boolean"})]
-
-
-def optional(kind: Any, schema: dict[str, Any], description: str, **limits: Any) -> Any:
-    """An optional argument whose schema is just its type (no ``anyOf`` with null, no
-    ``default: null``: fewer prompt tokens for the same meaning)."""
-    shown = {**schema, "description": description}
-    return (
-        Annotated[kind | None, WithJsonSchema(shown)],
-        Field(default=None, **limits),
-    )
 
 
 class Tool(Generic[InputT]):

@@ -61,7 +61,8 @@ async def login(request: Request, form: OAuth2PasswordRequestForm = Depends()) -
             state.runtime.engine,
             username=form.username.strip(),
             password=form.password,
-        )
+            retry_s=state.settings.database_retry_s,
+        )  # the database away: DatabaseUnavailable, answered 503 (app.web.availability)
     except TooManyLogins as error:
         return too_many(error)
     if user is None:

@@ -20,3 +20,15 @@ def bichat(database_url, monkeypatch, tmp_path):
         return runner.invoke(app, list(args), input=stdin, env=env, catch_exceptions=False)
 
     return invoke
+
+
+def shop_with_user(bichat, slug: str, name: str, username: str) -> str:
+    """The shop ``slug`` with one user ``username``, made through the CLI on first use."""
+    if slug not in bichat("tenants", "list", "--json").stdout:
+        assert bichat("tenants", "create", slug, "--name", name).exit_code == 0
+        made = bichat(
+            "users", "create", username, "--tenant", slug, "--password-stdin",
+            stdin="long-password\n",
+        )  # fmt: skip
+        assert made.exit_code == 0, made.output
+    return slug

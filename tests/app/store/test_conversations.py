@@ -4,10 +4,10 @@ it readable by the SQL tool's reader roles."""
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
 
 import asyncpg
 import pytest
+from sqlalchemy import text
 
 from app.errors import InvalidInput, NotFound
 from app.store.conversations import (
@@ -21,6 +21,7 @@ from app.store.conversations import (
     title_for,
 )
 from db.reader import reader_login, reader_url
+from tests.factories import model_call
 
 
 @pytest.fixture
@@ -33,27 +34,11 @@ async def test_totals_come_from_one_view_with_unknown_costs_kept_apart(engine, t
     session = await create_session(engine, tenant_id=tenant.id, user_id=None, title="t")
     add = lambda m: add_message(engine, session_id=session, tenant_id=tenant.id, message=m)  # noqa: E731
     await add(Message(role="user", content="q"))
-    await add(
-        Message(
-            role="assistant",
-            model="gpt-4.1",
-            input_tokens=100,
-            output_tokens=10,
-            cost_usd=Decimal("0.001"),
-        )
-    )
+    await add(model_call("gpt-4.1", 100, 10, "0.001"))
     await add(
         Message(role="tool", tool_name="run_sql", tool_input={"sql": "SELECT 1"}, error="boom")
     )
-    await add(
-        Message(
-            role="assistant",
-            model="mystery",
-            input_tokens=50,
-            output_tokens=5,
-            cached_input_tokens=20,
-        )
-    )
+    await add(model_call("mystery", 50, 5, cached_input_tokens=20))
     totals = await session_totals(engine, session_id=session)
     assert totals.to_dict() == {
         "questions": 1,
@@ -144,3 +129,21 @@ async def test_readers_cannot_read_the_conversation_store(
             await connection.fetch(sql)
     finally:
         await connection.close()
+
+
+async def test_rows_without_tool_input_or_output_store_sql_null_not_json_null(engine, tenant):
+    session = await create_session(engine, tenant_id=tenant.id, user_id=None, title="t")
+    add = lambda m: add_message(engine, session_id=session, tenant_id=tenant.id, message=m)  # noqa: E731
+    question = await add(Message(role="user", content="q"))
+    answer = await add(Message(role="assistant", content="a", model="m"))
+    call = await add(Message(role="tool", tool_name="run_sql", tool_input={"sql": "SELECT 1"}))
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            text(
+                "SELECT id, tool_input IS NULL AS no_input, tool_output IS NULL AS no_output "
+                "FROM chat_messages WHERE session_id = :s ORDER BY id"
+            ),
+            {"s": session},
+        )
+        found = {r.id: (r.no_input, r.no_output) for r in rows}
+    assert found == {question: (True, True), answer: (True, True), call: (False, True)}
