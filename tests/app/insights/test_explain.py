@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
 
 from app.insights.explain import Pair, RatePair, additive_drivers, explain, ranked, ratio_drivers
 from app.insights.source import MetricSource
@@ -53,21 +54,19 @@ def test_a_value_that_fell_alone_outranks_the_bigger_ones_that_held():
     assert drivers[1].share_of_change == pytest.approx(1.0)
 
 
-class ProductsOutOfTime:
-    """The real executor; queries by product get a 1 ms statement timeout (a huge catalogue)."""
-
-    def __init__(self, executor) -> None:
-        self.executor = executor
-
-    async def run(self, **arguments):
-        if "sku" in arguments["sql"]:
-            arguments["timeout_ms"] = 1
-        return await self.executor.run(**arguments)
-
-
-async def test_a_dimension_out_of_time_is_skipped_and_said(shops, layer, executor):
-    source = MetricSource(layer, ProductsOutOfTime(executor), shops.region_drop.tenant)
-    found = await explain(source, "revenue", "last-week", "previous")
-    assert found.skipped == ["product"] and "product" not in found.dimensions
+async def test_dimensions_out_of_time_are_skipped_and_said(shops, layer, executor, engine):
+    """The catalogue locked by another transaction: every query through products waits until
+    the server's statement timeout cancels it; the other dimensions still explain."""
+    source = MetricSource(layer, executor, shops.region_drop.tenant)
+    await layer.index(shops.region_drop.tenant)  # the values index is read before the lock
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        await connection.execute(text("LOCK TABLE products IN ACCESS EXCLUSIVE MODE"))
+        try:
+            found = await explain(source, "revenue", "last-week", "previous")
+        finally:
+            await transaction.rollback()
+    assert set(found.skipped) == {"category", "department", "brand", "product"}
+    assert not set(found.skipped) & set(found.dimensions)
     assert found.drivers[0].value == shops.region_drop.cause
-    assert "Not checked (their queries ran out of time): product." in found.text
+    assert "Not checked (their queries ran out of time): " in found.text
