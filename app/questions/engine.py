@@ -235,6 +235,8 @@ class QuestionEngine:
             body = replies.search_answer(output, intent.arguments, locale)
         elif intent.kind == "bundles":
             body = replies.bundles_answer(output, intent.arguments, locale)
+        elif intent.kind in ("explain", "forecast"):
+            body = str(output.get("text", ""))
         else:
             body = replies.verified_answer(output, intent.verified_question or "", locale)
         return f"{body}\n\n{replies.LABEL}"

@@ -66,6 +66,8 @@ async def test_streamed_tool_calls_run_and_usage_is_stored_as_reported(
         "run_sql",
         "search_products",
         "bundle_rules",
+        "explain_change",
+        "forecast_metric",
         "make_chart",
     }
     second = openai_server.received[1].body["messages"]
