@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Iterator
 
-import pytest
 from sqlalchemy import text
 
 from app.config import load_settings
@@ -17,17 +15,10 @@ from app.turn.writer import CUT_OFF, INTERRUPTED
 from db.engine import create_engine
 from tests.app.web.conftest import PASSWORD, prepare
 from tests.chat_client import ChatClient
-from tests.openai_server import OpenAIServer, Reply
+from tests.openai_server import Reply
 from tests.serve_process import ServeProcess, bichat_environment
 
 QUESTIONS = ("Revenue last month?", "Top customers?", "Orders by channel?")
-
-
-@pytest.fixture
-def model_server() -> Iterator[OpenAIServer]:
-    server = OpenAIServer().start()
-    yield server
-    server.stop()
 
 
 async def stored_questions(engine) -> dict[str, str]:

@@ -16,8 +16,7 @@ import pytest_asyncio
 from sqlalchemy import text
 
 from app.config import load_settings
-from db.engine import connect_raw, create_engine
-from db.urls import with_database
+from db.engine import create_engine
 from tests.app.web.conftest import PASSWORD, prepare
 from tests.chat_client import ChatClient
 from tests.openai_server import OpenAIServer, Reply
@@ -30,14 +29,6 @@ RETRY_S = 3.0  # how long the server waits for its database here (BICHAT_DATABAS
 
 
 @pytest.fixture(scope="module")
-def controlled() -> Iterator[ControlledServer]:
-    server = ControlledServer()
-    server.start()
-    yield server
-    server.destroy()
-
-
-@pytest.fixture(scope="module")
 def model_server() -> Iterator[OpenAIServer]:
     server = OpenAIServer().start()
     yield server
@@ -46,12 +37,7 @@ def model_server() -> Iterator[OpenAIServer]:
 
 @pytest_asyncio.fixture(scope="module")
 async def shop_url(controlled: ControlledServer, tmp_path_factory) -> str:
-    maintenance = await connect_raw(controlled.url, timeout_s=10)
-    try:
-        await maintenance.execute('CREATE DATABASE "web_outage"')
-    finally:
-        await maintenance.close()
-    url = with_database(controlled.url, "web_outage")
+    url = await controlled.create_database("web_outage")
     data = tmp_path_factory.mktemp("outage-prep")
     await prepare(url, load_settings(database_url=url, data_dir=data, model="offline"))
     return url
