@@ -11,12 +11,14 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.config import Settings, load_settings
+from app.tools.sql import SqlExecutor
 from db import migrate
 from db.embedded import start_embedded_server
 from db.engine import connect_raw, create_engine, ensure_database
@@ -123,6 +125,24 @@ async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """A connection whose transaction is committed at the end of the test."""
     async with engine.begin() as connection:
         yield connection
+
+
+@pytest_asyncio.fixture
+async def make_executor(
+    engine: AsyncEngine, database_url: str, tmp_path: Path
+) -> AsyncIterator[Callable[..., SqlExecutor]]:
+    """Factory: the SQL tool's executor on the module's database, with settings ``overrides``
+    (``statement_timeout_ms=...``); all are closed at the end."""
+    made: list[SqlExecutor] = []
+
+    def make(**overrides: Any) -> SqlExecutor:
+        settings = load_settings(database_url=database_url, data_dir=tmp_path, **overrides)
+        made.append(SqlExecutor(engine=engine, settings=settings, owner_url=database_url))
+        return made[-1]
+
+    yield make
+    for executor in made:
+        await executor.close()
 
 
 @pytest.fixture
