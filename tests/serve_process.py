@@ -31,6 +31,21 @@ def bichat_environment(data_dir: Path, **settings: str) -> dict[str, str]:
     return env | settings
 
 
+def scripted_model_environment(
+    data_dir: Path, *, database_url: str, model_url: str, **settings: str
+) -> dict[str, str]:
+    """``bichat_environment`` of a server on ``database_url`` whose model is the scripted
+    OpenAI-compatible server at ``model_url`` (tests/openai_server.py)."""
+    return bichat_environment(
+        data_dir,
+        BICHAT_DATABASE_URL=database_url,
+        BICHAT_MODEL="openai:gpt-4.1-mini",
+        OPENAI_API_KEY="sk-test",
+        OPENAI_BASE_URL=model_url,
+        **settings,
+    )
+
+
 def launch_until_ready(
     command: list[str],
     *,

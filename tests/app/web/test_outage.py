@@ -21,7 +21,7 @@ from tests.app.web.conftest import PASSWORD, prepare
 from tests.chat_client import ChatClient
 from tests.openai_server import OpenAIServer, Reply
 from tests.pg_control import ControlledServer
-from tests.serve_process import ServeProcess, bichat_environment
+from tests.serve_process import ServeProcess, scripted_model_environment
 
 DRIVER_WORDS = ("DBAPIError", "Errno", "asyncpg", "sqlalchemy", "shutting down", "Traceback")
 STATUS_SQL = "SELECT status, count(*) AS n FROM orders GROUP BY status ORDER BY status"
@@ -46,13 +46,11 @@ async def shop_url(controlled: ControlledServer, tmp_path_factory) -> str:
 @pytest.fixture(scope="module")
 def serve(shop_url, model_server, tmp_path_factory) -> Iterator[ServeProcess]:
     data_dir: Path = tmp_path_factory.mktemp("outage-serve")
-    env = bichat_environment(
+    env = scripted_model_environment(
         data_dir,
-        BICHAT_DATABASE_URL=shop_url,
+        database_url=shop_url,
+        model_url=model_server.base_url,
         BICHAT_DATABASE_RETRY_S=str(RETRY_S),
-        BICHAT_MODEL="openai:gpt-4.1-mini",
-        OPENAI_API_KEY="sk-test",
-        OPENAI_BASE_URL=model_server.base_url,
     )
     process = ServeProcess(env, cwd=data_dir).start()
     yield process
