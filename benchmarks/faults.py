@@ -50,7 +50,7 @@ from tests.app.web.conftest import PASSWORD, prepare
 from tests.chat_client import ChatClient, Turn
 from tests.openai_server import OpenAIServer, Reply
 from tests.pg_control import ControlledServer
-from tests.serve_process import ServeProcess, bichat_environment
+from tests.serve_process import ServeProcess, scripted_model_environment
 
 SLOW_SQL = "SELECT count(*) FROM orders a, orders b, orders c, orders d"
 QUICK_SQL = "SELECT status, count(*) AS n FROM orders GROUP BY status"
@@ -214,12 +214,10 @@ async def run(users: int, per_user: int) -> dict[str, Any]:
                     password=PASSWORD,
                     admin=False,
                 )
-        env = bichat_environment(
+        env = scripted_model_environment(
             root,
-            BICHAT_DATABASE_URL=url,
-            BICHAT_MODEL="openai:gpt-4.1-mini",
-            OPENAI_API_KEY="sk-bench",
-            OPENAI_BASE_URL=model.base_url,
+            database_url=url,
+            model_url=model.base_url,
             BICHAT_DATABASE_RETRY_S="3",
             BICHAT_TURN_TIMEOUT_S="10",
             BICHAT_STATEMENT_TIMEOUT_MS="2000",

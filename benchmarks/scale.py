@@ -41,9 +41,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.*
 
 import socketio
-from sqlalchemy import text
 
-from db.engine import create_engine
 from tests.balancer import Balancer
 from tests.chat_client import ChatClient, Turn
 from tests.fleet import PASSWORD, Fleet
@@ -189,21 +187,14 @@ async def kill_phase(fleet: Fleet, users: list[str]) -> Phase:
 
 async def stored(fleet: Fleet, phase: Phase) -> dict[str, int]:
     """Of the phase's questions: ``lost`` (not stored) and ``open`` (stored, no last row)."""
-    engine = create_engine(fleet.database_url())
-    try:
-        async with engine.connect() as connection:
-            rows = await connection.execute(
-                text(
-                    "SELECT q.content, EXISTS (SELECT 1 FROM chat_messages a WHERE "
-                    "a.session_id = q.session_id AND a.id > q.id AND a.role = 'assistant' "
-                    "AND (a.error IS NOT NULL OR a.content IS NOT NULL)) AS closed "
-                    "FROM chat_messages q WHERE q.role = 'user' AND q.content LIKE :p"
-                ),
-                {"p": f"{phase.name}: %"},
-            )
-            found = {r.content: r.closed for r in rows}
-    finally:
-        await engine.dispose()
+    rows = await fleet.fetch(
+        "SELECT q.content, EXISTS (SELECT 1 FROM chat_messages a WHERE "
+        "a.session_id = q.session_id AND a.id > q.id AND a.role = 'assistant' "
+        "AND (a.error IS NOT NULL OR a.content IS NOT NULL)) AS closed "
+        "FROM chat_messages q WHERE q.role = 'user' AND q.content LIKE :p",
+        p=f"{phase.name}: %",
+    )
+    found = {r.content: r.closed for r in rows}
     lost = sum(1 for q in phase.asked if q not in found)
     return {"lost": lost, "open": sum(1 for closed in found.values() if not closed)}
 

@@ -6,12 +6,9 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
-import httpx
-
-from tests.serve_process import free_port
+from tests.serve_process import free_port, launch_until_ready
 
 CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "haproxy.cfg"
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
@@ -41,26 +38,16 @@ class Balancer:
             "BICHAT_INSTANCE_1": self.instances[0],
             "BICHAT_INSTANCE_2": self.instances[1],
         }
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [HAPROXY, "-db", "-f", str(CONFIG)],
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"haproxy exited: {self.log.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{self.base_url}/readyz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"haproxy did not answer: {self.log.read_text()[-2000:]}")
+        self.process = launch_until_ready(
+            [HAPROXY, "-db", "-f", str(CONFIG)],
+            env=env,
+            cwd=None,
+            log=self.log,
+            ready_url=f"{self.base_url}/readyz",
+            timeout_s=timeout_s,
+            name="haproxy",
+        )
+        return self
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from pgserver._commands import POSTGRES_BIN_PATH
+from sqlalchemy import Row, text
 
+from db.engine import create_engine
 from tests.balancer import Balancer
 from tests.openai_server import OpenAIServer, Reply
 from tests.pg_control import SYSTEM_USER
@@ -115,6 +117,15 @@ class Fleet:
         if socket_dir:
             return f"postgresql://postgres:@/bichat?host={socket_dir}&port={port}"
         return f"postgresql://postgres:@127.0.0.1:{port}/bichat"
+
+    async def fetch(self, sql: str, **params: Any) -> list[Row[Any]]:
+        """The rows of one read of the shared database."""
+        engine = create_engine(self.database_url())
+        try:
+            async with engine.connect() as connection:
+                return list(await connection.execute(text(sql), params))
+        finally:
+            await engine.dispose()
 
     def restart(self, index: int) -> ServeProcess:
         """A new process in the place of instance ``index`` (same port: HAProxy's server)."""

@@ -14,6 +14,9 @@ from pathlib import Path
 
 from pgserver._commands import POSTGRES_BIN_PATH
 
+from db.engine import connect_raw
+from db.urls import with_database
+
 SYSTEM_USER = "pgserver" if os.geteuid() == 0 else None  # postgres refuses to run as root
 
 
@@ -33,6 +36,15 @@ class ControlledServer:
     @property
     def url(self) -> str:
         return f"postgresql://postgres@/postgres?host={self.data}"
+
+    async def create_database(self, name: str) -> str:
+        """A new empty database ``name`` on this server; its URL."""
+        maintenance = await connect_raw(self.url, timeout_s=10)
+        try:
+            await maintenance.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await maintenance.close()
+        return with_database(self.url, name)
 
     def run(self, program: str, *args: str) -> None:
         """pg_ctl and friends write nothing we read; a pipe would hang (the server inherits it)."""

@@ -31,6 +31,62 @@ def bichat_environment(data_dir: Path, **settings: str) -> dict[str, str]:
     return env | settings
 
 
+def scripted_model_environment(
+    data_dir: Path, *, database_url: str, model_url: str, **settings: str
+) -> dict[str, str]:
+    """``bichat_environment`` of a server on ``database_url`` whose model is the scripted
+    OpenAI-compatible server at ``model_url`` (tests/openai_server.py)."""
+    return bichat_environment(
+        data_dir,
+        BICHAT_DATABASE_URL=database_url,
+        BICHAT_MODEL="openai:gpt-4.1-mini",
+        OPENAI_API_KEY="sk-test",
+        OPENAI_BASE_URL=model_url,
+        **settings,
+    )
+
+
+def launch_until_ready(
+    command: list[str],
+    *,
+    env: dict[str, str],
+    cwd: Path | None,
+    log: Path,
+    ready_url: str,
+    timeout_s: float,
+    name: str,
+) -> subprocess.Popen[bytes]:
+    """Start ``command`` with its output appended to ``log`` and return it once ``ready_url``
+    answers 200; if it exits or does not answer within ``timeout_s``, kill it and raise
+    ``RuntimeError`` with the end of its log."""
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            command,
+            env=env,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited: {_tail(log)}")
+        try:
+            if httpx.get(ready_url, timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    process.wait(30)
+    raise RuntimeError(f"{name} did not answer: {_tail(log)}")
+
+
+def _tail(log: Path) -> str:
+    return log.read_text(errors="replace")[-3000:] if log.exists() else ""
+
+
 class ServeProcess:
     def __init__(self, env: dict[str, str], *, cwd: Path) -> None:
         self.env, self.cwd = env, cwd
@@ -41,27 +97,17 @@ class ServeProcess:
 
     def start(self, *, timeout_s: float = 180) -> ServeProcess:
         """Start it and return once ``/healthz`` answers."""
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "app.cli.main", "serve", "--port", str(self.port)],
-                env=self.env,
-                cwd=self.cwd,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"bichat serve exited: {self.output()[-3000:]}")
-            try:
-                if httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        self.kill()
-        raise RuntimeError(f"bichat serve did not start: {self.output()[-3000:]}")
+        command = [sys.executable, "-m", "app.cli.main", "serve", "--port", str(self.port)]
+        self.process = launch_until_ready(
+            command,
+            env=self.env,
+            cwd=self.cwd,
+            log=self.log,
+            ready_url=f"{self.base_url}/healthz",
+            timeout_s=timeout_s,
+            name="bichat serve",
+        )
+        return self
 
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""

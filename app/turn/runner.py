@@ -25,7 +25,7 @@ import time
 import uuid
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
-from typing import Any
+from typing import Any, NotRequired, TypedDict, Unpack
 
 from langchain_core.embeddings import Embeddings
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -83,6 +83,18 @@ CRASHED_ANSWER = (
 )
 
 
+class TurnRequest(TypedDict):
+    """The arguments of one turn (``Turns.turn_events`` says what each means)."""
+
+    tenant: TenantRecord
+    question: str
+    session_id: NotRequired[uuid.UUID | str | None]
+    user_id: NotRequired[int | None]
+    create_session: NotRequired[bool]
+    channel: NotRequired[str]
+    api_token_id: NotRequired[int | None]
+
+
 class Turns:
     """Runs turns for any tenant. One per process. ``answerer`` is the agent (the model
     path), ``questions`` the question engine; without a model (``answerer.offline``) the
@@ -130,30 +142,12 @@ class Turns:
         assert isinstance(last, Answered | Failed), "a turn always ends with its result"
         return last.result
 
-    async def stream(
-        self,
-        *,
-        tenant: TenantRecord,
-        question: str,
-        session_id: uuid.UUID | str | None = None,
-        user_id: int | None = None,
-        create_session: bool = False,
-        channel: str = "chat",
-        api_token_id: int | None = None,
-    ) -> AsyncGenerator[TurnEvent, None]:
-        """Run one turn (``turn_events``), admitted by the process's ``drain``: while the
-        process drains, ``ServerDraining`` is raised before anything is stored."""
+    async def stream(self, **request: Unpack[TurnRequest]) -> AsyncGenerator[TurnEvent, None]:
+        """Run one turn (``turn_events``, same arguments), admitted by the process's ``drain``:
+        while the process drains, ``ServerDraining`` is raised before anything is stored."""
         turn_id = TURN_ID.set(None)
         with self.drain.admit():
-            events = self.turn_events(
-                tenant=tenant,
-                question=question,
-                session_id=session_id,
-                user_id=user_id,
-                create_session=create_session,
-                channel=channel,
-                api_token_id=api_token_id,
-            )
+            events = self.turn_events(**request)
             try:
                 async with aclosing(events):
                     async for event in events:

@@ -37,7 +37,7 @@ from app.web.admin_pages import HERE, admin_for, error_page, page, secret
 from app.web.availability import RETRY_AFTER_S
 from app.web.security import https_request
 from app.web.state import get_state
-from app.web.throttle import TooManyLogins, throttled_login
+from app.web.throttle import TooManyLogins
 from app.web.usage_chart import usage_svg
 
 router = APIRouter(prefix="/admin")
@@ -118,14 +118,7 @@ async def login(
     check_login_csrf(request, secret=secret(), token=csrf)
     state = get_state()
     try:
-        user = await throttled_login(
-            request,
-            state.throttle,
-            state.runtime.engine,
-            username=username.strip(),
-            password=password,
-            retry_s=state.settings.database_retry_s,
-        )
+        user = await state.log_in(request, username=username, password=password)
     except TooManyLogins as error:
         response = login_page(request, next=safe_next(next), status=429, refused=str(error))
         response.headers["Retry-After"] = str(error.retry_after_s)

@@ -20,10 +20,8 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import text
 
 from app.turn.writer import CUT_OFF, INTERRUPTED
-from db.engine import create_engine
 from tests.balancer import COOKIE
 from tests.chat_client import ChatClient, Turn
 from tests.fleet import PASSWORD, Fleet
@@ -79,20 +77,12 @@ def turns_answered(base_url: str) -> float:
 
 async def rows_of(fleet: Fleet, question: str) -> list[Any]:
     """The stored rows of the session holding ``question``, from it on."""
-    engine = create_engine(fleet.database_url())
-    try:
-        async with engine.connect() as connection:
-            found = await connection.execute(
-                text(
-                    "SELECT role, content, error FROM chat_messages WHERE session_id = "
-                    "(SELECT session_id FROM chat_messages WHERE content = :q) "
-                    "AND id >= (SELECT id FROM chat_messages WHERE content = :q) ORDER BY id"
-                ),
-                {"q": question},
-            )
-            return list(found)
-    finally:
-        await engine.dispose()
+    return await fleet.fetch(
+        "SELECT role, content, error FROM chat_messages WHERE session_id = "
+        "(SELECT session_id FROM chat_messages WHERE content = :q) "
+        "AND id >= (SELECT id FROM chat_messages WHERE content = :q) ORDER BY id",
+        q=question,
+    )
 
 
 async def wait_for_tokens(turn_task: asyncio.Task[Turn], turn: list[Turn]) -> None:

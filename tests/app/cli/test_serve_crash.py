@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Iterator
 
-import pytest
 from sqlalchemy import text
 
 from app.config import load_settings
@@ -17,17 +15,10 @@ from app.turn.writer import CUT_OFF, INTERRUPTED
 from db.engine import create_engine
 from tests.app.web.conftest import PASSWORD, prepare
 from tests.chat_client import ChatClient
-from tests.openai_server import OpenAIServer, Reply
-from tests.serve_process import ServeProcess, bichat_environment
+from tests.openai_server import Reply
+from tests.serve_process import ServeProcess, scripted_model_environment
 
 QUESTIONS = ("Revenue last month?", "Top customers?", "Orders by channel?")
-
-
-@pytest.fixture
-def model_server() -> Iterator[OpenAIServer]:
-    server = OpenAIServer().start()
-    yield server
-    server.stop()
 
 
 async def stored_questions(engine) -> dict[str, str]:
@@ -57,13 +48,7 @@ async def test_turns_cut_by_a_killed_server_are_closed_when_the_next_one_starts(
     url = await make_database()
     await prepare(url, load_settings(database_url=url, data_dir=tmp_path, model="offline"))
     model_server.script(*[Reply(text="Never heard.", delay_s=60) for _ in QUESTIONS])
-    env = bichat_environment(
-        tmp_path,
-        BICHAT_DATABASE_URL=url,
-        BICHAT_MODEL="openai:gpt-4.1-mini",
-        OPENAI_API_KEY="sk-test",
-        OPENAI_BASE_URL=model_server.base_url,
-    )
+    env = scripted_model_environment(tmp_path, database_url=url, model_url=model_server.base_url)
     engine = create_engine(url)
     first = ServeProcess(env, cwd=tmp_path).start()
     clients = [ChatClient(first.base_url) for _ in QUESTIONS]

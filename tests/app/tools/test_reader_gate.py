@@ -10,13 +10,11 @@ from datetime import date
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import text
 
-from app.config import load_settings
 from app.tools import reader_gate
 from app.tools.reader_gate import FairGate, ShopBusy, Usage
 from app.tools.sql import QueryTimeout, SqlExecutor
-from db.seed import seed_tenant
+from tests.factories import seeded_shop
 
 TIMEOUT_MS = 1500
 # Billions of rows to count: it runs until the statement timeout stops it.
@@ -91,19 +89,14 @@ async def test_one_requester_holds_at_most_half_and_a_cancelled_wait_leaves_noth
 
 @pytest_asyncio.fixture(scope="module")
 async def shop(engine, settings):
-    await seed_tenant(engine, settings, slug="gate-a", seed=31, orders=300, end=date(2026, 11, 22))
-    async with engine.connect() as connection:
-        return await connection.scalar(text("SELECT id FROM tenants WHERE slug = 'gate-a'"))
-
-
-@pytest_asyncio.fixture
-async def executor(engine, database_url, tmp_path):
-    settings = load_settings(
-        database_url=database_url, data_dir=tmp_path, statement_timeout_ms=TIMEOUT_MS
+    return await seeded_shop(
+        engine, settings, "gate-a", seed=31, orders=300, end=date(2026, 11, 22)
     )
-    executor = SqlExecutor(engine=engine, settings=settings, owner_url=database_url)
-    yield executor
-    await executor.close()
+
+
+@pytest.fixture
+def executor(make_executor):
+    return make_executor(statement_timeout_ms=TIMEOUT_MS)
 
 
 async def timed(executor: SqlExecutor, shop, sql: str, requester: str) -> tuple[float, object]:

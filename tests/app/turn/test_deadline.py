@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from app.turn.events import Failed, StillWorking
 from tests.app.agent.conftest import stored_messages
-from tests.openai_server import OpenAIServer, Reply
+from tests.openai_server import Reply
 
 TURN_TIMEOUT_S = 8.0
 MODEL_TIMEOUT_S = 6.0  # per attempt: three of them would take 18 s
@@ -21,14 +19,6 @@ HANGING = {
     "model_max_retries": 2,
     "turn_timeout_s": TURN_TIMEOUT_S,
 }
-
-
-@pytest.fixture
-def openai_server(monkeypatch):
-    server = OpenAIServer().start()
-    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-    yield server
-    server.stop()
 
 
 async def test_a_model_that_never_answers_ends_the_turn_at_its_deadline(

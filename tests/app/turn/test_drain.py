@@ -11,7 +11,7 @@ from sqlalchemy import text
 from app.turn.drain import ServerDraining
 from app.turn.events import Answered, Token
 from app.turn.writer import INTERRUPTED
-from tests.app.agent.conftest import stored_messages
+from tests.app.agent.conftest import stored_messages, user_rows
 from tests.scripted_model import ScriptedChatModel
 
 
@@ -28,16 +28,6 @@ class Slow(ScriptedChatModel):
 
 async def run_turn(turns, shop, question: str) -> list:
     return [event async for event in turns.stream(tenant=shop, question=question)]
-
-
-async def user_rows(engine, question: str) -> int:
-    async with engine.connect() as connection:
-        return int(
-            await connection.scalar(
-                text("SELECT count(*) FROM chat_messages WHERE role = 'user' AND content = :q"),
-                {"q": question},
-            )
-        )
 
 
 async def test_a_turn_that_ends_within_the_drain_time_is_answered(make_agent, shop, engine):

@@ -5,20 +5,17 @@ be stored when they happened are written once the database is back."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 
 import pytest
 import pytest_asyncio
 from pydantic import PrivateAttr
-from sqlalchemy import text
 
 from app.errors import DatabaseUnavailable
 from app.turn.events import Answered, Failed
 from app.turn.runner import STORE_UNAVAILABLE
-from db import migrate
-from db.engine import connect_raw, create_engine
-from db.urls import with_database
-from tests.app.agent.conftest import stored_messages
+from tests.app.agent.conftest import stored_messages, user_rows
+from tests.conftest import migrated
 from tests.pg_control import ControlledServer
 from tests.scripted_model import Call, ScriptedChatModel
 
@@ -26,29 +23,10 @@ STATUS_SQL = "SELECT status, count(*) AS n FROM orders GROUP BY status ORDER BY 
 DRIVER_WORDS = ("DBAPIError", "Errno", "asyncpg", "sqlalchemy", "shutting down")
 
 
-@pytest.fixture(scope="module")
-def controlled() -> Iterator[ControlledServer]:
-    server = ControlledServer()
-    server.start()
-    yield server
-    server.destroy()
-
-
 @pytest_asyncio.fixture(scope="module")
 async def database_url(controlled: ControlledServer) -> str:
     """This module's database lives on a server of its own (the others' stays up)."""
-    maintenance = await connect_raw(controlled.url, timeout_s=10)
-    try:
-        await maintenance.execute('CREATE DATABASE "outage"')
-    finally:
-        await maintenance.close()
-    url = with_database(controlled.url, "outage")
-    engine = create_engine(url)
-    try:
-        await migrate.upgrade(engine)
-    finally:
-        await engine.dispose()
-    return url
+    return await migrated(await controlled.create_database("outage"))
 
 
 class HeldModel(ScriptedChatModel):
@@ -71,16 +49,6 @@ class HeldModel(ScriptedChatModel):
 async def started_after(server: ControlledServer, seconds: float) -> None:
     await asyncio.sleep(seconds)
     await asyncio.to_thread(server.start)
-
-
-async def user_rows(engine, question: str) -> int:
-    async with engine.connect() as connection:
-        return int(
-            await connection.scalar(
-                text("SELECT count(*) FROM chat_messages WHERE role = 'user' AND content = :q"),
-                {"q": question},
-            )
-        )
 
 
 async def test_a_question_that_cannot_be_stored_is_not_answered(

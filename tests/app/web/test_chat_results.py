@@ -15,8 +15,14 @@ from playwright.async_api import expect
 
 from app.figures import SYMBOLS
 from tests.app.web.conftest import db_scalar as scalar
-from tests.app.web.test_browser import ANSWER, ARTIFACTS, ask, log_in, page  # noqa: F401
-from tests.scripted_model import Call, ScriptedChatModel
+from tests.app.web.test_browser import (  # noqa: F401
+    ANSWER,
+    ARTIFACTS,
+    answered,
+    ask,
+    log_in,
+    page,
+)
 
 MONTHLY_SQL = (
     "SELECT date_trunc('month', placed_at) AS month, sum(total_amount) AS revenue, "
@@ -78,19 +84,15 @@ async def test_monthly_revenue_offline_once_formatted_and_charted(page, offline)
 
 async def test_a_models_answer_keeps_its_words_loses_the_repeated_table(page, web_server):  # noqa: F811
     symbol = await shop_symbol(web_server)
-    web_server.use_model(
-        ScriptedChatModel(
-            script=[
-                Call("run_sql", {"sql": MONTHLY_SQL}),
-                f"Revenue grew every month.\n\n{REPEATED_TABLE}\n\nThat is all.",
-            ]
-        )
-    )
     try:
-        await log_in(page, web_server)
-        await ask(page, "Revenue and orders per month")
-        answer = page.locator(ANSWER).last
-        await expect(answer).to_contain_text("That is all.", timeout=20_000)
+        answer = await answered(
+            page,
+            web_server,
+            "Revenue and orders per month",
+            sql=MONTHLY_SQL,
+            reply=f"Revenue grew every month.\n\n{REPEATED_TABLE}\n\nThat is all.",
+            until="That is all.",
+        )
         await page.wait_for_selector(".js-plotly-plot", timeout=10_000)  # the model drew none
         await expect(answer.locator(TEXT_TABLE)).to_have_count(0)
         await expect(answer).to_contain_text("Revenue grew every month.")

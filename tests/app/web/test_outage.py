@@ -16,25 +16,16 @@ import pytest_asyncio
 from sqlalchemy import text
 
 from app.config import load_settings
-from db.engine import connect_raw, create_engine
-from db.urls import with_database
+from db.engine import create_engine
 from tests.app.web.conftest import PASSWORD, prepare
 from tests.chat_client import ChatClient
 from tests.openai_server import OpenAIServer, Reply
 from tests.pg_control import ControlledServer
-from tests.serve_process import ServeProcess, bichat_environment
+from tests.serve_process import ServeProcess, scripted_model_environment
 
 DRIVER_WORDS = ("DBAPIError", "Errno", "asyncpg", "sqlalchemy", "shutting down", "Traceback")
 STATUS_SQL = "SELECT status, count(*) AS n FROM orders GROUP BY status ORDER BY status"
 RETRY_S = 3.0  # how long the server waits for its database here (BICHAT_DATABASE_RETRY_S)
-
-
-@pytest.fixture(scope="module")
-def controlled() -> Iterator[ControlledServer]:
-    server = ControlledServer()
-    server.start()
-    yield server
-    server.destroy()
 
 
 @pytest.fixture(scope="module")
@@ -46,12 +37,7 @@ def model_server() -> Iterator[OpenAIServer]:
 
 @pytest_asyncio.fixture(scope="module")
 async def shop_url(controlled: ControlledServer, tmp_path_factory) -> str:
-    maintenance = await connect_raw(controlled.url, timeout_s=10)
-    try:
-        await maintenance.execute('CREATE DATABASE "web_outage"')
-    finally:
-        await maintenance.close()
-    url = with_database(controlled.url, "web_outage")
+    url = await controlled.create_database("web_outage")
     data = tmp_path_factory.mktemp("outage-prep")
     await prepare(url, load_settings(database_url=url, data_dir=data, model="offline"))
     return url
@@ -60,13 +46,11 @@ async def shop_url(controlled: ControlledServer, tmp_path_factory) -> str:
 @pytest.fixture(scope="module")
 def serve(shop_url, model_server, tmp_path_factory) -> Iterator[ServeProcess]:
     data_dir: Path = tmp_path_factory.mktemp("outage-serve")
-    env = bichat_environment(
+    env = scripted_model_environment(
         data_dir,
-        BICHAT_DATABASE_URL=shop_url,
+        database_url=shop_url,
+        model_url=model_server.base_url,
         BICHAT_DATABASE_RETRY_S=str(RETRY_S),
-        BICHAT_MODEL="openai:gpt-4.1-mini",
-        OPENAI_API_KEY="sk-test",
-        OPENAI_BASE_URL=model_server.base_url,
     )
     process = ServeProcess(env, cwd=data_dir).start()
     yield process

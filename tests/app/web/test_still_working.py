@@ -7,28 +7,16 @@ import pytest
 from pydantic import SecretStr
 
 from app.agent.models import build_chat_model
-from tests.app.web.conftest import PASSWORD
-from tests.chat_client import ChatClient
-from tests.openai_server import OpenAIServer, Reply
+from tests.openai_server import Reply
 
 
 @pytest.fixture
-async def ann(web_server):
-    client = ChatClient(web_server.base_url)
-    assert (await client.login("ann", PASSWORD)).status_code == 200
-    yield client
-    await client.close()
-
-
-@pytest.fixture
-def hanging_model(web_server, monkeypatch):
+def hanging_model(web_server, openai_server):
     """The server's agent on an OpenAI-compatible provider that never answers, with a turn
     deadline of 8 s and attempts of 6 s."""
     from app.web.state import get_state
 
-    server = OpenAIServer().start()
-    server.script(*[Reply(text="Far too late.", delay_s=60) for _ in range(3)])
-    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    openai_server.script(*[Reply(text="Far too late.", delay_s=60) for _ in range(3)])
     agent, turns = web_server.agent, get_state().runtime.turns
     kept = agent.settings, turns.timeout_s
     agent.settings = agent.settings.model_copy(
@@ -42,10 +30,9 @@ def hanging_model(web_server, monkeypatch):
     )
     turns.timeout_s = 8.0
     web_server.use_model(build_chat_model(agent.settings))
-    yield server
+    yield openai_server
     agent.settings, turns.timeout_s = kept
     web_server.use_model(None)
-    server.stop()
 
 
 async def test_the_chat_says_it_still_works_while_the_model_does_not_answer(ann, hanging_model):
