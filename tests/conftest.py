@@ -127,6 +127,16 @@ async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
         yield connection
 
 
+@pytest_asyncio.fixture(scope="module")
+async def module_executor(
+    engine: AsyncEngine, settings: Any, database_url: str
+) -> AsyncIterator[SqlExecutor]:
+    """The SQL tool's executor on the module's database, for the whole module."""
+    executor = SqlExecutor(engine=engine, settings=settings, owner_url=database_url)
+    yield executor
+    await executor.close()
+
+
 @pytest_asyncio.fixture
 async def make_executor(
     engine: AsyncEngine, database_url: str, tmp_path: Path

@@ -31,6 +31,8 @@ COMPARES = ("previous", "year")
 SKIPPED_DIMENSIONS = frozenset({"status", "customer"})
 TOP_DRIVERS = 10
 OFFSETS = 3
+Query = dict[str, Any]  # a semantic query, as the layer takes it
+RatioParts = tuple[exp.Expr, exp.Expr] | None  # a ratio's numerator and denominator
 SHRINK = 0.02  # rates of small groups are pulled toward the level (see ``shrunk``)
 MIN_WEIGHT = 0.03  # drivers moving less than 3% of the change (beyond their share) are noise
 NONE_LABEL = "(none)"
@@ -271,7 +273,7 @@ def offsets(drivers: Sequence[Driver], change: float | None, top: int) -> list[D
 # ----- formulas ----------------------------------------------------------------------------
 
 
-def ratio_parts(metric: Metric) -> tuple[exp.Expr, exp.Expr] | None:
+def ratio_parts(metric: Metric) -> RatioParts:
     """``(numerator, denominator)`` of a rate metric; None for one that adds up."""
     formula = metric.formula
     while isinstance(formula, exp.Paren):
@@ -393,8 +395,8 @@ async def dimension_drivers(
     source: MetricSource,
     metric: Metric,
     dimension: str,
-    base: dict[str, Any],
-    parts: tuple[exp.Expr, exp.Expr] | None,
+    base: Query,
+    parts: RatioParts,
 ) -> list[Driver]:
     depth = hierarchy_depth(source.model, dimension)
     return [
@@ -413,8 +415,8 @@ async def decomposed(
     source: MetricSource,
     metric: Metric,
     dimension: str,
-    base: dict[str, Any],
-    parts: tuple[exp.Expr, exp.Expr] | None,
+    base: Query,
+    parts: RatioParts,
 ) -> list[Driver]:
     label = source.model.dimension(dimension).label
     if parts is None:

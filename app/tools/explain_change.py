@@ -9,11 +9,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from app.errors import BichatError
 from app.insights.explain import explain
 from app.insights.source import MetricSource
-from app.tools.charts import Chart, ChartSpec, build_figure
-from app.tools.tool import Facts, Output, Shown, Tool, ToolContext
+from app.tools.charts import Chart, ChartSpec
+from app.tools.insight_tool import InsightTool, turn_chart
+from app.tools.tool import Facts, Output, Shown
 
 NAME = "explain_change"
 
@@ -32,14 +32,10 @@ def drivers_chart(output: Output, turn_charts: list[Chart]) -> Chart | None:
     columns = ["driver", "contribution"]
     rows = [[f"{d['dimension_label']}: {d['value']}", d["contribution"]] for d in drivers[:10]]
     spec = ChartSpec(kind="bar", x="driver", y=["contribution"], title=output["text"][:200])
-    chart = Chart(
-        id=f"c{len(turn_charts) + 1}", spec=spec, figure=build_figure(spec, columns, rows)
-    )
-    turn_charts.append(chart)
-    return chart
+    return turn_chart(turn_charts, spec, columns, rows)
 
 
-class ExplainChange(Tool[ExplainChangeInput]):
+class ExplainChange(InsightTool[ExplainChangeInput]):
     name = NAME
     description = (
         "Why a metric changed in a period against the previous one or a year earlier: the "
@@ -47,35 +43,20 @@ class ExplainChange(Tool[ExplainChangeInput]):
         "into mix and rate effects), in words and as a chart."
     )
     input = ExplainChangeInput
-    runs_sql = replays = offline = standalone = True
 
-    async def run(
-        self, context: ToolContext, arguments: ExplainChangeInput
+    async def insight(
+        self, source: MetricSource, arguments: ExplainChangeInput, turn_charts: list[Chart]
     ) -> tuple[Output, list[Shown]]:
-        services = context.services
-        if services.semantic is None:
-            raise BichatError("the semantic layer is not available here", code="unavailable")
-        source = MetricSource(
-            services.semantic, services.executor, context.tenant, context=context.audit_label
-        )
         found = await explain(
             source, arguments.metric, arguments.period, arguments.compare, top=arguments.top
         )
         output = found.to_dict()
-        chart = drivers_chart(output, context.turn.charts)
+        chart = drivers_chart(output, turn_charts)
         return output, [chart] if chart else []
 
     def summarise(self, output: Output) -> Output:
         keep = ("metric", "period", "comparison", "previous", "current", "change", "text", "sql")
         return {k: output.get(k) for k in keep} | {"drivers": (output.get("drivers") or [])[:5]}
-
-    def sql_ran(self, arguments: Mapping[str, Any], output: Mapping[str, Any] | None) -> str | None:
-        sqls = (output or {}).get("sql") or []
-        return sqls[0] if sqls else None
-
-    def outcome(self, output: Mapping[str, Any]) -> str | None:
-        text = output.get("text")
-        return text if isinstance(text, str) else None
 
     def facts(self, output: Mapping[str, Any]) -> Facts:
         drivers = output.get("drivers") or []

@@ -32,3 +32,11 @@ def shop_with_user(bichat, slug: str, name: str, username: str) -> str:
         )  # fmt: skip
         assert made.exit_code == 0, made.output
     return slug
+
+
+def seeded_through_cli(database_url: str, data_dir: str, slug: str, *options: str) -> str:
+    """The shop ``slug`` seeded with ``bichat db seed`` (which also builds its values index)."""
+    env = {"BICHAT_DATABASE_URL": database_url, "BICHAT_DATA_DIR": data_dir}
+    result = CliRunner().invoke(app, ["db", "seed", "--tenant", slug, *options], env=env)
+    assert result.exit_code == 0, result.output
+    return slug

@@ -7,22 +7,13 @@ import json
 
 import pytest
 
+from tests.app.cli.conftest import seeded_through_cli
+
 
 @pytest.fixture(scope="module")
 def seeded(database_url, tmp_path_factory):
-    from typer.testing import CliRunner
-
-    from app.cli.main import app
-
-    env = {
-        "BICHAT_DATABASE_URL": database_url,
-        "BICHAT_DATA_DIR": str(tmp_path_factory.mktemp("data")),
-    }
-    result = CliRunner().invoke(
-        app, ["db", "seed", "--tenant", "cli-ins", "--orders", "3000"], env=env
-    )
-    assert result.exit_code == 0, result.output
-    return "cli-ins"
+    data_dir = str(tmp_path_factory.mktemp("data"))
+    return seeded_through_cli(database_url, data_dir, "cli-ins", "--orders", "3000")
 
 
 def test_explain_prints_the_change_and_ranked_drivers(bichat, seeded):

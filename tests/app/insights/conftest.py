@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+import pytest
 import pytest_asyncio
 
 from app.insights.source import MetricSource
 from app.semantic.periods import FrozenClock
 from app.semantic.service import SemanticLayer
-from app.tools.sql import SqlExecutor
 from db.tenants import TenantRecord
 from tests.planted import (
     cancel,
@@ -120,11 +120,9 @@ async def shops(engine, settings) -> Shops:
     return Shops(Planted(dropped, chosen["region"]), Planted(mixed, chosen["channel"]), plain)
 
 
-@pytest_asyncio.fixture(scope="module")
-async def executor(engine, settings, database_url):
-    executor = SqlExecutor(engine=engine, settings=settings, owner_url=database_url)
-    yield executor
-    await executor.close()
+@pytest.fixture(scope="module")
+def executor(module_executor):
+    return module_executor
 
 
 @pytest_asyncio.fixture(scope="module")
