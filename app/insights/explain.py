@@ -359,7 +359,7 @@ async def explain(
     skipped: list[str] = []
     for name in names:
         try:
-            found += await dimension_drivers(source, metric, name, base, parts)
+            found += await decomposed(source, metric, name, base, parts)
         except BichatError as error:
             if error.code != "query_timeout":
                 raise
@@ -391,19 +391,6 @@ def none_or_float(value: Any) -> float | None:
     return None if value is None else number(value)
 
 
-async def dimension_drivers(
-    source: MetricSource,
-    metric: Metric,
-    dimension: str,
-    base: Query,
-    parts: RatioParts,
-) -> list[Driver]:
-    depth = hierarchy_depth(source.model, dimension)
-    return [
-        replace(d, depth=depth) for d in await decomposed(source, metric, dimension, base, parts)
-    ]
-
-
 def hierarchy_depth(model: SemanticModel, name: str) -> int:
     dimension, depth = model.dimensions[name], 0
     while dimension.parent is not None and depth < 10:
@@ -418,7 +405,16 @@ async def decomposed(
     base: Query,
     parts: RatioParts,
 ) -> list[Driver]:
-    label = source.model.dimension(dimension).label
+    label, depth = source.model.dimension(dimension).label, hierarchy_depth(source.model, dimension)
+    return [
+        replace(d, depth=depth)
+        for d in await drivers_of(source, metric, dimension, label, base, parts)
+    ]
+
+
+async def drivers_of(
+    source: MetricSource, metric: Metric, dimension: str, label: str, base: Query, parts: RatioParts
+) -> list[Driver]:
     if parts is None:
         rows = await source.query({"metrics": [metric.name], "by": [dimension], **base})
         pairs = [
