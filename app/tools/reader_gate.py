@@ -11,9 +11,10 @@ unbounded queue behind them. The gate hands the connections out instead:
   every ``HALF_LIFE_S``; running calls count as they run), then to the one waiting longest.
   One requester holds at most half of the connections at once.
 - **Connections kept for light users.** Requesters that used more than ``HEAVY_S`` lately
-  (slow queries) share all connections but ``reserve`` (half of them by default); the reserved
-  ones stay for the others, whose quick queries then neither wait behind a storm of slow ones
-  nor compete with more than half a pool of slow queries for the server's CPU.
+  (slow queries) share all connections but ``reserve`` (by default they share a quarter of
+  them, at least one); the reserved ones stay for the others, whose quick queries then neither
+  wait behind a storm of slow ones nor compete for the database server's CPU with more slow
+  queries than it has cores to spare (each runs flat out until the statement timeout).
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ class FairGate:
 
     def __init__(self, size: int, *, reserve: int | None = None) -> None:
         self.size = size
-        self.reserve = min(size - 1, max(1, size // 2) if reserve is None else reserve)
+        self.reserve = min(size - 1, size - max(1, size // 4) if reserve is None else reserve)
         self.per_requester = max(1, size // 2)
         self.usage: dict[str, Usage] = {}
         self.waiting: list[Waiter] = []
