@@ -22,6 +22,7 @@ from rich.text import Text
 
 from app.cli.output import AS_JSON, print_json, stderr, stdout
 from app.cli.runner import checked, fail, run
+from app.cli.session_filters import FilterOptions, session_filters, with_filter_options
 from app.cli.tenant_choice import TENANT, tenant_of
 from app.config import Settings
 from app.errors import InvalidInput
@@ -39,43 +40,13 @@ app = typer.Typer(
     help="Review conversations, tool calls, usage and cost of a tenant.", no_args_is_help=True
 )
 
-# The filters of `sessions` and `export` (one definition, the same help).
-USER = typer.Option(None, "--user", help="Only this user's conversations (username).")
-SINCE = typer.Option(
-    None, "--since", help="Last active on or after this day (YYYY-MM-DD, shop's timezone)."
-)
-UNTIL = typer.Option(
-    None, "--until", help="Last active on or before this day (YYYY-MM-DD, shop's timezone)."
-)
-MODEL = typer.Option(None, "--model", help="Only conversations that called this model.")
-HAS_ERROR = typer.Option(
-    None, "--has-error/--no-error", help="Only conversations with (or without) a failed call."
-)
-FEEDBACK = typer.Option(
-    None, "--feedback", help="up, down, any (either) or none: thumbs given on an answer."
-)
-TEXT = typer.Option(None, "--text", help="Words in a question or an answer.")
-CHANNEL = typer.Option(
-    None, "--channel", help="Only conversations asked from chat, cli, api or mcp."
-)
-SORT = typer.Option(None, "--sort", help="date (last activity, default), tokens or cost.")
-ASCENDING = typer.Option(False, "--ascending", help="Smallest or oldest first.")
 
-
-# Over 60 lines because 17 are its Typer options, one a line: they are the command's --help.
 @app.command("sessions")
+@with_filter_options
 def sessions_command(
     tenant: str | None = TENANT,
-    user: str | None = USER,
-    since: str | None = SINCE,
-    until: str | None = UNTIL,
-    model: str | None = MODEL,
-    has_error: bool | None = HAS_ERROR,
-    feedback: str | None = FEEDBACK,
-    text: str | None = TEXT,
-    channel: str | None = CHANNEL,
-    sort: str | None = SORT,
-    ascending: bool = ASCENDING,
+    *,
+    filters: FilterOptions,
     page: str | None = typer.Option(None, "--page", help="Page number (default 1)."),
     per_page: str | None = typer.Option(
         None, "--per-page", help="Conversations per page (default 50, at most 200)."
@@ -85,26 +56,12 @@ def sessions_command(
     """List conversations: filtered, sorted and paged, with their tokens, cost and errors."""
     from app.store.review import list_sessions
 
-    filters = session_filters(
-        as_json=as_json,
-        user=user,
-        since=since,
-        until=until,
-        model=model,
-        has_error=has_error,
-        feedback=feedback,
-        text=text,
-        channel=channel,
-        sort=sort,
-        ascending=ascending,
-        page=page,
-        per_page=per_page,
-    )
+    parsed = session_filters(filters, as_json=as_json, page=page, per_page=per_page)
 
     async def work(settings: Settings) -> tuple[TenantRecord, SessionPage]:
         async with open_engine(settings) as engine:
             found = await tenant_of(engine, tenant)
-            return found, await list_sessions(engine, tenant_id=found.id, filters=filters)
+            return found, await list_sessions(engine, tenant_id=found.id, filters=parsed)
 
     found, result = run(work, as_json=as_json)
     if as_json:
@@ -226,37 +183,18 @@ def usage_command(
 
 
 @app.command("export")
+@with_filter_options
 def export_command(
     tenant: str | None = TENANT,
-    user: str | None = USER,
-    since: str | None = SINCE,
-    until: str | None = UNTIL,
-    model: str | None = MODEL,
-    has_error: bool | None = HAS_ERROR,
-    feedback: str | None = FEEDBACK,
-    text: str | None = TEXT,
-    channel: str | None = CHANNEL,
-    sort: str | None = SORT,
-    ascending: bool = ASCENDING,
+    *,
+    filters: FilterOptions,
     output: Path | None = typer.Option(
         None, "--output", help="Write to this file (replaced atomically) instead of stdout."
     ),
     as_json: bool = AS_JSON,
 ) -> None:
     """Conversations with all their messages as JSON Lines, one conversation per line."""
-    filters = session_filters(
-        as_json=as_json,
-        user=user,
-        since=since,
-        until=until,
-        model=model,
-        has_error=has_error,
-        feedback=feedback,
-        text=text,
-        channel=channel,
-        sort=sort,
-        ascending=ascending,
-    )
+    parsed = session_filters(filters, as_json=as_json)
     if output is not None:
         checked(lambda: check_output(output), as_json=as_json)
 
@@ -264,8 +202,8 @@ def export_command(
         async with open_engine(settings) as engine:
             found = await tenant_of(engine, tenant)
             if output is None:
-                return await write_export(engine, found, filters, sys.stdout)
-            return await export_to_file(engine, found, filters, output)
+                return await write_export(engine, found, parsed, sys.stdout)
+            return await export_to_file(engine, found, parsed, output)
 
     conversations, messages = run(work, as_json=as_json)
     if output is None:
@@ -277,42 +215,6 @@ def export_command(
             f"exported {conversations} conversations ({messages} messages) to {output}",
             highlight=False,
         )
-
-
-def session_filters(
-    *,
-    as_json: bool,
-    user: str | None,
-    since: str | None,
-    until: str | None,
-    model: str | None,
-    has_error: bool | None,
-    feedback: str | None,
-    text: str | None,
-    sort: str | None,
-    channel: str | None = None,
-    ascending: bool,
-    page: str | None = None,
-    per_page: str | None = None,
-) -> SessionFilters:
-    """The options read by the store's own parser (the same checks and messages as /admin)."""
-    from app.store.review import parse_filters
-
-    values = {
-        "user": user,
-        "since": since,
-        "until": until,
-        "model": model,
-        "has_error": None if has_error is None else ("yes" if has_error else "no"),
-        "feedback": feedback,
-        "text": text,
-        "channel": channel,
-        "sort": sort,
-        "descending": "no" if ascending else None,
-        "page": page,
-        "per_page": per_page,
-    }
-    return checked(lambda: parse_filters(values), as_json=as_json)
 
 
 def check_output(path: Path) -> None:
