@@ -21,12 +21,11 @@ from rich.table import Table
 from rich.text import Text
 
 from app.cli.output import AS_JSON, print_json, stderr, stdout
-from app.cli.runner import checked, fail, run
+from app.cli.runner import checked, fail
 from app.cli.session_filters import FilterOptions, session_filters, with_filter_options
-from app.cli.tenant_choice import TENANT, tenant_of
-from app.config import Settings
+from app.cli.shop import Shop, run_in_shop
+from app.cli.tenant_choice import TENANT
 from app.errors import InvalidInput
-from db.engine import open_engine
 from db.tenants import TenantRecord
 
 if TYPE_CHECKING:  # the store modules load only when a command runs
@@ -58,12 +57,11 @@ def sessions_command(
 
     parsed = session_filters(filters, as_json=as_json, page=page, per_page=per_page)
 
-    async def work(settings: Settings) -> tuple[TenantRecord, SessionPage]:
-        async with open_engine(settings) as engine:
-            found = await tenant_of(engine, tenant)
-            return found, await list_sessions(engine, tenant_id=found.id, filters=parsed)
+    async def work(shop: Shop) -> tuple[TenantRecord, SessionPage]:
+        found = shop.tenant
+        return found, await list_sessions(shop.engine, tenant_id=found.id, filters=parsed)
 
-    found, result = run(work, as_json=as_json)
+    found, result = run_in_shop(tenant, work, as_json=as_json)
     if as_json:
         print_json(result.to_dict())
         return
@@ -113,13 +111,11 @@ def show_command(
     """One conversation: every question, answer, model call and tool call (SQL, rows, errors)."""
     from app.store.review import session_detail
 
-    async def work(settings: Settings) -> tuple[TenantRecord, SessionDetail]:
-        async with open_engine(settings) as engine:
-            found = await tenant_of(engine, tenant)
-            detail = await session_detail(engine, tenant_id=found.id, session_id=session_id)
-            return found, detail
+    async def work(shop: Shop) -> tuple[TenantRecord, SessionDetail]:
+        found = shop.tenant
+        return found, await session_detail(shop.engine, tenant_id=found.id, session_id=session_id)
 
-    found, detail = run(work, as_json=as_json)
+    found, detail = run_in_shop(tenant, work, as_json=as_json)
     if as_json:
         print_json(detail.to_dict())
     else:
@@ -147,14 +143,12 @@ def usage_command(
         fail(InvalidInput("choose --json or --csv, not both", code="bad_option"), as_json=True)
     grouping = checked(lambda: choice(by, GROUPINGS, "by") or "day", as_json=as_json)
 
-    async def work(settings: Settings) -> tuple[Period, list[UsageRow]]:
-        async with open_engine(settings) as engine:
-            found = await tenant_of(engine, tenant)
-            period = parse_period(since, until, timezone=found.timezone)
-            rows = await usage_by(engine, tenant_id=found.id, by=grouping, period=period)
-            return period, rows
+    async def work(shop: Shop) -> tuple[Period, list[UsageRow]]:
+        period = parse_period(since, until, timezone=shop.tenant.timezone)
+        rows = await usage_by(shop.engine, tenant_id=shop.tenant.id, by=grouping, period=period)
+        return period, rows
 
-    period, rows = run(work, as_json=as_json)
+    period, rows = run_in_shop(tenant, work, as_json=as_json)
     total = total_of(rows)
     if as_csv:
         sys.stdout.write(usage_csv(rows, by=grouping))
@@ -198,14 +192,12 @@ def export_command(
     if output is not None:
         checked(lambda: check_output(output), as_json=as_json)
 
-    async def work(settings: Settings) -> tuple[int, int]:
-        async with open_engine(settings) as engine:
-            found = await tenant_of(engine, tenant)
-            if output is None:
-                return await write_export(engine, found, parsed, sys.stdout)
-            return await export_to_file(engine, found, parsed, output)
+    async def work(shop: Shop) -> tuple[int, int]:
+        if output is None:
+            return await write_export(shop.engine, shop.tenant, parsed, sys.stdout)
+        return await export_to_file(shop.engine, shop.tenant, parsed, output)
 
-    conversations, messages = run(work, as_json=as_json)
+    conversations, messages = run_in_shop(tenant, work, as_json=as_json)
     if output is None:
         return
     if as_json:
