@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from app.cli.output import print_json, print_table, stdout
+from app.cli.output import AS_JSON, print_json, print_table, stdout
 from app.cli.runner import fail, run
 from app.cli.shop import Shop, run_in_shop
 from app.cli.tenant_choice import TENANT, chosen_tenant
@@ -20,7 +20,6 @@ from db.engine import open_engine
 from db.users import user_id_for
 
 app = typer.Typer(help="Scheduled digests by e-mail and webhook.", no_args_is_help=True)
-AS_JSON = typer.Option(False, "--json", help="Print JSON.")
 
 
 def schedule_of(daily: bool, weekly: str | None) -> tuple[str, int | None]:

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import typer
 
-from app.cli.output import print_json, print_table, stdout
+from app.cli.output import AS_JSON, print_json, print_table, stdout
 from app.cli.shop import Shop, run_in_shop
 from app.cli.tenant_choice import TENANT
 from app.insights.anomalies import DEFAULT_DAYS, find_anomalies
@@ -18,7 +18,6 @@ from app.insights.source import MetricSource
 from app.semantic.service import SemanticLayer
 
 T = TypeVar("T")
-AS_JSON = typer.Option(False, "--json", help="Print JSON.")
 
 
 def run_on_source(
