@@ -7,10 +7,11 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import typer
@@ -35,6 +36,8 @@ if TYPE_CHECKING:  # the store modules load only when a command runs
     from app.store.usage import Period, UsageRow
 
 
+T = TypeVar("T")
+
 app = typer.Typer(
     help="Review conversations, tool calls, usage and cost of a tenant.", no_args_is_help=True
 )
@@ -57,15 +60,13 @@ def sessions_command(
 
     parsed = session_filters(filters, as_json=as_json, page=page, per_page=per_page)
 
-    async def work(shop: Shop) -> tuple[TenantRecord, SessionPage]:
-        found = shop.tenant
-        return found, await list_sessions(shop.engine, tenant_id=found.id, filters=parsed)
+    async def work(shop: Shop) -> SessionPage:
+        return await list_sessions(shop.engine, tenant_id=shop.tenant.id, filters=parsed)
 
-    found, result = run_in_shop(tenant, work, as_json=as_json)
+    zone, result = read_in_zone(tenant, work, as_json=as_json)
     if as_json:
         print_json(result.to_dict())
         return
-    zone = ZoneInfo(found.timezone)
     print_whole(
         [
             "id",
@@ -111,15 +112,14 @@ def show_command(
     """One conversation: every question, answer, model call and tool call (SQL, rows, errors)."""
     from app.store.review import session_detail
 
-    async def work(shop: Shop) -> tuple[TenantRecord, SessionDetail]:
-        found = shop.tenant
-        return found, await session_detail(shop.engine, tenant_id=found.id, session_id=session_id)
+    async def work(shop: Shop) -> SessionDetail:
+        return await session_detail(shop.engine, tenant_id=shop.tenant.id, session_id=session_id)
 
-    found, detail = run_in_shop(tenant, work, as_json=as_json)
+    zone, detail = read_in_zone(tenant, work, as_json=as_json)
     if as_json:
         print_json(detail.to_dict())
     else:
-        show_transcript(detail, ZoneInfo(found.timezone))
+        show_transcript(detail, zone)
 
 
 @app.command("usage")
@@ -255,6 +255,17 @@ async def export_to_file(
     finally:
         Path(partial).unlink(missing_ok=True)
     return counts
+
+
+def read_in_zone(
+    tenant: str | None, read: Callable[[Shop], Awaitable[T]], *, as_json: bool
+) -> tuple[ZoneInfo, T]:
+    """``read(shop)`` with the shop's timezone, in which the tables show its times."""
+
+    async def work(shop: Shop) -> tuple[ZoneInfo, T]:
+        return ZoneInfo(shop.tenant.timezone), await read(shop)
+
+    return run_in_shop(tenant, work, as_json=as_json)
 
 
 def show_transcript(detail: SessionDetail, zone: ZoneInfo) -> None:
