@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # the store modules load only when a command runs
 
 
 def filter_option(*names: str, help: str, default: bool | None = None) -> Any:
-    """A dataclass field whose metadata is its Typer option (the field's default is None)."""
+    """A dataclass field whose metadata is its Typer option (default None; False for a flag)."""
     return field(default=default, metadata={"option": typer.Option(default, *names, help=help)})
 
 
