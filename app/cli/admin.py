@@ -7,10 +7,11 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import typer
@@ -21,11 +22,11 @@ from rich.table import Table
 from rich.text import Text
 
 from app.cli.output import AS_JSON, print_json, stderr, stdout
-from app.cli.runner import checked, fail, run
-from app.cli.tenant_choice import TENANT, tenant_of
-from app.config import Settings
+from app.cli.runner import checked, fail
+from app.cli.session_filters import FilterOptions, session_filters, with_filter_options
+from app.cli.shop import Shop, run_in_shop
+from app.cli.tenant_choice import TENANT
 from app.errors import InvalidInput
-from db.engine import open_engine
 from db.tenants import TenantRecord
 
 if TYPE_CHECKING:  # the store modules load only when a command runs
@@ -35,47 +36,19 @@ if TYPE_CHECKING:  # the store modules load only when a command runs
     from app.store.usage import Period, UsageRow
 
 
+T = TypeVar("T")
+
 app = typer.Typer(
     help="Review conversations, tool calls, usage and cost of a tenant.", no_args_is_help=True
 )
 
-# The filters of `sessions` and `export` (one definition, the same help).
-USER = typer.Option(None, "--user", help="Only this user's conversations (username).")
-SINCE = typer.Option(
-    None, "--since", help="Last active on or after this day (YYYY-MM-DD, shop's timezone)."
-)
-UNTIL = typer.Option(
-    None, "--until", help="Last active on or before this day (YYYY-MM-DD, shop's timezone)."
-)
-MODEL = typer.Option(None, "--model", help="Only conversations that called this model.")
-HAS_ERROR = typer.Option(
-    None, "--has-error/--no-error", help="Only conversations with (or without) a failed call."
-)
-FEEDBACK = typer.Option(
-    None, "--feedback", help="up, down, any (either) or none: thumbs given on an answer."
-)
-TEXT = typer.Option(None, "--text", help="Words in a question or an answer.")
-CHANNEL = typer.Option(
-    None, "--channel", help="Only conversations asked from chat, cli, api or mcp."
-)
-SORT = typer.Option(None, "--sort", help="date (last activity, default), tokens or cost.")
-ASCENDING = typer.Option(False, "--ascending", help="Smallest or oldest first.")
 
-
-# Over 60 lines because 17 are its Typer options, one a line: they are the command's --help.
 @app.command("sessions")
+@with_filter_options
 def sessions_command(
     tenant: str | None = TENANT,
-    user: str | None = USER,
-    since: str | None = SINCE,
-    until: str | None = UNTIL,
-    model: str | None = MODEL,
-    has_error: bool | None = HAS_ERROR,
-    feedback: str | None = FEEDBACK,
-    text: str | None = TEXT,
-    channel: str | None = CHANNEL,
-    sort: str | None = SORT,
-    ascending: bool = ASCENDING,
+    *,
+    filters: FilterOptions,
     page: str | None = typer.Option(None, "--page", help="Page number (default 1)."),
     per_page: str | None = typer.Option(
         None, "--per-page", help="Conversations per page (default 50, at most 200)."
@@ -85,32 +58,15 @@ def sessions_command(
     """List conversations: filtered, sorted and paged, with their tokens, cost and errors."""
     from app.store.review import list_sessions
 
-    filters = session_filters(
-        as_json=as_json,
-        user=user,
-        since=since,
-        until=until,
-        model=model,
-        has_error=has_error,
-        feedback=feedback,
-        text=text,
-        channel=channel,
-        sort=sort,
-        ascending=ascending,
-        page=page,
-        per_page=per_page,
-    )
+    parsed = session_filters(filters, as_json=as_json, page=page, per_page=per_page)
 
-    async def work(settings: Settings) -> tuple[TenantRecord, SessionPage]:
-        async with open_engine(settings) as engine:
-            found = await tenant_of(engine, tenant)
-            return found, await list_sessions(engine, tenant_id=found.id, filters=filters)
+    async def work(shop: Shop) -> SessionPage:
+        return await list_sessions(shop.engine, tenant_id=shop.tenant.id, filters=parsed)
 
-    found, result = run(work, as_json=as_json)
+    zone, result = read_in_zone(tenant, work, as_json=as_json)
     if as_json:
         print_json(result.to_dict())
         return
-    zone = ZoneInfo(found.timezone)
     print_whole(
         [
             "id",
@@ -156,17 +112,14 @@ def show_command(
     """One conversation: every question, answer, model call and tool call (SQL, rows, errors)."""
     from app.store.review import session_detail
 
-    async def work(settings: Settings) -> tuple[TenantRecord, SessionDetail]:
-        async with open_engine(settings) as engine:
-            found = await tenant_of(engine, tenant)
-            detail = await session_detail(engine, tenant_id=found.id, session_id=session_id)
-            return found, detail
+    async def work(shop: Shop) -> SessionDetail:
+        return await session_detail(shop.engine, tenant_id=shop.tenant.id, session_id=session_id)
 
-    found, detail = run(work, as_json=as_json)
+    zone, detail = read_in_zone(tenant, work, as_json=as_json)
     if as_json:
         print_json(detail.to_dict())
     else:
-        show_transcript(detail, ZoneInfo(found.timezone))
+        show_transcript(detail, zone)
 
 
 @app.command("usage")
@@ -190,14 +143,12 @@ def usage_command(
         fail(InvalidInput("choose --json or --csv, not both", code="bad_option"), as_json=True)
     grouping = checked(lambda: choice(by, GROUPINGS, "by") or "day", as_json=as_json)
 
-    async def work(settings: Settings) -> tuple[Period, list[UsageRow]]:
-        async with open_engine(settings) as engine:
-            found = await tenant_of(engine, tenant)
-            period = parse_period(since, until, timezone=found.timezone)
-            rows = await usage_by(engine, tenant_id=found.id, by=grouping, period=period)
-            return period, rows
+    async def work(shop: Shop) -> tuple[Period, list[UsageRow]]:
+        period = parse_period(since, until, timezone=shop.tenant.timezone)
+        rows = await usage_by(shop.engine, tenant_id=shop.tenant.id, by=grouping, period=period)
+        return period, rows
 
-    period, rows = run(work, as_json=as_json)
+    period, rows = run_in_shop(tenant, work, as_json=as_json)
     total = total_of(rows)
     if as_csv:
         sys.stdout.write(usage_csv(rows, by=grouping))
@@ -226,48 +177,27 @@ def usage_command(
 
 
 @app.command("export")
+@with_filter_options
 def export_command(
     tenant: str | None = TENANT,
-    user: str | None = USER,
-    since: str | None = SINCE,
-    until: str | None = UNTIL,
-    model: str | None = MODEL,
-    has_error: bool | None = HAS_ERROR,
-    feedback: str | None = FEEDBACK,
-    text: str | None = TEXT,
-    channel: str | None = CHANNEL,
-    sort: str | None = SORT,
-    ascending: bool = ASCENDING,
+    *,
+    filters: FilterOptions,
     output: Path | None = typer.Option(
         None, "--output", help="Write to this file (replaced atomically) instead of stdout."
     ),
     as_json: bool = AS_JSON,
 ) -> None:
     """Conversations with all their messages as JSON Lines, one conversation per line."""
-    filters = session_filters(
-        as_json=as_json,
-        user=user,
-        since=since,
-        until=until,
-        model=model,
-        has_error=has_error,
-        feedback=feedback,
-        text=text,
-        channel=channel,
-        sort=sort,
-        ascending=ascending,
-    )
+    parsed = session_filters(filters, as_json=as_json)
     if output is not None:
         checked(lambda: check_output(output), as_json=as_json)
 
-    async def work(settings: Settings) -> tuple[int, int]:
-        async with open_engine(settings) as engine:
-            found = await tenant_of(engine, tenant)
-            if output is None:
-                return await write_export(engine, found, filters, sys.stdout)
-            return await export_to_file(engine, found, filters, output)
+    async def work(shop: Shop) -> tuple[int, int]:
+        if output is None:
+            return await write_export(shop.engine, shop.tenant, parsed, sys.stdout)
+        return await export_to_file(shop.engine, shop.tenant, parsed, output)
 
-    conversations, messages = run(work, as_json=as_json)
+    conversations, messages = run_in_shop(tenant, work, as_json=as_json)
     if output is None:
         return
     if as_json:
@@ -277,42 +207,6 @@ def export_command(
             f"exported {conversations} conversations ({messages} messages) to {output}",
             highlight=False,
         )
-
-
-def session_filters(
-    *,
-    as_json: bool,
-    user: str | None,
-    since: str | None,
-    until: str | None,
-    model: str | None,
-    has_error: bool | None,
-    feedback: str | None,
-    text: str | None,
-    sort: str | None,
-    channel: str | None = None,
-    ascending: bool,
-    page: str | None = None,
-    per_page: str | None = None,
-) -> SessionFilters:
-    """The options read by the store's own parser (the same checks and messages as /admin)."""
-    from app.store.review import parse_filters
-
-    values = {
-        "user": user,
-        "since": since,
-        "until": until,
-        "model": model,
-        "has_error": None if has_error is None else ("yes" if has_error else "no"),
-        "feedback": feedback,
-        "text": text,
-        "channel": channel,
-        "sort": sort,
-        "descending": "no" if ascending else None,
-        "page": page,
-        "per_page": per_page,
-    }
-    return checked(lambda: parse_filters(values), as_json=as_json)
 
 
 def check_output(path: Path) -> None:
@@ -361,6 +255,17 @@ async def export_to_file(
     finally:
         Path(partial).unlink(missing_ok=True)
     return counts
+
+
+def read_in_zone(
+    tenant: str | None, read: Callable[[Shop], Awaitable[T]], *, as_json: bool
+) -> tuple[ZoneInfo, T]:
+    """``read(shop)`` with the shop's timezone, in which the tables show its times."""
+
+    async def work(shop: Shop) -> tuple[ZoneInfo, T]:
+        return ZoneInfo(shop.tenant.timezone), await read(shop)
+
+    return run_in_shop(tenant, work, as_json=as_json)
 
 
 def show_transcript(detail: SessionDetail, zone: ZoneInfo) -> None:

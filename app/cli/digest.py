@@ -8,8 +8,9 @@ from typing import Any
 
 import typer
 
-from app.cli.output import print_json, print_table, stdout
+from app.cli.output import AS_JSON, print_json, print_table, stdout
 from app.cli.runner import fail, run
+from app.cli.shop import Shop, run_in_shop
 from app.cli.tenant_choice import TENANT, chosen_tenant
 from app.config import Settings
 from app.digests.runner import RunOutcome, open_runner
@@ -19,7 +20,6 @@ from db.engine import open_engine
 from db.users import user_id_for
 
 app = typer.Typer(help="Scheduled digests by e-mail and webhook.", no_args_is_help=True)
-AS_JSON = typer.Option(False, "--json", help="Print JSON.")
 
 
 def schedule_of(daily: bool, weekly: str | None) -> tuple[str, int | None]:
@@ -105,13 +105,10 @@ def digest_dict(row: store.DigestRow) -> dict[str, Any]:
 def list_command(tenant: str | None = TENANT, as_json: bool = AS_JSON) -> None:
     """The shop's digests."""
 
-    async def work(settings: Settings) -> list[dict[str, Any]]:
-        async with open_engine(settings) as engine:
-            async with engine.connect() as connection:
-                found = await chosen_tenant(connection, tenant)
-            return [digest_dict(row) for row in await store.digests_of(engine, found.id)]
+    async def work(shop: Shop) -> list[dict[str, Any]]:
+        return [digest_dict(row) for row in await store.digests_of(shop.engine, shop.tenant.id)]
 
-    rows = run(work, as_json=as_json)
+    rows = run_in_shop(tenant, work, as_json=as_json)
     if as_json:
         print_json(rows)
         return
@@ -146,15 +143,13 @@ def runs_command(
 ) -> None:
     """The shop's digest runs, newest first: due time, status, attempts, channels reached, error."""
 
-    async def work(settings: Settings) -> list[dict[str, Any]]:
-        async with open_engine(settings) as engine:
-            async with engine.connect() as connection:
-                found = await chosen_tenant(connection, tenant)
-            found_runs = await store.runs(engine, tenant_id=found.id, failed=failed, limit=limit)
+    async def work(shop: Shop) -> list[dict[str, Any]]:
+        tenant_id = shop.tenant.id
+        found_runs = await store.runs(shop.engine, tenant_id=tenant_id, failed=failed, limit=limit)
         keys = ("id", "digest_id", "due_at", "status", "attempts", "next_attempt_at", "error")
         return [{k: getattr(r, k) for k in keys} | {"delivered": r.delivered} for r in found_runs]
 
-    rows = run(work, as_json=as_json)
+    rows = run_in_shop(tenant, work, as_json=as_json)
     if as_json:
         print_json(rows)
     else:

@@ -8,34 +8,29 @@ from typing import Any, TypeVar
 
 import typer
 
-from app.cli.output import print_json, print_table, stdout
-from app.cli.runner import run
-from app.cli.tenant_choice import TENANT, chosen_tenant
-from app.config import Settings
+from app.cli.output import AS_JSON, print_json, print_table, stdout
+from app.cli.shop import Shop, run_in_shop
+from app.cli.tenant_choice import TENANT
 from app.insights.anomalies import DEFAULT_DAYS, find_anomalies
 from app.insights.explain import explain
 from app.insights.forecast import forecast
 from app.insights.source import MetricSource
 from app.semantic.service import SemanticLayer
-from app.tools.sql import SqlExecutor
-from db.engine import open_engine, owner_url
 
 T = TypeVar("T")
-AS_JSON = typer.Option(False, "--json", help="Print JSON.")
 
 
-async def with_source(
-    settings: Settings, tenant: str | None, work: Callable[[MetricSource], Awaitable[T]]
+def run_on_source(
+    tenant: str | None, work: Callable[[MetricSource], Awaitable[T]], *, as_json: bool
 ) -> T:
-    async with open_engine(settings) as engine:
-        async with engine.connect() as connection:
-            found = await chosen_tenant(connection, tenant)
-        executor = SqlExecutor(engine=engine, settings=settings, owner_url=owner_url(settings))
-        try:
-            layer = SemanticLayer(engine=engine)
-            return await work(MetricSource(layer, executor, found, context="cli"))
-        finally:
-            await executor.close()
+    """``work`` on the shop's metrics, their queries run through the SQL tool."""
+
+    async def on_source(shop: Shop) -> T:
+        async with shop.executor() as executor:
+            layer = SemanticLayer(engine=shop.engine)
+            return await work(MetricSource(layer, executor, shop.tenant, context="cli"))
+
+    return run_in_shop(tenant, on_source, as_json=as_json)
 
 
 def explain_command(
@@ -47,13 +42,8 @@ def explain_command(
     as_json: bool = AS_JSON,
 ) -> None:
     """Why a metric changed: the change and its ranked drivers by dimension and value."""
-    data: dict[str, Any] = run(
-        lambda settings: with_source(
-            settings,
-            tenant,
-            lambda source: _explained(source, metric, period, compare, top),
-        ),
-        as_json=as_json,
+    data: dict[str, Any] = run_on_source(
+        tenant, lambda source: _explained(source, metric, period, compare, top), as_json=as_json
     )
     if as_json:
         print_json(data)
@@ -95,7 +85,7 @@ def anomalies_command(
     async def work(source: MetricSource) -> list[dict[str, Any]]:
         return [a.to_dict() for a in await find_anomalies(source, days=days)]
 
-    found = run(lambda settings: with_source(settings, tenant, work), as_json=as_json)
+    found = run_on_source(tenant, work, as_json=as_json)
     if as_json:
         print_json({"days": days, "anomalies": found})
         return
@@ -131,7 +121,7 @@ def forecast_command(
     async def work(source: MetricSource) -> dict[str, Any]:
         return (await forecast(source, metric, horizon, grain)).to_dict()
 
-    data = run(lambda settings: with_source(settings, tenant, work), as_json=as_json)
+    data = run_on_source(tenant, work, as_json=as_json)
     if as_json:
         print_json(data)
         return

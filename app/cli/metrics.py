@@ -9,17 +9,15 @@ import typer
 
 from app.cli.dates import parse_day
 from app.cli.output import AS_JSON, print_grid, print_json, print_table, stderr, stdout
-from app.cli.runner import fail, run
-from app.cli.tenant_choice import TENANT, tenant_of
-from app.config import Settings
+from app.cli.runner import fail
+from app.cli.shop import Shop, run_in_shop
+from app.cli.tenant_choice import TENANT
 from app.errors import InvalidInput
 from app.semantic.catalogue import catalogue
 from app.semantic.model import GRAINS, default_model
 from app.semantic.query import Filter
 from app.semantic.service import MetricsResult, SemanticLayer
 from app.tools.query_metrics import run_query_metrics
-from app.tools.sql import SqlExecutor
-from db.engine import open_engine, owner_url
 
 WHERE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(!=|>=|<=|=|>|<)\s*(.*?)\s*$")
 WHERE_OPS = {"=": "in", "!=": "not_in", ">=": ">=", "<=": "<=", ">": ">", "<": "<"}
@@ -31,13 +29,12 @@ def metrics_command(
 ) -> None:
     """List the metrics and dimensions the semantic layer answers, with the shop's values."""
 
-    async def work(settings: Settings) -> dict[str, Any]:
-        async with open_engine(settings) as engine:
-            found = await tenant_of(engine, tenant)
-            layer = SemanticLayer(engine=engine)
-            return {"tenant": found.slug, **catalogue(layer.model, await layer.index(found))}
+    async def work(shop: Shop) -> dict[str, Any]:
+        layer = SemanticLayer(engine=shop.engine)
+        index = await layer.index(shop.tenant)
+        return {"tenant": shop.tenant.slug, **catalogue(layer.model, index)}
 
-    data = run(work, as_json=as_json)
+    data = run_in_shop(tenant, work, as_json=as_json)
     if as_json:
         print_json(data)
         return
@@ -121,21 +118,14 @@ def query_command(
         fail(error, as_json=as_json)
         return
     show_result(
-        run(lambda settings: run_query(settings, tenant, arguments), as_json=as_json), as_json
+        run_in_shop(tenant, lambda shop: run_query(shop, arguments), as_json=as_json), as_json
     )
 
 
-async def run_query(
-    settings: Settings, tenant: str | None, arguments: dict[str, Any]
-) -> MetricsResult:
-    async with open_engine(settings) as engine:
-        found = await tenant_of(engine, tenant)
-        executor = SqlExecutor(engine=engine, settings=settings, owner_url=owner_url(settings))
-        try:
-            layer = SemanticLayer(engine=engine, model=default_model())
-            return await run_query_metrics(layer, executor, found, arguments, context="cli")
-        finally:
-            await executor.close()
+async def run_query(shop: Shop, arguments: dict[str, Any]) -> MetricsResult:
+    async with shop.executor() as executor:
+        layer = SemanticLayer(engine=shop.engine, model=default_model())
+        return await run_query_metrics(layer, executor, shop.tenant, arguments, context="cli")
 
 
 def show_result(result: MetricsResult, as_json: bool) -> None:

@@ -5,13 +5,10 @@ from __future__ import annotations
 import typer
 
 from app.cli.output import AS_JSON, print_json, print_table, stdout
-from app.cli.runner import run
-from app.cli.tenant_choice import TENANT, tenant_of
-from app.config import Settings
+from app.cli.shop import Shop, run_in_shop
+from app.cli.tenant_choice import TENANT
 from app.embeddings import build_embeddings
 from app.tools.search import ProductSearch, SearchResult
-from app.tools.sql import SqlExecutor
-from db.engine import open_engine, owner_url
 
 
 def search_command(
@@ -28,28 +25,22 @@ def search_command(
 ) -> None:
     """Find products by meaning and by words, with filters."""
 
-    async def work(settings: Settings) -> SearchResult:
-        async with open_engine(settings) as engine:
-            found = await tenant_of(engine, tenant)
-            executor = SqlExecutor(engine=engine, settings=settings, owner_url=owner_url(settings))
-            try:
-                search = ProductSearch(
-                    executor=executor, engine=engine, embeddings=build_embeddings(settings)
-                )
-                return await search.search(
-                    tenant_id=found.id,
-                    tenant_slug=found.slug,
-                    query=query,
-                    category=category,
-                    min_price=min_price,
-                    max_price=max_price,
-                    in_stock=in_stock or None,
-                    limit=limit,
-                )
-            finally:
-                await executor.close()
+    async def work(shop: Shop) -> SearchResult:
+        async with shop.executor() as executor:
+            embeddings = build_embeddings(shop.settings)
+            search = ProductSearch(executor=executor, engine=shop.engine, embeddings=embeddings)
+            return await search.search(
+                tenant_id=shop.tenant.id,
+                tenant_slug=shop.tenant.slug,
+                query=query,
+                category=category,
+                min_price=min_price,
+                max_price=max_price,
+                in_stock=in_stock or None,
+                limit=limit,
+            )
 
-    result = run(work, as_json=as_json)
+    result = run_in_shop(tenant, work, as_json=as_json)
     if as_json:
         print_json(result.to_dict())
         return

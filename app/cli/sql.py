@@ -9,12 +9,11 @@ from typing import Any
 import typer
 
 from app.cli.output import print_grid, print_json, stdout
-from app.cli.runner import EXIT_ERROR, fail, run
-from app.cli.tenant_choice import TENANT, tenant_of
-from app.config import Settings
+from app.cli.runner import EXIT_ERROR, fail
+from app.cli.shop import Shop, run_in_shop
+from app.cli.tenant_choice import TENANT
 from app.errors import BichatError, InvalidInput
-from app.tools.sql import SqlExecutor, SqlResult
-from db.engine import open_engine, owner_url
+from app.tools.sql import SqlResult
 
 
 def read_stdin() -> str:
@@ -41,25 +40,18 @@ def parse_jsonl(lines: list[str]) -> list[str | BichatError]:
     return jobs
 
 
-async def run_jobs(
-    settings: Settings, tenant: str | None, jobs: list[str | BichatError]
-) -> list[Any]:
-    async with open_engine(settings) as engine:
-        tenant_id = (await tenant_of(engine, tenant)).id
-        executor = SqlExecutor(engine=engine, settings=settings, owner_url=owner_url(settings))
-        outcomes: list[Any] = []
-        try:
-            for job in jobs:
-                if isinstance(job, BichatError):
-                    outcomes.append(job)
-                    continue
-                try:
-                    outcomes.append(await executor.run(tenant_id=tenant_id, sql=job))
-                except BichatError as error:
-                    outcomes.append(error)
-        finally:
-            await executor.close()
-        return outcomes
+async def run_jobs(shop: Shop, jobs: list[str | BichatError]) -> list[Any]:
+    outcomes: list[Any] = []
+    async with shop.executor() as executor:
+        for job in jobs:
+            if isinstance(job, BichatError):
+                outcomes.append(job)
+                continue
+            try:
+                outcomes.append(await executor.run(tenant_id=shop.tenant.id, sql=job))
+            except BichatError as error:
+                outcomes.append(error)
+    return outcomes
 
 
 def sql_command(
@@ -84,7 +76,7 @@ def sql_command(
                 as_json=machine,
             )
         jobs = [text]
-    outcomes = run(lambda settings: run_jobs(settings, tenant, jobs), as_json=machine)
+    outcomes = run_in_shop(tenant, lambda shop: run_jobs(shop, jobs), as_json=machine)
     failed = any(isinstance(o, BichatError) for o in outcomes)
     for outcome in outcomes:
         show(outcome, machine=machine)

@@ -7,7 +7,8 @@ import typer
 
 from app.cli.output import AS_JSON, print_json, print_result, print_rows, stderr, stdout
 from app.cli.runner import run
-from app.cli.tenant_choice import TENANT, tenant_and_user, tenant_of
+from app.cli.shop import Shop, run_in_shop
+from app.cli.tenant_choice import TENANT, tenant_and_user
 from app.config import Settings
 from app.store.tokens import TokenRecord, create_token, list_tokens, revoke_token
 from db.engine import open_engine
@@ -75,12 +76,10 @@ def revoke_command(
 ) -> None:
     """Revoke a token: its next request is refused."""
 
-    async def work(settings: Settings) -> TokenRecord:
-        async with open_engine(settings) as engine:
-            found = await tenant_of(engine, tenant)
-            return await revoke_token(engine, tenant_id=found.id, token_id=token_id)
+    async def work(shop: Shop) -> TokenRecord:
+        return await revoke_token(shop.engine, tenant_id=shop.tenant.id, token_id=token_id)
 
-    record = run(work, as_json=as_json)
+    record = run_in_shop(tenant, work, as_json=as_json)
     print_result(
         record.to_dict(),
         f"revoked token {record.id} ({record.name or record.prefix}) of {record.username}",

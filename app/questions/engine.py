@@ -31,7 +31,7 @@ from app.answering.question import Question
 from app.figures import Locale
 from app.questions import replies
 from app.questions.charts import chart_spec
-from app.questions.intent import Intent
+from app.questions.intent import Intent, answering
 from app.questions.lexicon import Lexicon, build_lexicon
 from app.questions.reading import Reading, read
 from app.questions.understand import Context, understand
@@ -251,12 +251,11 @@ class QuestionEngine:
 
 
 def verified_intent(match: Match) -> Intent:
-    return Intent(
+    return answering(
         "verified",
         tool=registry.RUN_SQL,
         arguments={"sql": match.sql},
         confident=True,
-        reason="verified",
         verified_question=match.question,
     )
 

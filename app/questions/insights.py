@@ -11,7 +11,7 @@ from typing import Any
 
 from app.insights.forecast import adds_up_over_time
 from app.questions.draft import build_draft
-from app.questions.intent import Intent, clarify
+from app.questions.intent import Intent, answering, clarify
 from app.questions.reading import read
 from app.tools import registry
 
@@ -73,12 +73,8 @@ def explain_intent(text: str, context: Any) -> Intent:
         )
     compare = "year" if reading.times.compare == "year" else "previous"
     arguments = {"metric": metrics[0], "period": period, "compare": compare}
-    return Intent(
-        "explain",
-        tool=registry.EXPLAIN_CHANGE,
-        arguments=arguments,
-        confident=not reading.fuzzy,
-        reason="explain",
+    return answering(
+        "explain", tool=registry.EXPLAIN_CHANGE, arguments=arguments, confident=not reading.fuzzy
     )
 
 
@@ -108,10 +104,9 @@ def forecast_intent(text: str, context: Any) -> Intent:
         count = int(said) if said.isdigit() else NUMBERS.get(said, 1)
         grain = horizon.group(2).lower()
     arguments = {"metric": metric.name, "horizon": count, "grain": grain}
-    return Intent(
+    return answering(
         "forecast",
         tool=registry.FORECAST_METRIC,
         arguments=arguments,
         confident=not reading.fuzzy and horizon is not None,
-        reason="forecast",
     )

@@ -50,3 +50,26 @@ def decline(
         confident=confident,
         options=list(dict.fromkeys(options or []))[:4],
     )
+
+
+def answering(
+    kind: str,
+    *,
+    tool: str,
+    arguments: dict[str, Any],
+    confident: bool,
+    chart: str | None = None,
+    notes: list[str] | None = None,
+    verified_question: str | None = None,
+) -> Intent:
+    """An intent of one of the ANSWERING kinds: it calls ``tool``, and its reason is its kind."""
+    return Intent(
+        kind,
+        tool=tool,
+        arguments=arguments,
+        chart=chart,
+        confident=confident,
+        notes=[] if notes is None else notes,
+        reason=kind,
+        verified_question=verified_question,
+    )

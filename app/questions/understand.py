@@ -16,7 +16,7 @@ from app.questions import grammar as g
 from app.questions.draft import Draft, Scene, build_draft
 from app.questions.followups import merge_query, merge_search, previous_call
 from app.questions.insights import insight_intent
-from app.questions.intent import Intent, clarify, decline
+from app.questions.intent import Intent, answering, clarify, decline
 from app.questions.lexicon import Lexicon
 from app.questions.phrasing import query_question
 from app.questions.reading import Reading, read
@@ -143,12 +143,8 @@ def bundle_intent(reading: Reading, context: Context) -> Intent:
             ],
         )
     follow = merge_bundle_limits(reading, context, arguments)
-    return Intent(
-        "bundles",
-        tool=registry.BUNDLE_RULES,
-        arguments=follow,
-        confident=not reading.fuzzy,
-        reason="bundles",
+    return answering(
+        "bundles", tool=registry.BUNDLE_RULES, arguments=follow, confident=not reading.fuzzy
     )
 
 
@@ -222,13 +218,7 @@ def search_intent(reading: Reading, context: Context) -> Intent:
     previous = previous_call(context.calls, (registry.SEARCH_PRODUCTS,))
     if reading.follow_up and previous is not None and not reading.unknown:
         arguments = merge_search(previous.tool_input, arguments)
-    return Intent(
-        "search",
-        tool=registry.SEARCH_PRODUCTS,
-        arguments=arguments,
-        confident=True,
-        reason="search",
-    )
+    return answering("search", tool=registry.SEARCH_PRODUCTS, arguments=arguments, confident=True)
 
 
 # ----- metrics ---------------------------------------------------------------------------------
@@ -302,14 +292,13 @@ def checked(context: Context, query: dict[str, Any], reading: Reading, draft: Dr
             reason=error.code,
         )
     chart = reading.chart or "auto"
-    return Intent(
+    return answering(
         "metrics",
         tool=registry.QUERY_METRICS,
         arguments=query,
         chart=chart,
         confident=not reading.fuzzy,
         notes=draft.notes,
-        reason="metrics",
     )
 
 

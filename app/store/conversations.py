@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.errors import InvalidInput, NotFound
+from app.store.review import json_ready
 
 TITLE_CHARS = 80
 
@@ -110,9 +111,7 @@ class SessionTotals:
     errors: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        data = dict(self.__dict__)
-        data["cost_usd"] = None if self.cost_usd is None else float(self.cost_usd)
-        return data
+        return json_ready(self.__dict__)
 
 
 @dataclass

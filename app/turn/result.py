@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from app.store.conversations import Message
+from app.store.review import json_ready
 from app.tools import registry
 from app.tools.charts import Chart
 from app.tools.sql import SqlResult
@@ -33,9 +34,7 @@ class Usage:
         self.cost_usd = self.cost_usd + message.cost_usd if known else None  # type: ignore[operator]
 
     def to_dict(self) -> dict[str, Any]:
-        data = dict(self.__dict__)
-        data["cost_usd"] = None if self.cost_usd is None else float(self.cost_usd)
-        return data
+        return json_ready(self.__dict__)
 
 
 @dataclass
