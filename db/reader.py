@@ -38,9 +38,12 @@ async def reader_login(connection: AsyncConnection, tenant_id: uuid.UUID) -> Rea
     return ReaderLogin(tenant_id, row.role_name, row.password)
 
 
-def reader_url(settings: DatabaseSettings, *, owner_url: str, login: ReaderLogin) -> str:
-    """Where the tenant's reader connects: the replica URL if set, else the owner's server."""
-    base = settings.reader_database_url or owner_url
+def reader_url(
+    settings: DatabaseSettings, *, owner_url: str, login: ReaderLogin, replica: bool = True
+) -> str:
+    """Where the tenant's reader connects: the replica URL if set (and ``replica``), else the
+    owner's server (the primary)."""
+    base = (settings.reader_database_url if replica else None) or owner_url
     return with_credentials(base, user=login.role, password=login.password)
 
 

@@ -23,7 +23,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncGenerator, Coroutine, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Coroutine, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Protocol, cast
 
@@ -39,6 +39,8 @@ from app.sqlguard import VALUE_CAPS, UnsafeSQLError, check_sql
 from app.tools.json_values import JsonValue, encoded_size, json_value
 from db.models import BUSINESS_TABLES, PII_COLUMNS
 from db.reader import ReaderLogin, prepare_reader_connection, reader_login, reader_url
+from db.reader_pool import Connect, ConnectionBudget, ReaderPool, ReadersBusy
+from db.replica import PRIMARY_LSN_SQL, ReplicaRouter, lost_replica
 from db.roles import reader_session_settings
 from db.urls import plain_url
 
@@ -49,6 +51,7 @@ PRIVATE_COLUMNS = frozenset(c for columns in PII_COLUMNS.values() for c in colum
 # customers is read through the view without PII; everything else from public.
 READER_SCHEMAS = {t: ("bi" if t in PII_COLUMNS else "public") for t in READER_TABLES}
 CLIENT_GRACE_S = 0.5  # the client gives up this long after the server should have cancelled
+PRIMARY, REPLICA = "primary", "replica"  # the servers a tenant's reads may go to
 CANCEL_WAIT_S = 0.5  # after a cancel, how long a backend has to stop before it is terminated
 # The server checks every result row's size ($1 bytes at most) with the function from
 # migration 0008 before it sends it; ``bichat_result.*`` is the whole row even when the query
@@ -96,6 +99,15 @@ class ResourceLimit(SqlExecutionError):
     code = "resource_limit"
 
 
+class ReplicaLost(Exception):
+    """A read failed because of the replica (gone, or it cancelled the read to replay WAL):
+    run it again on the primary. Never leaves the executor."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
 @dataclass
 class SqlResult:
     sql: str
@@ -105,10 +117,12 @@ class SqlResult:
     truncated: bool
     elapsed_ms: float
     truncated_by: str | None = None  # "rows" or "bytes"
+    # which server answered ("primary" or "replica"); for the audit trail, not the result
+    served_by: str = field(default="primary", compare=False, metadata={"internal": True})
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as a dict (not copied: ``asdict`` would copy every row and value)."""
-        return {field.name: getattr(self, field.name) for field in fields(self)}
+        return {f.name: getattr(self, f.name) for f in fields(self) if not f.metadata}
 
 
 def wrap(sql: str, *, limit: int) -> str:
@@ -178,12 +192,25 @@ async def end_transaction(connection: asyncpg.Connection) -> None:
         await connection.execute("ROLLBACK")
 
 
+async def end_transaction_quietly(connection: asyncpg.Connection) -> None:
+    """``end_transaction``; a connection that cannot roll back is dropped (its pool sees it
+    closed and frees its room)."""
+    try:
+        await end_transaction(connection)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        connection.terminate()
+
+
 def snake_case(name: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
 
 
 class SqlExecutor:
-    """Runs SQL for tenants. One instance per process; ``close()`` releases its pools."""
+    """Runs SQL for tenants. One instance per process; ``close()`` releases its pools.
+
+    Each tenant has a pool per server (the read replica when ``BICHAT_READER_DATABASE_URL`` is
+    set, and the primary), all within one budget of ``BICHAT_READER_MAX_CONNECTIONS``
+    (``db.reader_pool``); ``db.replica`` decides which server a read goes to."""
 
     def __init__(
         self,
@@ -195,41 +222,123 @@ class SqlExecutor:
         pool_size: int = 4,
         max_rows: int = 500,
         max_result_bytes: int = 1_000_000,
+        budget: ConnectionBudget | None = None,
     ) -> None:
         self.engine, self.settings, self.owner_url = engine, settings, plain_url(owner_url)
         self.guard, self.pool_size = guard, pool_size
         self.max_rows, self.max_result_bytes = max_rows, max_result_bytes
-        self._pools: dict[uuid.UUID, asyncpg.Pool] = {}
+        self._pools: dict[tuple[uuid.UUID, str], ReaderPool] = {}
         self._lock = asyncio.Lock()
         self._releases: set[asyncio.Task[None]] = set()  # connections being reset
+        self.budget = budget or ConnectionBudget(settings.reader_max_connections if settings else 0)
+        self.replica: ReplicaRouter | None = None
+        if settings is not None and settings.reader_database_url:
+            self.replica = ReplicaRouter(
+                max_lag_ms=settings.replica_max_lag_ms, primary_lsn=self.primary_lsn
+            )
 
     async def close(self) -> None:
         await asyncio.gather(*self._releases, return_exceptions=True)
         pools, self._pools = list(self._pools.values()), {}
         await asyncio.gather(*(pool.close() for pool in pools))
 
-    async def pool(self, tenant_id: uuid.UUID) -> asyncpg.Pool:
-        if tenant_id not in self._pools:
+    async def pool(self, tenant_id: uuid.UUID, server: str = PRIMARY) -> ReaderPool:
+        """The tenant's pool on ``server`` (``PRIMARY`` or ``REPLICA``)."""
+        key = (tenant_id, server)
+        if key not in self._pools:
             async with self._lock:
-                if tenant_id not in self._pools:
-                    self._pools[tenant_id] = await self.create_pool(tenant_id)
-        return self._pools[tenant_id]
+                if key not in self._pools:
+                    self._pools[key] = await self.create_pool(tenant_id, server)
+        return self._pools[key]
 
-    async def create_pool(self, tenant_id: uuid.UUID) -> asyncpg.Pool:
+    async def create_pool(self, tenant_id: uuid.UUID, server: str = PRIMARY) -> ReaderPool:
+        return ReaderPool(
+            name=f"{tenant_id}:{server}",
+            connect=await self.connector(tenant_id, server),
+            reset=reset_reader,
+            budget=self.budget,
+            max_size=self.pool_size,
+            wait_s=self.settings.statement_timeout_ms / 1000,
+        )
+
+    async def connector(self, tenant_id: uuid.UUID, server: str) -> Connect:
+        """How a new connection of the tenant's reader role to ``server`` is made."""
         async with self.engine.connect() as connection:
             login: ReaderLogin = await reader_login(connection, tenant_id)
-        return await asyncpg.create_pool(
-            reader_url(self.settings, owner_url=self.owner_url, login=login),
-            min_size=0,
-            max_size=self.pool_size,
-            timeout=self.settings.connect_timeout_s,
-            server_settings={
-                "application_name": "bichat-reader",
-                **reader_session_settings(self.settings),
-            },
-            init=init_reader,
-            reset=reset_reader,
+        url = reader_url(
+            self.settings, owner_url=self.owner_url, login=login, replica=server == REPLICA
         )
+        session = {"application_name": "bichat-reader", **reader_session_settings(self.settings)}
+
+        async def connect() -> asyncpg.Connection:
+            connection = await asyncpg.connect(
+                url, timeout=self.settings.connect_timeout_s, server_settings=session
+            )
+            await init_reader(connection)
+            return connection
+
+        return connect
+
+    async def primary_lsn(self) -> str:
+        async with self.engine.connect() as owner:
+            return str(await owner.scalar(text(PRIMARY_LSN_SQL)))
+
+    async def connection(
+        self, tenant_id: uuid.UUID, *, wait_s: float | None = None, replica: bool = True
+    ) -> tuple[ReaderPool, asyncpg.Connection]:
+        """A reader connection for the tenant: on the replica when it is up and fresh enough
+        (``db.replica``), else on the primary. Give it back with ``pool.release``."""
+        router = self.replica if replica else None
+        if router is not None and router.usable():
+            pool = await self.pool(tenant_id, REPLICA)
+            found = await self.replica_connection(router, pool, wait_s)
+            if found is not None:
+                router.served["replica"] += 1
+                return pool, found
+        if router is not None:
+            router.served["primary"] += 1
+        pool = await self.pool(tenant_id, PRIMARY)
+        return pool, await pool.acquire(wait_s=wait_s)
+
+    async def replica_connection(
+        self, router: ReplicaRouter, pool: ReaderPool, wait_s: float | None
+    ) -> asyncpg.Connection | None:
+        """A replica connection if it answers and is fresh enough; else None (use the primary)."""
+        try:
+            connection = await pool.acquire(wait_s=wait_s)
+        except ReadersBusy:
+            raise
+        except Exception as error:  # refused, timed out, unknown role yet...: the primary
+            router.mark_down(error)
+            return None
+        if not router.needs_check():
+            return connection
+        try:
+            fresh = await router.check(connection)
+        except Exception as error:
+            await pool.discard(connection)
+            router.mark_down(error)
+            return None
+        if not fresh:
+            await pool.release(connection)
+            return None
+        return connection
+
+    @contextlib.asynccontextmanager
+    async def reader(
+        self, tenant_id: uuid.UUID, *, wait_s: float | None = None
+    ) -> AsyncIterator[asyncpg.Connection]:
+        """``async with executor.reader(tenant) as connection``: routed, released after. A
+        replica that fails during the block marks it down (the caller may try again)."""
+        pool, connection = await self.connection(tenant_id, wait_s=wait_s)
+        try:
+            yield connection
+        except Exception as error:
+            if pool.name.endswith(REPLICA) and self.replica and lost_replica(error):
+                self.replica.mark_down(error)
+            raise
+        finally:
+            await pool.release(connection)
 
     def checked(self, sql: str) -> str:
         if not self.guard:
@@ -268,60 +377,96 @@ class SqlExecutor:
         except SqlExecutionError as error:
             audit(verdict="failed", error=error.to_dict()["error"])
             raise
-        audit(verdict="ok", rows=result.row_count, elapsed_ms=result.elapsed_ms)
+        audit(
+            verdict="ok",
+            rows=result.row_count,
+            elapsed_ms=result.elapsed_ms,
+            server=result.served_by,
+        )
         return result
 
     async def execute(
         self, tenant_id: uuid.UUID, sql: str, *, max_rows: int, timeout_ms: int
     ) -> SqlResult:
-        pool = await self.pool(tenant_id)
+        """Run on the replica when it may serve; a read the replica loses (it went down, or
+        cancelled it to replay WAL) runs again on the primary, within this one call."""
+        try:
+            return await self.execute_on(
+                tenant_id, sql, max_rows=max_rows, timeout_ms=timeout_ms, replica=True
+            )
+        except ReplicaLost as lost:
+            if self.replica is not None:
+                self.replica.mark_down(lost.cause)
+            return await self.execute_on(
+                tenant_id, sql, max_rows=max_rows, timeout_ms=timeout_ms, replica=False
+            )
+
+    async def execute_on(
+        self, tenant_id: uuid.UUID, sql: str, *, max_rows: int, timeout_ms: int, replica: bool
+    ) -> SqlResult:
         started = time.perf_counter()
-        connection = await pool.acquire()
+        pool, connection = await self.connection(
+            tenant_id, wait_s=timeout_ms / 1000, replica=replica
+        )
+        left_ms = timeout_ms  # (the wait for a connection is bounded by the timeout too)
+        on_replica = pool.name.endswith(REPLICA)
         outcome = "failed"
         try:
             try:
-                async with asyncio.timeout(timeout_ms / 1000 + CLIENT_GRACE_S):
-                    result = await self.read(
-                        connection, sql, max_rows=max_rows, timeout_ms=timeout_ms
-                    )
+                async with asyncio.timeout(left_ms / 1000 + CLIENT_GRACE_S):
+                    result = await self.read(connection, sql, max_rows=max_rows, timeout_ms=left_ms)
             except TimeoutError:
-                outcome = "ended"  # terminating the connection gives it back to the pool
-                self.stop_backend(connection)
+                outcome = "ended"  # the connection is given back once its backend is gone
+                self.stop_backend(pool, connection)
                 raise QueryTimeout(
                     f"no answer within {timeout_ms} ms; the query was cancelled and its "
                     "session ended"
                 ) from None
-            except asyncpg.PostgresError as error:
+            except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as error:
+                if on_replica and lost_replica(error):
+                    raise ReplicaLost(error) from error
+                if not isinstance(error, asyncpg.PostgresError):
+                    raise
                 raise server_error(error, timeout_ms=timeout_ms) from None
             outcome = "ok"
         finally:
             if outcome == "ok":
                 self.release_soon(pool, connection)
             elif outcome == "failed":  # when run() fails, nothing of its own is left running
-                await end_transaction(connection)
+                await end_transaction_quietly(connection)
                 await pool.release(connection)
         result.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+        result.served_by = REPLICA if on_replica else PRIMARY
         return result
 
-    def release_soon(self, pool: asyncpg.Pool, connection: asyncpg.Connection) -> None:
+    def release_soon(self, pool: ReaderPool, connection: asyncpg.Connection) -> None:
         """Hand a connection back without making the caller wait for its rollback and reset
         (round trips to the server): the pool gives it out again only once they are done."""
 
         async def release() -> None:
-            await end_transaction(connection)
+            await end_transaction_quietly(connection)
             await pool.release(connection)
 
         self.in_background(release())
 
-    def stop_backend(self, connection: asyncpg.Connection) -> None:
+    def stop_backend(self, pool: ReaderPool, connection: asyncpg.Connection) -> None:
         """A call that outlived its timeout: drop the session, and make sure its backend stops
         (asyncpg's cancel request may be lost, and a closed socket is only noticed when the
         backend next looks): cancel it from the owner's connection, then terminate it."""
         pid = connection.get_server_pid()
         connection.terminate()
-        self.in_background(self.end_backend(pid))
+        self.in_background(self.end_backend(pid, pool, connection))
 
-    async def end_backend(self, pid: int) -> None:
+    async def end_backend(self, pid: int, pool: ReaderPool, connection: asyncpg.Connection) -> None:
+        """Stop the backend, then give its room in the budget back (only once it is gone)."""
+        try:
+            await self.stop_pid(pid, on_replica=pool.name.endswith(REPLICA))
+        finally:
+            await pool.discard(connection)
+
+    async def stop_pid(self, pid: int, *, on_replica: bool) -> None:
+        if on_replica:  # the primary cannot signal the replica's backends; the socket is closed
+            return
         still_active = text(
             "SELECT count(*) FROM pg_stat_activity WHERE pid = :pid AND state = 'active'"
         )

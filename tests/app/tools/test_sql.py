@@ -24,6 +24,7 @@ from app.tools import registry, run_sql
 from app.tools import sql as sql_module
 from app.tools.json_values import encoded_size, json_value
 from app.tools.sql import QueryTimeout, ResourceLimit, SqlExecutionError, SqlExecutor
+from db.reader_pool import Connect
 from db.seed import seed_tenant
 from tests.factories import tool_context
 
@@ -72,8 +73,11 @@ async def database_only(engine, settings, database_url):
 class SuperuserExecutor(SqlExecutor):
     """Connects as the owner (a superuser): no RLS, no grants; only the guard protects."""
 
-    async def create_pool(self, tenant_id: uuid.UUID) -> asyncpg.Pool:
-        return await asyncpg.create_pool(self.owner_url, min_size=0, max_size=2)
+    async def connector(self, tenant_id: uuid.UUID, server: str) -> Connect:
+        async def connect() -> asyncpg.Connection:
+            return await asyncpg.connect(self.owner_url)
+
+        return connect
 
 
 @pytest_asyncio.fixture
