@@ -10,6 +10,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,10 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from app.config import Settings, load_settings
 from db import migrate
 from db.embedded import start_embedded_server
-from db.engine import connect_raw, create_engine
+from db.engine import connect_raw, create_engine, ensure_database
 from db.tenants import TenantRecord, create_tenant
 from db.urls import plain_url, with_database
 from tests.factories import fill_tenant
+from tests.standby import Standby, make_standby
 
 MakeDatabase = Callable[[], Awaitable[str]]
 
@@ -119,3 +121,43 @@ async def filled_tenant(
         return tenant, counts
 
     return make
+
+
+@pytest_asyncio.fixture(scope="session")
+async def replicated(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Replicated]:
+    """A primary of its own (embedded, migrated, two shops with rows) and a hot standby made
+    from it with pg_basebackup, streaming. Only the read-replica tests ask for it."""
+    root = tmp_path_factory.mktemp("replication")
+    server = start_embedded_server(root / "primary")
+    primary = with_database(server, "bichat")
+    await ensure_database(primary, timeout_s=10)
+    engine = create_engine(primary)
+    try:
+        await migrate.upgrade(engine)
+        settings = settings_for(primary, root / "data")
+        shops = []
+        async with engine.begin() as connection:
+            for slug in ("replica-a", "replica-b"):
+                tenant = await create_tenant(connection, slug=slug, name=slug, settings=settings)
+                await fill_tenant(connection, tenant.id)
+                shops.append(tenant)
+    finally:
+        await engine.dispose()
+    standby = make_standby(server, root / "standby")
+    try:
+        yield Replicated(primary, standby, shops[0], shops[1])
+    finally:
+        if standby.running():
+            standby.stop("immediate")
+
+
+@dataclass
+class Replicated:
+    primary_url: str
+    standby: Standby
+    shop: TenantRecord  # the tenant the tests read as
+    other: TenantRecord  # whose rows must stay invisible
+
+    @property
+    def standby_url(self) -> str:
+        return self.standby.url("bichat")
