@@ -80,6 +80,7 @@ class ConnectionBudget:
         """A connection for ``pool``: an idle one of its own, or a new one once there is room."""
         self.pools.add(pool)
         pool.last_used = time.monotonic()
+        self.drop_closed(pool)
         if pool.idle and pool.busy < pool.max_size and not self.waiting:
             return pool.lend_idle()  # the common case: no wait, no queue
         waiter = Waiter(pool, time.monotonic(), asyncio.get_running_loop().create_future())
@@ -97,6 +98,12 @@ class ConnectionBudget:
             raise
         self.stats.opened += 1
         return connection
+
+    def drop_closed(self, pool: ReaderPool) -> None:
+        """Idle connections the server ended (a restart, a standby gone) free their room."""
+        alive = [c for c in pool.idle if not c.is_closed()]
+        self.open -= len(pool.idle) - len(alive)
+        pool.idle = alive
 
     async def wait(self, waiter: Waiter, wait_s: float) -> asyncpg.Connection | None:
         if waiter.granted.done():
