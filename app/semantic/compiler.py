@@ -687,7 +687,7 @@ class Compiler:
         if ordering.is_metric:
             keys.append(
                 exp.Ordered(
-                    this=exp.column(ordering.column), desc=ordering.descending, nulls_first=False
+                    this=self.ranked(ordering.column), desc=ordering.descending, nulls_first=False
                 )
             )
         elif self.plan.time is not None and ordering.column == self.plan.time.column:
@@ -703,6 +703,15 @@ class Compiler:
             first = self.plan.metrics[0].name
             keys.append(exp.Ordered(this=exp.column(first), desc=True, nulls_first=False))
         return query.order_by(*keys, copy=False)
+
+    def ranked(self, column: str) -> exp.Expr:
+        """What a metric column is ordered by: its raw value, not the rounded one shown (two
+        averages of 3.334 and 3.331 both show 3.33; ranking the shown values would let the
+        tie-break pick which one makes a top N)."""
+        metric = self.model.metrics.get(column)
+        if metric is None or metric not in self.plan.metrics:
+            return exp.column(column)
+        return self.value(metric, CURRENT)
 
     def time_order(self) -> exp.Expr:
         group = self.plan.time

@@ -125,3 +125,30 @@ async def test_grouping_by_the_metrics_own_time_is_their_time_series(shops, laye
     assert named.run.columns == plain.run.columns
     assert named.run.columns[:2] == ["month", "revenue"] and "partial" in named.run.columns
     assert named.run.rows == plain.run.rows and len(plain.run.rows) == 2
+
+
+EXACT_RATINGS = (
+    "SELECT p.name AS product, avg(r.rating)::float AS exact FROM reviews r "
+    "JOIN products p ON p.id = r.product_id GROUP BY p.sku, p.name ORDER BY exact DESC, p.name"
+)
+
+
+async def test_a_top_n_is_cut_on_exact_values_not_the_rounded_ones_shown(shops, executor, layer):
+    """Where two products' averages differ but show the same (rounded to whole stars here),
+    the top N that cuts between them keeps the higher one (ranking the shown values would
+    leave it to the names)."""
+    tenant = shops.london
+    exact = (await executor.run(tenant_id=tenant.id, sql=EXACT_RATINGS, max_rows=5000)).rows
+    cuts = [
+        n
+        for n in range(1, len(exact))
+        if exact[n - 1][1] > exact[n][1]
+        and round(exact[n - 1][1]) == round(exact[n][1])
+        and exact[n][0] < exact[n - 1][0]  # by name the lower one would come first
+    ]
+    assert cuts, "the shop has no such pair: the test would prove nothing"
+    asked = {"metrics": ["average_rating"], "by": ["product"], "top": cuts[0], "decimals": 0}
+    query = SemanticQuery.parse(asked)
+    compiled = await run_query_metrics(layer, executor, tenant, query)
+    names = [row[0] for row in projected(compiled.run.columns, compiled.run.rows, ["product"])]
+    assert names == [row[0] for row in exact[: cuts[0]]]

@@ -47,14 +47,14 @@ async def test_health_and_login(web_server):
 async def test_an_offline_answer_streams_with_its_step_table_csv_and_follow_ups(offline, ann):
     """Without a model the question engine answers: the interpretation first, its query and
     chart as steps, the table, its CSV and a chart below, close verified questions after."""
-    turn = await ann.turn("How many orders are in each status?")
+    turn = await ann.turn("How many orders came from each channel?")  # no verified question
     answer = turn.answer()
     assert "".join(turn.tokens).strip() == answer["output"].strip()
-    assert answer["output"].startswith("**Orders by order status · all time**")
+    assert answer["output"].startswith("**Orders by channel · all time")
     assert turn.of("set_modes")[0][0]["options"][0]["id"] == "offline"  # the indicator
     steps = [s for s in turn.steps if s["type"] == "tool"]
     assert [s["name"] for s in steps] == ["query_metrics", "make_chart"]
-    assert "o.status AS status" in steps[0]["input"] and steps[0]["showInput"] == "sql"
+    assert "o.channel AS channel" in steps[0]["input"] and steps[0]["showInput"] == "sql"
     assert " row(s) in " in steps[0]["output"]
     elements = {e["type"]: e for e in turn.of("element")}
     assert set(elements) == {"dataframe", "file", "plotly"}
