@@ -117,7 +117,7 @@ class ConnectionBudget:
             if not waiter.granted.done():
                 self.waiting.remove(waiter)
                 self.stats.busy_errors += 1
-                raise ReadersBusy(self.busy_message(wait_s)) from None
+                raise ReadersBusy(self.busy_message(waiter.pool, wait_s)) from None
             granted = waiter.granted.result()  # granted as the time ran out: take it
         except asyncio.CancelledError:
             self.withdraw(waiter)
@@ -203,7 +203,13 @@ class ConnectionBudget:
         await asyncio.gather(*(self.close_idle(pool) for pool in list(self.pools)))
         self.pools.clear()
 
-    def busy_message(self, wait_s: float) -> str:
+    def busy_message(self, pool: ReaderPool, wait_s: float) -> str:
+        if pool.busy >= pool.max_size:
+            return (
+                f"all {pool.max_size} of this shop's reader connections stayed busy with its "
+                f"other questions for {wait_s:.1f} s, so this query was not run. Nothing is "
+                "wrong with it: try again in a moment."
+            )
         return (
             f"all {self.limit} reader connections (BICHAT_READER_MAX_CONNECTIONS) stayed busy "
             f"with other shops' questions for {wait_s:.1f} s, so this query was not run. "

@@ -7,6 +7,7 @@ named by BICHAT_DATABASE_URL when that is set: test databases are created on it 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -149,6 +150,7 @@ async def replicated(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
     finally:
         if standby.running():
             standby.stop("immediate")
+        shutil.rmtree(standby.socket_dir, ignore_errors=True)
 
 
 @dataclass

@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 import functools
 import itertools
-import json
 import logging
 import time
 import uuid
@@ -38,10 +37,15 @@ from app.errors import BichatError
 from app.sqlguard import VALUE_CAPS, UnsafeSQLError, check_sql
 from app.tools.json_values import JsonValue, encoded_size, json_value
 from db.models import BUSINESS_TABLES, PII_COLUMNS
-from db.reader import ReaderLogin, prepare_reader_connection, reader_login, reader_url
+from db.reader import (
+    ReaderLogin,
+    reader_connector,
+    reader_login,
+    reader_url,
+    reset_reader,
+)
 from db.reader_pool import Connect, ConnectionBudget, ReaderPool, ReadersBusy
 from db.replica import PRIMARY_LSN_SQL, ReplicaRouter, lost_replica
-from db.roles import reader_session_settings
 from db.urls import plain_url
 
 log = logging.getLogger(__name__)
@@ -172,20 +176,6 @@ def server_error(error: asyncpg.PostgresError, *, timeout_ms: int) -> SqlExecuti
     )
 
 
-async def init_reader(connection: asyncpg.Connection) -> None:
-    prepare_reader_connection(connection)
-    for name in ("json", "jsonb"):  # nested values in results, not JSON text
-        await connection.set_type_codec(
-            name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
-        )
-
-
-async def reset_reader(connection: asyncpg.Connection) -> None:
-    """Before a pooled connection is reused: back to its startup settings. (asyncpg's default
-    reset also calls pg_advisory_unlock_all, which readers are not granted.)"""
-    await connection.execute("RESET ALL")
-
-
 async def end_transaction(connection: asyncpg.Connection) -> None:
     """Roll back what a run left open (its cursor goes with it)."""
     if not connection.is_closed() and connection.is_in_transaction():
@@ -268,16 +258,7 @@ class SqlExecutor:
         url = reader_url(
             self.settings, owner_url=self.owner_url, login=login, replica=server == REPLICA
         )
-        session = {"application_name": "bichat-reader", **reader_session_settings(self.settings)}
-
-        async def connect() -> asyncpg.Connection:
-            connection = await asyncpg.connect(
-                url, timeout=self.settings.connect_timeout_s, server_settings=session
-            )
-            await init_reader(connection)
-            return connection
-
-        return connect
+        return reader_connector(url, self.settings)
 
     async def primary_lsn(self) -> str:
         async with self.engine.connect() as owner:
@@ -374,7 +355,7 @@ class SqlExecutor:
                 max_rows=max_rows or self.max_rows,
                 timeout_ms=timeout_ms or self.settings.statement_timeout_ms,
             )
-        except SqlExecutionError as error:
+        except (SqlExecutionError, ReadersBusy) as error:
             audit(verdict="failed", error=error.to_dict()["error"])
             raise
         audit(
