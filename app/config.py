@@ -45,6 +45,20 @@ class Settings(DatabaseSettings):
     # per API token (REST API and MCP over HTTP; app/web/api_limits.py)
     api_rate_limit: str = "120/minute;3000/hour"
     api_ask_rate_limit: str = "10/minute;300/day"
+    # dashboards and digests (app/dashboards/, app/digests/)
+    tile_cache_ttl_s: int = Field(default=300, ge=0, le=7 * 24 * 3600)
+    digest_poll_s: int = Field(default=60, ge=0, le=3600)  # 0: serve runs no digests
+    digest_max_attempts: int = Field(default=4, ge=1, le=20)
+    digest_retry_base_s: int = Field(default=60, ge=1, le=24 * 3600)
+    digest_lease_s: int = Field(default=600, ge=30, le=24 * 3600)
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "bichat@localhost"
+    smtp_starttls: bool = False
+    smtp_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=300)
 
     @field_validator("model")
     @classmethod

@@ -8,6 +8,7 @@ from db.errors import (
     DatabaseUnavailable,
     InvalidInput,
     NotFound,
+    SchemaNotReady,
     UnsupportedServer,
 )
 
@@ -18,5 +19,6 @@ __all__ = [
     "DatabaseUnavailable",
     "InvalidInput",
     "NotFound",
+    "SchemaNotReady",
     "UnsupportedServer",
 ]

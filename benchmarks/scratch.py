@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 
 from db.embedded import start_embedded_server
-from db.engine import connect_raw
+from db.engine import connect_raw, ensure_database
 from db.urls import database_name, plain_url, with_database
 
 
@@ -22,13 +22,9 @@ def scratch_server() -> str:
 
 
 async def create_database(server: str) -> str:
-    name = f"bichat_bench_{uuid.uuid4().hex[:8]}"
-    connection = await connect_raw(server, timeout_s=10)
-    try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-    return with_database(server, name)
+    url = with_database(server, f"bichat_bench_{uuid.uuid4().hex[:8]}")
+    await ensure_database(url, timeout_s=10)
+    return url
 
 
 async def drop_database(server: str, url: str) -> None:

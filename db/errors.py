@@ -25,6 +25,10 @@ class DatabaseUnavailable(BichatError):
     code = "database_unavailable"
 
 
+class SchemaNotReady(BichatError):
+    code = "schema_not_ready"
+
+
 class UnsupportedServer(BichatError):
     code = "unsupported_server"
 

@@ -11,6 +11,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from db.errors import SchemaNotReady
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
@@ -52,3 +54,16 @@ def _current(connection: Connection) -> str | None:
 async def current_revision(engine: AsyncEngine) -> str | None:
     async with engine.connect() as connection:
         return await connection.run_sync(_current)
+
+
+async def require_head(engine: AsyncEngine) -> None:
+    """``SchemaNotReady`` unless the database is at this code's head revision (a fresh data dir
+    has no schema until ``bichat db init`` or ``bichat serve``)."""
+    current, head = await current_revision(engine), head_revision()
+    if current == head:
+        return
+    where = "has no bichat schema yet" if current is None else f"is at revision {current}"
+    raise SchemaNotReady(
+        f"the database {where}, this bichat needs {head}: run `bichat db init` "
+        "(`bichat serve` does it too)"
+    )

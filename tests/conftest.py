@@ -50,11 +50,7 @@ async def make_database(server_url: str) -> AsyncIterator[MakeDatabase]:
 
     async def make() -> str:
         name = f"bichat_test_{uuid.uuid4().hex[:12]}"
-        connection = await connect_raw(server_url, timeout_s=10)
-        try:
-            await connection.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await connection.close()
+        await ensure_database(with_database(server_url, name), timeout_s=10)
         created.append(name)
         return with_database(server_url, name)
 

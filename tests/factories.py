@@ -6,11 +6,13 @@ import json
 import random
 import uuid
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.store.conversations import Message
 from app.tools.tool import ToolContext, ToolServices
 from db.models import APPLICATION_TABLES, BUSINESS_TABLES
 from db.passwords import hash_password
@@ -24,6 +26,21 @@ async def insert(connection: AsyncConnection, table: str, **values: Any) -> Any:
     key = "product_id" if table == "product_embeddings" else "id"
     query = text(f"INSERT INTO {table} ({columns}) VALUES ({params}) RETURNING {key}")
     return await connection.scalar(query, values)
+
+
+def model_call(
+    model: str, input_tokens: int, output_tokens: int, cost: str | None = None, **fields: Any
+) -> Message:
+    """An assistant row for one model call; ``cost`` in USD (None: unpriced); ``fields`` adds
+    the rest (content, cached_input_tokens, latency_ms, tool_input...)."""
+    return Message(
+        role="assistant",
+        model=model,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cost_usd=None if cost is None else Decimal(cost),
+        **fields,
+    )
 
 
 def vector(seed: int) -> str:
@@ -229,6 +246,34 @@ async def fill_tenant(connection: AsyncConnection, tenant_id: uuid.UUID) -> dict
         text("INSERT INTO dimension_value_refreshes (tenant_id, value_count) VALUES (:t, 2)"),
         {"t": t},
     )
+    boards = [await insert(connection, "dashboards", tenant_id=t, user_id=u) for u in users]
+    tiles = [
+        await insert(
+            connection,
+            "dashboard_tiles",
+            tenant_id=t,
+            dashboard_id=board,
+            title="Orders",
+            kind="sql",
+            sql="SELECT count(*) FROM orders",
+        )
+        for board in boards
+    ]
+    digests = [
+        await insert(
+            connection,
+            "digests",
+            tenant_id=t,
+            user_id=u,
+            tile_id=tile,
+            frequency="daily",
+            hour=8,
+            email="owner@example.com",
+        )
+        for u, tile in zip(users, tiles, strict=True)
+    ]
+    for digest in digests:
+        await insert(connection, "digest_runs", tenant_id=t, digest_id=digest, due_at=now)
     counts = {table: 2 for table in (*BUSINESS_TABLES, *APPLICATION_TABLES)}
     counts.update(tenants=1, tenant_readers=1, chat_messages=4)  # a question and an answer each
     counts.update(dimension_value_refreshes=1)  # one per shop

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.embeddings import model_name, vector_literal
 from app.errors import BichatError, InvalidInput, NotFound
+from app.store.library import LibraryEntry, library_entry
 from app.store.review import SessionDetail
 from app.tools import registry
 from app.tools.sql import SqlExecutor
@@ -36,17 +37,6 @@ class RefusedQuery(InvalidInput):
 
 
 @dataclass
-class VerifiedRow:
-    id: int
-    question: str
-    sql: str
-    shared: bool  # the library from prompts/examples.yaml, read-only here
-    source: str
-    verified_at: datetime
-    is_active: bool
-
-
-@dataclass
 class Suggestion:
     """A thumbs-up answer whose question is not yet verified, with the SQL that answered it."""
 
@@ -57,12 +47,6 @@ class Suggestion:
     answer: str | None
     created_at: datetime
 
-
-LIST_SQL = text(
-    "SELECT id, question, sql, tenant_id IS NULL AS shared, source, verified_at, is_active "
-    "FROM verified_queries WHERE (tenant_id = :t OR tenant_id IS NULL) "
-    "AND (is_active OR :retired) ORDER BY tenant_id IS NULL, is_active DESC, verified_at DESC, id"
-)
 
 SUGGESTIONS_SQL = text("""
 SELECT a.id AS message_id, a.session_id, q.content AS question, x.sql, a.content AS answer,
@@ -83,15 +67,6 @@ WHERE a.tenant_id = :t AND a.role = 'assistant' AND a.feedback = 1 AND x.sql IS 
                   AND (v.question = q.content OR v.source_message_id = a.id))
 ORDER BY a.created_at DESC, a.id DESC LIMIT :k
 """)
-
-
-async def list_verified(
-    engine: AsyncEngine, *, tenant_id: uuid.UUID, include_retired: bool = False
-) -> list[VerifiedRow]:
-    """The tenant's own verified questions first, then the shared library."""
-    async with engine.connect() as connection:
-        rows = await connection.execute(LIST_SQL, {"t": tenant_id, "retired": include_retired})
-        return [VerifiedRow(**r._asdict()) for r in rows]
 
 
 async def suggestions(
@@ -194,26 +169,16 @@ async def add_verified(
     return int(new_id)
 
 
-async def owned(engine: AsyncEngine, *, tenant_id: uuid.UUID, query_id: int) -> VerifiedRow:
+async def owned(engine: AsyncEngine, *, tenant_id: uuid.UUID, query_id: int) -> LibraryEntry:
     """The tenant's own verified query; the shared library and other tenants' are not."""
-    async with engine.connect() as connection:
-        row = (
-            await connection.execute(
-                text(
-                    "SELECT id, question, sql, tenant_id IS NULL AS shared, source, verified_at, "
-                    "is_active FROM verified_queries WHERE id = :id "
-                    "AND (tenant_id = :t OR tenant_id IS NULL)"
-                ),
-                {"id": query_id, "t": tenant_id},
-            )
-        ).first()
-    if row is None:
+    entry = await library_entry(engine, tenant_id=tenant_id, query_id=query_id)
+    if entry is None:
         raise NotFound(f"no verified query {query_id} in this shop", code="unknown_query")
-    if row.shared:
+    if entry.shared:
         raise InvalidInput(
             "shared examples are edited in prompts/examples.yaml, not here", code="shared_query"
         )
-    return VerifiedRow(**row._asdict())
+    return entry
 
 
 async def update_verified(

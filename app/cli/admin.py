@@ -7,11 +7,10 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import typer
@@ -21,11 +20,11 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from app.cli.output import print_error, print_json, stderr, stdout
-from app.cli.runner import EXIT_ERROR, fail, run
-from app.cli.tenant_choice import TENANT, chosen_tenant
+from app.cli.output import AS_JSON, print_json, stderr, stdout
+from app.cli.runner import checked, fail, run
+from app.cli.tenant_choice import TENANT, tenant_of
 from app.config import Settings
-from app.errors import BichatError, InvalidInput
+from app.errors import InvalidInput
 from db.engine import open_engine
 from db.tenants import TenantRecord
 
@@ -35,14 +34,12 @@ if TYPE_CHECKING:  # the store modules load only when a command runs
     from app.store.review import MessageRow, SessionDetail, SessionFilters, SessionPage
     from app.store.usage import Period, UsageRow
 
-T = TypeVar("T")
 
 app = typer.Typer(
     help="Review conversations, tool calls, usage and cost of a tenant.", no_args_is_help=True
 )
 
 # The filters of `sessions` and `export` (one definition, the same help).
-AS_JSON = typer.Option(False, "--json", help="Print JSON.")
 USER = typer.Option(None, "--user", help="Only this user's conversations (username).")
 SINCE = typer.Option(
     None, "--since", help="Last active on or after this day (YYYY-MM-DD, shop's timezone)."
@@ -282,15 +279,6 @@ def export_command(
         )
 
 
-def checked(parse: Callable[[], T], *, as_json: bool) -> T:
-    """``parse()``, or its error as one line (or JSON) and exit 1."""
-    try:
-        return parse()
-    except BichatError as error:
-        print_error(error, as_json=as_json)
-        raise typer.Exit(EXIT_ERROR) from None
-
-
 def session_filters(
     *,
     as_json: bool,
@@ -325,11 +313,6 @@ def session_filters(
         "per_page": per_page,
     }
     return checked(lambda: parse_filters(values), as_json=as_json)
-
-
-async def tenant_of(engine: AsyncEngine, slug: str | None) -> TenantRecord:
-    async with engine.connect() as connection:
-        return await chosen_tenant(connection, slug)
 
 
 def check_output(path: Path) -> None:
@@ -448,16 +431,7 @@ def message_body(m: MessageRow) -> list[str]:
 
 def usage_cells(row: UsageRow) -> list[Any]:
     cost = "-" if row.cost_usd is None else f"${row.cost_usd:.6f}"
-    return [
-        row.key,
-        row.model_calls,
-        row.input_tokens,
-        row.output_tokens,
-        row.cached_input_tokens,
-        cost,
-        row.unpriced_calls,
-        row.errors,
-    ]
+    return row.cells(key=row.key, cost=cost)
 
 
 def print_whole(columns: list[str], rows: list[list[Any]], *, title: str) -> None:

@@ -9,9 +9,8 @@ import typer
 
 from app.cli.output import print_json, stderr, stdout
 from app.cli.runner import EXIT_ERROR, run
-from app.cli.tenant_choice import TENANT, chosen_tenant
+from app.cli.tenant_choice import TENANT, tenant_and_user
 from app.config import Settings
-from db.users import user_id_for
 
 if TYPE_CHECKING:  # the agent (LangChain, plotly) loads in seconds: only when asking
     from app.turn.events import TurnEvent
@@ -36,13 +35,7 @@ def ask_command(
         from app.turn.runtime import open_agent
 
         async with open_agent(settings) as runtime:
-            async with runtime.engine.connect() as connection:
-                found = await chosen_tenant(connection, tenant)
-                user_id = (
-                    await user_id_for(connection, username=user, tenant_id=found.id)
-                    if user
-                    else None
-                )
+            found, user_id = await tenant_and_user(runtime.engine, tenant, user or None)
             result: TurnResult | None = None
             async for event in runtime.turns.stream(
                 tenant=found, question=question, session_id=session, user_id=user_id, channel="cli"

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.cli.output import print_json, stderr, stdout
+from app.cli.dates import parse_day
+from app.cli.output import AS_JSON, print_result, stderr
 from app.cli.progress import step_progress
-from app.cli.runner import run
+from app.cli.runner import checked, run
 from app.cli.tenant_choice import TENANT, chosen_slug, chosen_tenant
 from app.config import Settings
 from app.embeddings import build_embeddings
@@ -39,24 +39,18 @@ def describe(result: DatabaseStatus) -> str:
 
 
 @app.command("init")
-def init_command(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def init_command(as_json: bool = AS_JSON) -> None:
     """Create or upgrade the schema (idempotent); starts the embedded server if needed."""
     with stderr.status("Preparing the database (first run starts PostgreSQL)..."):
         result = run(init_and_status, as_json=as_json)
-    if as_json:
-        print_json(result.to_dict())
-    else:
-        stdout.print(f"ready: {describe(result)}")
+    print_result(result.to_dict(), f"ready: {describe(result)}", as_json=as_json)
 
 
 @app.command("status")
-def status_command(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def status_command(as_json: bool = AS_JSON) -> None:
     """Show the server, pgvector and schema revision."""
     result = run(status, as_json=as_json)
-    if as_json:
-        print_json(result.to_dict())
-    else:
-        stdout.print(describe(result))
+    print_result(result.to_dict(), describe(result), as_json=as_json)
 
 
 @app.command("seed")
@@ -70,10 +64,10 @@ def seed_command(
         None, "--end-date", help="Last day of the three-year history (YYYY-MM-DD; default today)."
     ),
     replace: bool = typer.Option(False, "--replace", help="Replace the tenant's existing data."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: bool = AS_JSON,
 ) -> None:
     """Generate a realistic demo shop for a tenant (one transaction, COPY)."""
-    end = parse_date(end_date, as_json=as_json)
+    end = checked(lambda: parse_day(end_date, "--end-date"), as_json=as_json)
 
     async def work(settings: Settings) -> SeedReport:
         async with open_engine(settings) as engine:
@@ -96,15 +90,13 @@ def seed_command(
             return report
 
     report = run(work, as_json=as_json)
-    if as_json:
-        print_json(report.__dict__)
-    else:
-        rows = ", ".join(f"{n} {t}" for t, n in report.rows.items())
-        stdout.print(
-            f"seeded {report.tenant} ({report.shop_name}): {rows}; "
-            f"{report.bundle_rules} bundle rules"
-        )
-        stdout.print(EMBED_HINT.format(tenant=report.tenant))
+    rows = ", ".join(f"{n} {t}" for t, n in report.rows.items())
+    print_result(
+        report.__dict__,
+        f"seeded {report.tenant} ({report.shop_name}): {rows}; {report.bundle_rules} bundle rules",
+        EMBED_HINT.format(tenant=report.tenant),
+        as_json=as_json,
+    )
 
 
 @app.command("rules")
@@ -120,7 +112,7 @@ def rules_command(
         "--min-confidence",
         help="Minimum share of X's orders that also contain Y.",
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: bool = AS_JSON,
 ) -> None:
     """Recompute the tenant's "bought together" rules, replacing the previous ones."""
 
@@ -137,17 +129,16 @@ def rules_command(
 
     with stderr.status("Computing bundle rules..."):
         slug, count = run(work, as_json=as_json)
-    if as_json:
-        print_json({"tenant": slug, "bundle_rules": count})
-    else:
-        stdout.print(f"{count} bundle rules for {slug}")
+    print_result(
+        {"tenant": slug, "bundle_rules": count}, f"{count} bundle rules for {slug}", as_json=as_json
+    )
 
 
 @app.command("load-csv")
 def load_csv_command(
     folder: Path = typer.Argument(..., help="Folder with categories.csv, products.csv, ..."),
     tenant: str | None = TENANT,
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: bool = AS_JSON,
 ) -> None:
     """Import the shop's own data from CSV files: all or nothing, upsert by natural key."""
 
@@ -166,17 +157,15 @@ def load_csv_command(
             return report
 
     report = run(work, as_json=as_json)
-    if as_json:
-        print_json(report.__dict__)
-    else:
-        read = ", ".join(f"{n} rows of {f}" for f, n in report.files.items())
-        written = ", ".join(f"{n} {t}" for t, n in report.written.items() if n)
-        stdout.print(
-            f"imported into {report.tenant}: read {read}; "
-            f"inserted or changed {written or 'nothing (already up to date)'}"
-        )
-        if any(report.written.values()):
-            stdout.print(EMBED_HINT.format(tenant=report.tenant))
+    read = ", ".join(f"{n} rows of {f}" for f, n in report.files.items())
+    written = ", ".join(f"{n} {t}" for t, n in report.written.items() if n)
+    print_result(
+        report.__dict__,
+        f"imported into {report.tenant}: read {read}; "
+        f"inserted or changed {written or 'nothing (already up to date)'}",
+        *([EMBED_HINT.format(tenant=report.tenant)] if written else []),
+        as_json=as_json,
+    )
 
 
 @app.command("export-csv")
@@ -184,7 +173,7 @@ def export_csv_command(
     folder: Path = typer.Argument(..., help="Folder to write (created if missing)."),
     tenant: str | None = TENANT,
     force: bool = typer.Option(False, "--force", help="Overwrite existing CSV files."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: bool = AS_JSON,
 ) -> None:
     """Export the tenant's shop data as CSV files in the load-csv format."""
 
@@ -198,19 +187,17 @@ def export_csv_command(
             return found.slug, await export_tenant(connection, found.id, folder, force=force)
 
     slug, counts = run(work, as_json=as_json)
-    if as_json:
-        print_json({"tenant": slug, "folder": str(folder), "files": counts})
-    else:
-        stdout.print(
-            f"exported {slug} to {folder}: "
-            + ", ".join(f"{n} rows in {f}" for f, n in counts.items())
-        )
+    print_result(
+        {"tenant": slug, "folder": str(folder), "files": counts},
+        f"exported {slug} to {folder}: " + ", ".join(f"{n} rows in {f}" for f, n in counts.items()),
+        as_json=as_json,
+    )
 
 
 @app.command("embed")
 def embed_command(
     tenant: str | None = TENANT,
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: bool = AS_JSON,
 ) -> None:
     """Embed the tenant's active products for search (skips products that did not change)."""
 
@@ -236,13 +223,12 @@ def embed_command(
             return report
 
     report = run(work, as_json=as_json)
-    if as_json:
-        print_json(report.__dict__)
-    else:
-        stdout.print(
-            f"{report.tenant}: embedded {report.embedded}, unchanged {report.unchanged}, "
-            f"removed {report.removed} ({report.model})"
-        )
+    print_result(
+        report.__dict__,
+        f"{report.tenant}: embedded {report.embedded}, unchanged {report.unchanged}, "
+        f"removed {report.removed} ({report.model})",
+        as_json=as_json,
+    )
 
 
 async def refresh_tenant_values(engine: AsyncEngine, slug: str) -> int:
@@ -252,19 +238,3 @@ async def refresh_tenant_values(engine: AsyncEngine, slug: str) -> int:
         async with engine.connect() as connection:
             found = await get_tenant(connection, slug)
         return await refresh_values(engine, default_model(), found.id)
-
-
-def parse_date(value: str | None, *, as_json: bool) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        from app.cli.runner import fail
-        from app.errors import InvalidInput
-
-        fail(
-            InvalidInput(f"invalid --end-date {value!r}: use YYYY-MM-DD", code="invalid_date"),
-            as_json=as_json,
-        )
-        raise

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from app.cli import admin, ask, db, mcp, metrics, search, serve, sql, tenants, tokens, users
+from app.cli import admin, ask, db, digest, mcp, metrics, search, serve, sql, tenants, tokens, users
 
 app = typer.Typer(
     name="bichat",
@@ -17,6 +17,7 @@ app.add_typer(tenants.app, name="tenants")
 app.add_typer(users.app, name="users")
 app.add_typer(admin.app, name="admin")
 app.add_typer(tokens.app, name="tokens")
+app.add_typer(digest.app, name="digest")
 app.command("serve")(serve.serve_command)
 app.command("ask")(ask.ask_command)
 app.command("sql")(sql.sql_command)

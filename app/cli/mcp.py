@@ -6,10 +6,9 @@ from __future__ import annotations
 import typer
 
 from app.cli.runner import run
-from app.cli.tenant_choice import TENANT, chosen_tenant
+from app.cli.tenant_choice import TENANT, tenant_and_user
 from app.config import Settings
 from db.engine import open_engine
-from db.users import user_id_for
 
 
 def mcp_command(
@@ -21,9 +20,8 @@ def mcp_command(
     async def work(settings: Settings) -> None:
         from app.mcp.stdio import serve_stdio  # the agent loads in seconds: only when serving
 
-        async with open_engine(settings) as engine, engine.connect() as connection:
-            found = await chosen_tenant(connection, tenant)
-            user_id = await user_id_for(connection, username=user, tenant_id=found.id)
+        async with open_engine(settings) as engine:
+            found, user_id = await tenant_and_user(engine, tenant, user)
         await serve_stdio(settings, tenant=found, user_id=user_id)
 
     run(work)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import Any
 
 import typer
 
-from app.cli.output import print_grid, print_json, print_table, stderr, stdout
+from app.cli.dates import parse_day
+from app.cli.output import AS_JSON, print_grid, print_json, print_table, stderr, stdout
 from app.cli.runner import fail, run
-from app.cli.tenant_choice import TENANT, chosen_tenant
+from app.cli.tenant_choice import TENANT, tenant_of
 from app.config import Settings
 from app.errors import InvalidInput
 from app.semantic.catalogue import catalogue
@@ -27,14 +27,13 @@ WHERE_OPS = {"=": "in", "!=": "not_in", ">=": ">=", "<=": "<=", ">": ">", "<": "
 
 def metrics_command(
     tenant: str | None = TENANT,
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: bool = AS_JSON,
 ) -> None:
     """List the metrics and dimensions the semantic layer answers, with the shop's values."""
 
     async def work(settings: Settings) -> dict[str, Any]:
         async with open_engine(settings) as engine:
-            async with engine.connect() as connection:
-                found = await chosen_tenant(connection, tenant)
+            found = await tenant_of(engine, tenant)
             layer = SemanticLayer(engine=engine)
             return {"tenant": found.slug, **catalogue(layer.model, await layer.index(found))}
 
@@ -85,17 +84,6 @@ def parse_where(items: list[str]) -> list[Filter]:
     ]
 
 
-def parse_day(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(
-            f"invalid {option} {value!r}: use YYYY-MM-DD", code="invalid_date"
-        ) from None
-
-
 def query_command(
     tenant: str | None = TENANT,
     metric: list[str] = typer.Option(..., "--metric", help="A metric (repeat for more)."),
@@ -141,8 +129,7 @@ async def run_query(
     settings: Settings, tenant: str | None, arguments: dict[str, Any]
 ) -> MetricsResult:
     async with open_engine(settings) as engine:
-        async with engine.connect() as connection:
-            found = await chosen_tenant(connection, tenant)
+        found = await tenant_of(engine, tenant)
         executor = SqlExecutor(engine=engine, settings=settings, owner_url=owner_url(settings))
         try:
             layer = SemanticLayer(engine=engine, model=default_model())

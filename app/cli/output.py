@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+import typer
 from rich.console import Console
 from rich.table import Table
 
@@ -14,10 +15,28 @@ from app.errors import BichatError
 
 stdout = Console(soft_wrap=True)  # lines stay whole when piped
 stderr = Console(stderr=True)
+AS_JSON = typer.Option(False, "--json", help="Print JSON.")
 
 
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, default=str, ensure_ascii=False) + "\n")
+
+
+def print_result(data: Any, *lines: str, as_json: bool) -> None:
+    """A command's result: ``data`` as JSON for machines, or ``lines`` for people."""
+    if as_json:
+        print_json(data)
+        return
+    for line in lines:
+        stdout.print(line)
+
+
+def print_rows(rows: Sequence[dict[str, Any]], *, title: str, as_json: bool) -> None:
+    """A command's list: JSON for machines, a table for people."""
+    if as_json:
+        print_json(rows)
+    else:
+        print_table(rows, title=title)
 
 
 def print_table(rows: Sequence[dict[str, Any]], *, title: str | None = None) -> None:

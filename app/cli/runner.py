@@ -25,6 +25,15 @@ def run(work: Callable[[Settings], Coroutine[Any, Any, T]], *, as_json: bool = F
         raise typer.Exit(EXIT_ERROR) from None
 
 
+def checked(parse: Callable[[], T], *, as_json: bool) -> T:
+    """``parse()``, or its error as one line (or JSON) and exit 1."""
+    try:
+        return parse()
+    except BichatError as error:
+        print_error(error, as_json=as_json)
+        raise typer.Exit(EXIT_ERROR) from None
+
+
 def fail(error: BichatError, *, as_json: bool = False) -> None:
     print_error(error, as_json=as_json)
     raise typer.Exit(EXIT_ERROR)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from app.cli.output import print_json, print_table, stdout
+from app.cli.output import AS_JSON, print_json, print_table, stdout
 from app.cli.runner import run
-from app.cli.tenant_choice import TENANT, chosen_tenant
+from app.cli.tenant_choice import TENANT, tenant_of
 from app.config import Settings
 from app.embeddings import build_embeddings
 from app.tools.search import ProductSearch, SearchResult
@@ -24,14 +24,13 @@ def search_command(
     max_price: float | None = typer.Option(None, "--max-price", help="Highest price."),
     in_stock: bool = typer.Option(False, "--in-stock", help="Only products in stock."),
     limit: int = typer.Option(10, "--limit", help="How many results (1-50)."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: bool = AS_JSON,
 ) -> None:
     """Find products by meaning and by words, with filters."""
 
     async def work(settings: Settings) -> SearchResult:
         async with open_engine(settings) as engine:
-            async with engine.connect() as connection:
-                found = await chosen_tenant(connection, tenant)
+            found = await tenant_of(engine, tenant)
             executor = SqlExecutor(engine=engine, settings=settings, owner_url=owner_url(settings))
             try:
                 search = ProductSearch(

@@ -10,7 +10,7 @@ import typer
 
 from app.cli.output import print_grid, print_json, stdout
 from app.cli.runner import EXIT_ERROR, fail, run
-from app.cli.tenant_choice import TENANT, chosen_tenant
+from app.cli.tenant_choice import TENANT, tenant_of
 from app.config import Settings
 from app.errors import BichatError, InvalidInput
 from app.tools.sql import SqlExecutor, SqlResult
@@ -45,8 +45,7 @@ async def run_jobs(
     settings: Settings, tenant: str | None, jobs: list[str | BichatError]
 ) -> list[Any]:
     async with open_engine(settings) as engine:
-        async with engine.connect() as connection:
-            tenant_id = (await chosen_tenant(connection, tenant)).id
+        tenant_id = (await tenant_of(engine, tenant)).id
         executor = SqlExecutor(engine=engine, settings=settings, owner_url=owner_url(settings))
         outcomes: list[Any] = []
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from app.cli.output import print_json, print_table, stdout
+from app.cli.output import AS_JSON, print_result, print_rows
 from app.cli.runner import run
 from app.config import Settings
 from db.engine import open_engine
@@ -22,7 +22,7 @@ def create_command(
     week_start: str = typer.Option(
         "monday", "--week-start", help="First day of the shop's weeks (monday ... sunday)."
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: bool = AS_JSON,
 ) -> None:
     """Create a tenant and its read-only database role."""
 
@@ -39,34 +39,29 @@ def create_command(
             )
 
     tenant = run(work, as_json=as_json)
-    if as_json:
-        print_json(tenant.to_dict())
-    else:
-        stdout.print(
-            f"created tenant {tenant.slug} ({tenant.name}, {tenant.currency}, {tenant.timezone})"
-        )
+    print_result(
+        tenant.to_dict(),
+        f"created tenant {tenant.slug} ({tenant.name}, {tenant.currency}, {tenant.timezone})",
+        as_json=as_json,
+    )
 
 
 @app.command("list")
-def list_command(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def list_command(as_json: bool = AS_JSON) -> None:
     """List tenants."""
 
     async def work(settings: Settings) -> list[TenantRecord]:
         async with open_engine(settings) as engine, engine.connect() as connection:
             return await list_tenants(connection)
 
-    rows = [t.to_dict() for t in run(work, as_json=as_json)]
-    if as_json:
-        print_json(rows)
-    else:
-        print_table(rows, title="tenants")
+    print_rows([t.to_dict() for t in run(work, as_json=as_json)], title="tenants", as_json=as_json)
 
 
 @app.command("delete")
 def delete_command(
     slug: str = typer.Argument(..., help="The tenant to delete."),
     yes: bool = typer.Option(False, "--yes", help="Confirm: every row of the tenant is deleted."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: bool = AS_JSON,
 ) -> None:
     """Delete a tenant with every row it owns in every table, and its database role."""
     if not yes:
@@ -86,7 +81,8 @@ def delete_command(
             return await delete_tenant(connection, slug=slug)
 
     counts = run(work, as_json=as_json)
-    if as_json:
-        print_json({"deleted": slug, "rows": counts})
-    else:
-        stdout.print(f"deleted tenant {slug} ({sum(counts.values())} rows)")
+    print_result(
+        {"deleted": slug, "rows": counts},
+        f"deleted tenant {slug} ({sum(counts.values())} rows)",
+        as_json=as_json,
+    )

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import typer
 
-from app.cli.output import print_json, print_table, stderr, stdout
+from app.cli.output import AS_JSON, print_json, print_result, print_rows, stderr, stdout
 from app.cli.runner import run
-from app.cli.tenant_choice import TENANT, chosen_tenant
+from app.cli.tenant_choice import TENANT, tenant_and_user, tenant_of
 from app.config import Settings
 from app.store.tokens import TokenRecord, create_token, list_tokens, revoke_token
 from db.engine import open_engine
-from db.users import user_id_for
 
 app = typer.Typer(help="Personal API tokens (REST API and MCP).", no_args_is_help=True)
-AS_JSON = typer.Option(False, "--json", help="Print JSON.")
 
 
 @app.command("create")
@@ -31,9 +29,7 @@ def create_command(
 
     async def work(settings: Settings) -> tuple[TokenRecord, str]:
         async with open_engine(settings) as engine:
-            async with engine.connect() as connection:
-                found = await chosen_tenant(connection, tenant)
-                user_id = await user_id_for(connection, username=user, tenant_id=found.id)
+            found, user_id = await tenant_and_user(engine, tenant, user)
             return await create_token(
                 engine,
                 tenant_id=found.id,
@@ -64,20 +60,11 @@ def list_command(
 
     async def work(settings: Settings) -> list[TokenRecord]:
         async with open_engine(settings) as engine:
-            async with engine.connect() as connection:
-                found = await chosen_tenant(connection, tenant)
-                user_id = (
-                    await user_id_for(connection, username=user, tenant_id=found.id)
-                    if user
-                    else None
-                )
+            found, user_id = await tenant_and_user(engine, tenant, user or None)
             return await list_tokens(engine, tenant_id=found.id, user_id=user_id)
 
     rows = [record.to_dict() for record in run(work, as_json=as_json)]
-    if as_json:
-        print_json(rows)
-    else:
-        print_table(rows, title="API tokens")
+    print_rows(rows, title="API tokens", as_json=as_json)
 
 
 @app.command("revoke")
@@ -90,14 +77,12 @@ def revoke_command(
 
     async def work(settings: Settings) -> TokenRecord:
         async with open_engine(settings) as engine:
-            async with engine.connect() as connection:
-                found = await chosen_tenant(connection, tenant)
+            found = await tenant_of(engine, tenant)
             return await revoke_token(engine, tenant_id=found.id, token_id=token_id)
 
     record = run(work, as_json=as_json)
-    if as_json:
-        print_json(record.to_dict())
-    else:
-        stdout.print(
-            f"revoked token {record.id} ({record.name or record.prefix}) of {record.username}"
-        )
+    print_result(
+        record.to_dict(),
+        f"revoked token {record.id} ({record.name or record.prefix}) of {record.username}",
+        as_json=as_json,
+    )

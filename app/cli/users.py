@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from app.cli.output import print_json, print_table, stdout
+from app.cli.output import AS_JSON, print_result, print_rows
 from app.cli.runner import fail, run
 from app.cli.tenant_choice import TENANT, chosen_tenant
 from app.config import Settings
@@ -33,7 +33,7 @@ def create_command(
     password_stdin: bool = typer.Option(
         False, "--password-stdin", help="Read the password from standard input."
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: bool = AS_JSON,
 ) -> None:
     """Create a user with an argon2-hashed password."""
     if not password_stdin:
@@ -57,16 +57,17 @@ def create_command(
             )
 
     user = run(work, as_json=as_json)
-    if as_json:
-        print_json(user.to_dict())
-    else:
-        stdout.print(f"created {user.role} {user.username} in tenant {user.tenant}")
+    print_result(
+        user.to_dict(),
+        f"created {user.role} {user.username} in tenant {user.tenant}",
+        as_json=as_json,
+    )
 
 
 @app.command("list")
 def list_command(
     tenant: str | None = typer.Option(None, "--tenant", help="Only this tenant's users."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: bool = AS_JSON,
 ) -> None:
     """List users."""
 
@@ -74,8 +75,4 @@ def list_command(
         async with open_engine(settings) as engine, engine.connect() as connection:
             return await list_users(connection, tenant_slug=tenant)
 
-    rows = [u.to_dict() for u in run(work, as_json=as_json)]
-    if as_json:
-        print_json(rows)
-    else:
-        print_table(rows, title="users")
+    print_rows([u.to_dict() for u in run(work, as_json=as_json)], title="users", as_json=as_json)

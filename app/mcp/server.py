@@ -80,19 +80,26 @@ CHANNEL_TOOLS: dict[str, tuple[str, type[BaseModel]]] = {
 }
 RESOURCES = [
     types.Resource(
-        uri=AnyUrl("bichat://schema"),
-        name="schema",
-        title="The shop's tables",
-        description="Tables and columns run_sql may read, with their meaning and joins.",
-        mimeType="text/markdown",
-    ),
-    types.Resource(
-        uri=AnyUrl("bichat://semantic-model"),
-        name="semantic-model",
-        title="Metrics and dimensions",
-        description="The semantic model query_metrics answers, with this shop's values.",
-        mimeType="application/json",
-    ),
+        uri=AnyUrl(f"bichat://{name}"),
+        name=name,
+        title=title,
+        description=description,
+        mimeType=mime_type,
+    )
+    for name, title, description, mime_type in (
+        (
+            "schema",
+            "The shop's tables",
+            "Tables and columns run_sql may read, with their meaning and joins.",
+            "text/markdown",
+        ),
+        (
+            "semantic-model",
+            "Metrics and dimensions",
+            "The semantic model query_metrics answers, with this shop's values.",
+            "application/json",
+        ),
+    )
 ]
 PROMPTS: dict[str, tuple[str, list[types.PromptArgument], str]] = {
     "revenue_overview": (
@@ -172,12 +179,10 @@ class McpChannel:
             await self.ask_limit(principal)
         result = None
         async for event in self.runtime.turns.stream(
-            tenant=principal.tenant,
             question=asked.question,
             session_id=asked.conversation_id,
-            user_id=principal.user_id,
             channel=CHANNEL,
-            api_token_id=principal.token_id,
+            **principal.asker(),
         ):
             if isinstance(event, Answered | Failed):
                 result = event.result

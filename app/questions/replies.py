@@ -1,12 +1,17 @@
 """What the engine says: every answer starts with its interpretation (what was counted, over
 which days, with which filters), then the figure or the first rows; clarifications say what
-was understood and ask; greetings and help list what can be asked."""
+was understood and ask; greetings and help list what can be asked.
+
+Everything that comes from the shop's data or the asker's words (cells, names, values in the
+interpretation, a verified question, what was understood) goes in as text through
+``escape_markdown``: a review reading ``[Refund](https://evil.example)`` stays those characters."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
+from app.markdown_text import escape_markdown
 from app.questions.intent import Intent
 from app.semantic.model import SemanticModel
 
@@ -25,7 +30,7 @@ def shown(value: Any, fmt: str | None, currency: str) -> str:
     if value is None:
         return "—"
     if isinstance(value, bool) or not isinstance(value, int | float):
-        return str(value).replace("|", "\\|")
+        return escape_markdown(value)
     if fmt == "money":
         return money(float(value), currency)
     if fmt == "percent":
@@ -58,7 +63,7 @@ def formats_of(output: dict[str, Any]) -> dict[str, str | None]:
 def table(
     columns: Sequence[str], rows: Sequence[Sequence[Any]], formats: dict[str, Any], currency: str
 ) -> str:
-    head = "| " + " | ".join(c.replace("_", " ") for c in columns) + " |"
+    head = "| " + " | ".join(escape_markdown(c.replace("_", " ")) for c in columns) + " |"
     lines = [head, "|" + "---|" * len(columns)]
     for row in rows[:ROWS_SHOWN]:
         cells = [shown(v, formats.get(c), currency) for c, v in zip(columns, row, strict=True)]
@@ -72,7 +77,7 @@ def rows_text(output: dict[str, Any], formats: dict[str, Any], currency: str) ->
         return "There is no data for this: the query returned no rows."
     if len(rows) == 1 and len(columns) <= 3:
         pairs = [
-            f"{c.replace('_', ' ')}: **{shown(v, formats.get(c), currency)}**"
+            f"{escape_markdown(c.replace('_', ' '))}: **{shown(v, formats.get(c), currency)}**"
             for c, v in zip(columns, rows[0], strict=True)
         ]
         return "; ".join(pairs) + "."
@@ -86,8 +91,8 @@ def rows_text(output: dict[str, Any], formats: dict[str, Any], currency: str) ->
 
 
 def metrics_answer(output: dict[str, Any], intent: Intent, currency: str) -> str:
-    lines = [f"**{output.get('interpretation', '')}**", ""]
-    lines += [*intent.notes, ""] if intent.notes else []
+    lines = [f"**{escape_markdown(output.get('interpretation', ''))}**", ""]
+    lines += [*map(escape_markdown, intent.notes), ""] if intent.notes else []
     lines.append(rows_text(output, formats_of(output), currency))
     if output.get("partial"):
         lines += ["", "The period is not over yet: its figures are to date."]
@@ -104,9 +109,9 @@ def search_answer(output: dict[str, Any], arguments: dict[str, Any], currency: s
     if arguments.get("in_stock"):
         filters.append("in stock")
     if arguments.get("category"):
-        filters.append(f"in category {arguments['category']}")
+        filters.append(f"in category {escape_markdown(arguments['category'])}")
     condition = f" ({', '.join(filters)})" if filters else ""
-    head = f"**Product search: “{arguments.get('query', '')}”{condition}**"
+    head = f"**Product search: “{escape_markdown(arguments.get('query', ''))}”{condition}**"
     if not hits:
         return f"{head}\n\nNo product matches. Try other words or wider filters."
     lines = [head, "", f"{len(hits)} product(s), best matches first:", ""]
@@ -114,16 +119,15 @@ def search_answer(output: dict[str, Any], arguments: dict[str, Any], currency: s
         stock = hit.get("stock_quantity")
         stocked = "" if stock is None else (" · in stock" if stock > 0 else " · out of stock")
         price = money(float(hit["price"]), currency) if hit.get("price") is not None else "—"
-        lines.append(
-            f"- **{hit.get('name')}** ({hit.get('brand')}, {hit.get('sku')}) · {price}{stocked}"
-        )
+        name, brand, sku = (escape_markdown(hit.get(key)) for key in ("name", "brand", "sku"))
+        lines.append(f"- **{name}** ({brand}, {sku}) · {price}{stocked}")
     return "\n".join(lines)
 
 
 def bundles_answer(output: dict[str, Any], arguments: dict[str, Any], currency: str) -> str:
     what = []
     if arguments.get("product"):
-        what.append(f"for {arguments['product']}")
+        what.append(f"for {escape_markdown(arguments['product'])}")
     for measure in ("lift", "confidence", "support"):
         if arguments.get(f"min_{measure}") is not None:
             what.append(f"{measure} ≥ {arguments[f'min_{measure}']}")
@@ -138,7 +142,8 @@ def bundles_answer(output: dict[str, Any], arguments: dict[str, Any], currency: 
 
 def verified_answer(output: dict[str, Any], question: str, currency: str) -> str:
     return (
-        f"**From the verified question “{question}”** (the same question, checked by a person)"
+        f"**From the verified question “{escape_markdown(question)}”** "
+        "(the same question, checked by a person)"
         f"\n\n{rows_text(output, {}, currency)}"
     )
 
@@ -147,7 +152,7 @@ def options_text(intent: Intent) -> str:
     if not intent.options:
         return intent.text
     lines = [intent.text, "", "You could ask:"]
-    lines += [f"- {option}" for option in intent.options]
+    lines += [f"- {escape_markdown(option)}" for option in intent.options]
     return "\n".join(lines)
 
 

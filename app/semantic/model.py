@@ -73,13 +73,19 @@ class ValueInfo:
 
 
 @dataclass(frozen=True, eq=False)  # one object per name: compared by identity
-class Dimension:
-    """A categorical dimension: what a result can be grouped or filtered by."""
+class Named:
+    """What a categorical dimension and a metric both have: how they are named and read."""
 
     name: str
     label: str
     description: str
     synonyms: tuple[str, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class Dimension(Named):
+    """A categorical dimension: what a result can be grouped or filtered by."""
+
     sources: tuple[DimensionSource, ...]
     key_name: str | None = None  # also show the key (e.g. ``sku``) next to the label
     tree: str | None = None  # ``descendants`` or ``root`` (entity with a parent key)
@@ -122,12 +128,8 @@ class Condition:
     unless: str | None = None
 
 
-@dataclass(frozen=True, eq=False)  # one object per name: compared by identity
-class Metric:
-    name: str
-    label: str
-    description: str
-    synonyms: tuple[str, ...]
+@dataclass(frozen=True, eq=False)
+class Metric(Named):
     format: str
     additive: bool
     hidden: bool = False

@@ -242,27 +242,22 @@ def json_ready(data: dict[str, Any]) -> dict[str, Any]:
     return {key: convert(value) for key, value in data.items()}
 
 
+# A filter's condition on ``s`` (chat_sessions), ``u`` (app_users) and ``t`` (tenants), bound
+# to a parameter of the filter's own name.
+VALUE_CONDITIONS = {
+    "user": "u.username = :user",
+    "since": "s.updated_at >= (CAST(:since AS date)::timestamp AT TIME ZONE t.timezone)",
+    "until": "s.updated_at < ((CAST(:until AS date) + 1)::timestamp AT TIME ZONE t.timezone)",
+    "model": "s.models @> ARRAY[CAST(:model AS text)]",
+    "channel": "s.channel = :channel",
+}
+
+
 def session_conditions(filters: SessionFilters) -> tuple[list[str], dict[str, Any]]:
     """SQL conditions on ``s`` (chat_sessions) and ``u`` (app_users) with their parameters."""
-    where: list[str] = ["s.tenant_id = :tenant"]
-    params: dict[str, Any] = {}
-    if filters.user:
-        where.append("u.username = :user")
-        params["user"] = filters.user
-    if filters.since:
-        where.append("s.updated_at >= (CAST(:since AS date)::timestamp AT TIME ZONE t.timezone)")
-        params["since"] = filters.since
-    if filters.until:
-        where.append(
-            "s.updated_at < ((CAST(:until AS date) + 1)::timestamp AT TIME ZONE t.timezone)"
-        )
-        params["until"] = filters.until
-    if filters.model:
-        where.append("s.models @> ARRAY[CAST(:model AS text)]")
-        params["model"] = filters.model
-    if filters.channel:
-        where.append("s.channel = :channel")
-        params["channel"] = filters.channel
+    given = {name: getattr(filters, name) for name in VALUE_CONDITIONS}
+    params: dict[str, Any] = {name: value for name, value in given.items() if value}
+    where = ["s.tenant_id = :tenant", *(VALUE_CONDITIONS[name] for name in params)]
     if filters.has_error is not None:
         where.append("s.errors > 0" if filters.has_error else "s.errors = 0")
     where += feedback_conditions(filters.feedback)

@@ -16,7 +16,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -42,6 +42,14 @@ class AccessRefused(BichatError):
     code = "invalid_token"
 
 
+class Asker(TypedDict):
+    """Who asks a turn, as ``TurnRunner.stream`` takes it."""
+
+    tenant: TenantRecord
+    user_id: int
+    api_token_id: int | None
+
+
 @dataclass(frozen=True)
 class Principal:
     """Who a programmatic request acts as: one active user of one shop, through a token (or,
@@ -57,6 +65,9 @@ class Principal:
     def label(self) -> str:
         """For the audit log: ``token-7`` or ``user-3``."""
         return f"token-{self.token_id}" if self.token_id else f"user-{self.user_id}"
+
+    def asker(self) -> Asker:
+        return Asker(tenant=self.tenant, user_id=self.user_id, api_token_id=self.token_id)
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,11 @@ class UsageRow:
     def to_dict(self) -> dict[str, Any]:
         return json_ready(self.__dict__)
 
+    def cells(self, *, key: str, cost: str) -> list[Any]:
+        """The row in CSV_FIELDS order, with its key and cost as the caller writes them."""
+        counts = (self.model_calls, self.input_tokens, self.output_tokens, self.cached_input_tokens)
+        return [key, *counts, cost, self.unpriced_calls, self.errors]
+
 
 def parse_period(
     since: str | None, until: str | None, *, timezone: str, now: datetime | None = None
@@ -138,16 +143,5 @@ def usage_csv(rows: list[UsageRow], *, by: str) -> str:
     writer.writerow([by, *CSV_FIELDS[1:]])
     for row in rows:
         cost = "" if row.cost_usd is None else f"{row.cost_usd:.8f}"
-        writer.writerow(
-            [
-                spreadsheet_safe(row.key),
-                row.model_calls,
-                row.input_tokens,
-                row.output_tokens,
-                row.cached_input_tokens,
-                cost,
-                row.unpriced_calls,
-                row.errors,
-            ]
-        )
+        writer.writerow(row.cells(key=spreadsheet_safe(row.key), cost=cost))
     return buffer.getvalue()

@@ -15,16 +15,8 @@ from sqlglot import exp
 
 from app.errors import NotFound
 from app.tools import run_sql
-from app.tools.tool import (
-    Facts,
-    OptionalInteger,
-    OptionalNumber,
-    OptionalText,
-    Output,
-    Shown,
-    Tool,
-    ToolContext,
-)
+from app.tools.inputs import OptionalInteger, OptionalNumber, OptionalText
+from app.tools.tool import Facts, Output, Shown, Tool, ToolContext
 
 NAME = "bundle_rules"
 MAX_TOP = 100

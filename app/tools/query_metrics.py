@@ -21,8 +21,9 @@ from app.semantic.model import SemanticModel, default_model
 from app.semantic.query import MAX_ROWS, Compare, Grain, Operator, SemanticQuery
 from app.semantic.service import MetricsResult, SemanticLayer
 from app.tools import run_sql
+from app.tools.inputs import optional
 from app.tools.sql import SqlExecutor
-from app.tools.tool import Facts, Output, Shown, Tool, ToolContext, optional
+from app.tools.tool import Facts, Output, Shown, Tool, ToolContext
 from db.tenants import TenantRecord
 
 NAME = "query_metrics"

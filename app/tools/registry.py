@@ -3,8 +3,7 @@
 The agent builds its LangChain tools from ``TOOLS``; the turn stores calls with ``record``;
 the chat, ``bichat ask`` and the admin transcript render calls with ``outcome_text``,
 ``shown_input`` and ``facts``; the question engine (no model) calls the tools
-``offline_tools()`` names; the MCP server offers ``standalone_tools()``, and both it and the
-REST API run them with ``call``.
+``offline_tools()`` names; the MCP server offers ``standalone_tools()``; it and the HTTP API run them with ``call``.
 Adding a tool: its own module in ``app/tools/`` (one ``Tool``) and one line in ``TOOLS``.
 """
 

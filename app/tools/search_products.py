@@ -8,17 +8,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from app.tools.inputs import OptionalFlag, OptionalNumber, OptionalText
 from app.tools.search import MAX_LIMIT
-from app.tools.tool import (
-    Facts,
-    OptionalFlag,
-    OptionalNumber,
-    OptionalText,
-    Output,
-    Shown,
-    Tool,
-    ToolContext,
-)
+from app.tools.tool import Facts, Output, Shown, Tool, ToolContext
 
 NAME = "search_products"
 SUMMARY_SKUS = 10  # SKUs of the hits kept in the store

@@ -10,9 +10,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from pydantic import BaseModel, Field, WithJsonSchema
+from pydantic import BaseModel
 
 from app.errors import InvalidInput
 from app.tools.charts import Chart
@@ -114,24 +114,6 @@ class Facts:
 
     heading: list[str] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
-
-
-# Optional arguments whose schema is just their type (no ``anyOf`` with null): fewer prompt
-# tokens for the same meaning. Use with ``Field(None, description=...)``.
-OptionalText = Annotated[str | None, WithJsonSchema({"type": "string"})]
-OptionalNumber = Annotated[float | None, WithJsonSchema({"type": "number"})]
-OptionalInteger = Annotated[int | None, WithJsonSchema({"type": "integer"})]
-OptionalFlag = Annotated[bool | None, WithJsonSchema({"type": "boolean"})]
-
-
-def optional(kind: Any, schema: dict[str, Any], description: str, **limits: Any) -> Any:
-    """An optional argument whose schema is just its type (no ``anyOf`` with null, no
-    ``default: null``: fewer prompt tokens for the same meaning)."""
-    shown = {**schema, "description": description}
-    return (
-        Annotated[kind | None, WithJsonSchema(shown)],
-        Field(default=None, **limits),
-    )
 
 
 class Tool(Generic[InputT]):

@@ -20,6 +20,7 @@ from app.tools.search import ProductSearch
 from app.tools.sql import SqlExecutor
 from app.turn.runner import Turns
 from db.engine import open_engine, owner_url
+from db.migrate import require_head
 
 
 @dataclass
@@ -72,6 +73,7 @@ async def open_agent(
     """The engine, the reader pools, a prepared agent and the turns it answers; all released
     on exit."""
     async with open_engine(settings) as engine:
+        await require_head(engine)
         executor = SqlExecutor(engine=engine, settings=settings, owner_url=owner_url(settings))
         try:
             turns = build_turns(

@@ -92,12 +92,10 @@ async def ask(
             user_id=principal.user_id,
         )
     events = state.runtime.turns.stream(
-        tenant=principal.tenant,
         question=body.question,
         session_id=body.conversation_id,
-        user_id=principal.user_id,
         channel=CHANNEL,
-        api_token_id=principal.token_id,
+        **principal.asker(),
     )
     if wants_events(request):
         return StreamingResponse(

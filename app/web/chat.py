@@ -14,7 +14,10 @@ from typing import Any
 import chainlit as cl
 from chainlit.types import ThreadDict
 
+from app.dashboards.pin import can_pin, pin_answer
+from app.errors import BichatError, NotFound
 from app.markdown_text import escape_lines
+from app.store.pins import Viewer
 from app.store.verified import starter_questions
 from app.tools import registry
 from app.tools.charts import Chart
@@ -32,6 +35,8 @@ STARTERS = 4
 SESSION_ENDED = "Your session has ended: log in again."
 REDRAW_DELAY_S = 0.5
 FOLLOW_UPS = 3
+PIN_LABEL = "Pin to dashboard"
+PINNED = "Pinned to your dashboard: [open the dashboard](/dashboard)."
 OFFLINE_MODE = cl.Mode(
     id="model",
     name="Model",
@@ -158,7 +163,7 @@ async def answer(question: str) -> None:
             case Answered(done) | Failed(done):
                 result = done
     assert result is not None
-    await finish(reply or cl.Message(content="", author="bichat"), result)
+    await finish(reply or cl.Message(content="", author="bichat"), result, user)
 
 
 async def open_step(tool: str, arguments: dict[str, Any]) -> cl.Step:
@@ -182,11 +187,12 @@ async def close_step(step: cl.Step | None, call: ToolCallRecord) -> None:
     await step.update()
 
 
-async def finish(reply: cl.Message, result: TurnResult) -> None:
+async def finish(reply: cl.Message, result: TurnResult, user: ActiveUser) -> None:
     if not reply.content:  # nothing streamed: a failure, or a turn cut short by its limits
         reply.content = result.answer
     reply.elements = result_elements(result)  # below the text, which starts with the interpretation
     reply.actions = option_actions(result) or follow_up_actions(result)
+    reply.actions += await pin_actions(result, user)
     await reply.send()
     if result.message_id is not None:  # the chat puts its thumbs on the run holding the answer
         LIVE_ANSWERS[reply.id] = result.message_id
@@ -227,6 +233,36 @@ def follow_up_actions(result: TurnResult) -> list[cl.Action]:
         for q in result.suggestions
         if q.casefold() != asked
     ][:FOLLOW_UPS]
+
+
+async def pin_actions(result: TurnResult, user: ActiveUser) -> list[cl.Action]:
+    """A pin button under an answer from the shop's metrics or a verified query."""
+    if result.message_id is None or result.error is not None:
+        return []
+    viewer = Viewer(user.tenant_id, user.id)
+    if not await can_pin(get_state().runtime.engine, viewer, result.message_id):
+        return []
+    payload = {"message_id": result.message_id}
+    return [cl.Action(name="pin", payload=payload, label=PIN_LABEL, icon="pin")]
+
+
+@cl.action_callback("pin")
+async def pin(action: cl.Action) -> None:
+    """Pin the answer to the user's dashboard (their own answer only: the store checks)."""
+    user = await session_user()
+    if user is None:
+        await cl.Message(content=SESSION_ENDED, author="bichat").send()
+        return
+    message_id = action.payload.get("message_id")
+    try:
+        if not isinstance(message_id, int):
+            raise NotFound("no such answer", code="unknown_answer")
+        await pin_answer(get_state().runtime.engine, Viewer(user.tenant_id, user.id), message_id)
+    except BichatError as error:
+        await cl.Message(content=f"Not pinned: {error.message}", author="bichat").send()
+        return
+    await action.remove()
+    await cl.Message(content=PINNED, author="bichat").send()
 
 
 async def redraw_results(thread: ThreadDict) -> None:

@@ -32,7 +32,7 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 TOKEN_COOKIE = "access_token"  # noqa: S105 - the cookie's name (Chainlit's default)
-PREFIXES = ("/chat", "/api/chat")
+PREFIXES = ("/chat", "/api/chat", "/dashboard")  # the dashboard is the chat user's
 _current: ContextVar[ActiveUser | None] = ContextVar("bichat_chat_user", default=None)
 
 

@@ -142,7 +142,7 @@ class WebSecurity:
         path = scope["path"]
         if under(path, ("/chat",)):
             return {**EVERYWHERE, "Content-Security-Policy": self.chat_csp(scope)}
-        if under(path, ("/admin",)):
+        if under(path, ("/admin", "/dashboard")):
             return {**EVERYWHERE, "Content-Security-Policy": ADMIN_CSP}
         return dict(EVERYWHERE)
 

@@ -9,6 +9,7 @@ chat, ``ChatSessions`` (the user re-read on every request; ``app.web.chat_sessio
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,15 +22,18 @@ from langchain_core.language_models import BaseChatModel
 from starlette.routing import Route
 
 from app.config import Settings
+from app.digests.insights import LibraryInsights
+from app.digests.runner import DigestRunner, run_forever
 from app.mcp.http import McpHttp
 from app.store.tokens import Principal
-from app.turn.runtime import open_agent
+from app.turn.runtime import AgentRuntime, open_agent
 from app.web.admin import install_admin
 from app.web.api import API_PATH, create_api
 from app.web.api_access import authorised
 from app.web.api_problems import error_problem
 from app.web.branding import configure_chainlit, install_shop_name, prepare_branding
 from app.web.chat_session import ChatSessions
+from app.web.dashboard import install_dashboard
 from app.web.first_run import auth_secret
 from app.web.security import install_security
 from app.web.state import WebState, get_state, set_state
@@ -95,10 +99,13 @@ def create_app(settings: Settings, *, chat_model: BaseChatModel | None = None) -
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with open_agent(settings, chat_model=chat_model) as runtime:
             set_state(WebState(settings=settings, runtime=runtime))
+            scheduler = start_digests(settings, runtime)
             try:
                 async with mcp.running(runtime, ask_limit=count_ask):
                     yield
             finally:
+                if scheduler is not None:
+                    scheduler.cancel()
                 set_state(None)
 
     app = FastAPI(title="bichat", lifespan=lifespan)
@@ -112,6 +119,7 @@ def create_app(settings: Settings, *, chat_model: BaseChatModel | None = None) -
         return RedirectResponse(f"{CHAT_PATH}/")
 
     install_admin(app)
+    install_dashboard(app)
     app.mount(API_PATH, create_api())
     for path in (MCP_PATH, MCP_PATH + "/"):  # the MCP server, as the token's user
         app.router.routes.append(Route(path, mcp, methods=["GET", "POST", "DELETE"]))
@@ -130,6 +138,15 @@ def create_app(settings: Settings, *, chat_model: BaseChatModel | None = None) -
     app.add_middleware(ChatSessions)
     install_security(app, settings, chat_page=chat_page())
     return app
+
+
+def start_digests(settings: Settings, runtime: AgentRuntime) -> asyncio.Task[None] | None:
+    """The digest scheduler in the background (every ``BICHAT_DIGEST_POLL_S``; 0: none)."""
+    if not settings.digest_poll_s:
+        return None
+    services = runtime.agent.services
+    runner = DigestRunner(runtime.engine, services, settings, insights=LibraryInsights(services))
+    return asyncio.create_task(run_forever(runner, every_s=settings.digest_poll_s))
 
 
 def chat_page() -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from app.config import Settings
+from app.dashboards.tiles import Tiles
 from app.turn.runtime import AgentRuntime
 from app.web.api_limits import TokenLimits
 from app.web.throttle import LoginThrottle
@@ -18,10 +19,14 @@ class WebState:
     runtime: AgentRuntime
     throttle: LoginThrottle = field(init=False)
     api_limits: TokenLimits = field(init=False)  # per API token, in this process
+    tiles: Tiles = field(init=False)  # dashboards' tiles, through the guard
 
     def __post_init__(self) -> None:
         self.throttle = LoginThrottle.from_settings(self.settings)
         self.api_limits = TokenLimits.from_settings(self.settings)
+        self.tiles = Tiles(
+            self.runtime.engine, self.runtime.agent.services, ttl_s=self.settings.tile_cache_ttl_s
+        )
 
 
 _state: WebState | None = None

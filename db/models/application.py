@@ -278,6 +278,125 @@ class DimensionValueRefresh(Base):
     value_count: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
+TILE_KINDS = ("metrics", "sql")  # a semantic query, or a verified query's SQL
+DIGEST_FREQUENCIES = ("daily", "weekly")
+DIGEST_RUN_STATUSES = ("running", "sent", "retry", "failed")
+
+
+class Dashboard(TenantScoped, Base):
+    """A user's dashboard of pinned answers (one per user); ``shared``: every user of the shop
+    may view it (read-only)."""
+
+    __tablename__ = "dashboards"
+    __table_args__ = (Index(None, "tenant_id", "user_id", unique=True),)
+
+    id: Mapped[int] = bigint_id()
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("app_users.id", ondelete="CASCADE"), nullable=False
+    )
+    title: Mapped[str] = mapped_column(Text, nullable=False, server_default="My dashboard")
+    shared: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+    created_at: Mapped[datetime] = timestamp_now()
+
+
+class DashboardTile(TenantScoped, Base):
+    """A pinned answer: its semantic query (``metrics``) or verified SQL (``sql``), its chart
+    spec, and the last result (the cache, with the SQL it came from and when it ran)."""
+
+    __tablename__ = "dashboard_tiles"
+    __table_args__ = (
+        CheckConstraint(in_list("kind", TILE_KINDS), name="kind_known"),
+        CheckConstraint(
+            "(kind = 'metrics' AND query IS NOT NULL) OR (kind = 'sql' AND sql IS NOT NULL)",
+            name="query_of_kind",
+        ),
+        Index(None, "tenant_id", "dashboard_id"),
+    )
+
+    id: Mapped[int] = bigint_id()
+    dashboard_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("dashboards.id", ondelete="CASCADE"), nullable=False
+    )
+    title: Mapped[str] = mapped_column(Text, nullable=False)
+    kind: Mapped[str] = mapped_column(Text, nullable=False)
+    query: Mapped[Any | None] = mapped_column(JSONB)
+    sql: Mapped[str | None] = mapped_column(Text)
+    chart: Mapped[Any | None] = mapped_column(JSONB)
+    source_message_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("chat_messages.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = timestamp_now()
+    result: Mapped[Any | None] = mapped_column(JSONB)
+    result_sql: Mapped[str | None] = mapped_column(Text)
+    refreshed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Digest(TenantScoped, Base):
+    """A schedule that sends a dashboard or one pinned answer (tile) as its user, daily or
+    weekly at an hour of the shop's timezone, by e-mail and/or to a webhook."""
+
+    __tablename__ = "digests"
+    __table_args__ = (
+        CheckConstraint(in_list("frequency", DIGEST_FREQUENCIES), name="frequency_known"),
+        CheckConstraint("hour BETWEEN 0 AND 23", name="hour_of_day"),
+        CheckConstraint(
+            "(frequency = 'weekly') = (weekday IS NOT NULL) AND coalesce(weekday, 0) BETWEEN 0 AND 6",
+            name="weekday_when_weekly",
+        ),
+        CheckConstraint("num_nonnulls(dashboard_id, tile_id) = 1", name="one_target"),
+        CheckConstraint("num_nonnulls(email, webhook_url) >= 1", name="one_channel"),
+        Index(None, "tenant_id"),
+    )
+
+    id: Mapped[int] = bigint_id()
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("app_users.id", ondelete="CASCADE"), nullable=False
+    )
+    dashboard_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("dashboards.id", ondelete="CASCADE")
+    )
+    tile_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("dashboard_tiles.id", ondelete="CASCADE")
+    )
+    frequency: Mapped[str] = mapped_column(Text, nullable=False)
+    weekday: Mapped[int | None] = mapped_column(SmallInteger)  # 0 = Monday
+    hour: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    email: Mapped[str | None] = mapped_column(Text)
+    webhook_url: Mapped[str | None] = mapped_column(Text)
+    is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
+    created_at: Mapped[datetime] = timestamp_now()
+
+
+class DigestRun(TenantScoped, Base):
+    """One due time of a digest: claimed once (unique digest and due time), its attempts,
+    which channels it reached, the error of the last failure, what it sent."""
+
+    __tablename__ = "digest_runs"
+    __table_args__ = (
+        CheckConstraint(in_list("status", DIGEST_RUN_STATUSES), name="status_known"),
+        Index(None, "digest_id", "due_at", unique=True),
+        Index(None, "tenant_id", "started_at"),
+        Index(None, "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = bigint_id()
+    digest_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("digests.id", ondelete="CASCADE"), nullable=False
+    )
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    status: Mapped[str] = mapped_column(Text, nullable=False, server_default="running")
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    delivered: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")
+    )
+    error: Mapped[str | None] = mapped_column(Text)
+    content: Mapped[Any | None] = mapped_column(JSONB)
+    started_at: Mapped[datetime] = timestamp_now()
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 APPLICATION_TABLES: tuple[str, ...] = (
     "app_users",
     "chat_sessions",
@@ -288,4 +407,8 @@ APPLICATION_TABLES: tuple[str, ...] = (
     "dimension_values",
     "dimension_value_refreshes",
     "api_tokens",
+    "dashboards",
+    "dashboard_tiles",
+    "digests",
+    "digest_runs",
 )

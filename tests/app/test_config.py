@@ -97,6 +97,13 @@ def test_every_setting_has_a_unit_or_is_unitless_by_nature():
         "login_limit_per_username",
         "api_rate_limit",  # rates carry their own units: 120/minute
         "api_ask_rate_limit",
+        "digest_max_attempts",  # a count
+        "smtp_host",
+        "smtp_port",
+        "smtp_username",
+        "smtp_password",
+        "smtp_from",
+        "smtp_starttls",  # on or off
     }
     for name in Settings.model_fields:
         assert name in unitless or name.rsplit("_", 1)[-1] in {"ms", "s", "kb", "tokens"}, name

@@ -5,17 +5,12 @@ Revises:
 Create Date: 2026-11-22 05:03:45.482444
 """
 
-from collections.abc import Sequence
-
 import pgvector.sqlalchemy
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0001"
-down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision, down_revision = "0001", None
 
 
 def upgrade() -> None:

@@ -8,20 +8,11 @@ grants. Row-level security compares each row's ``tenant_id`` with the tenant of
 change without superuser rights (``SET ROLE`` changes ``current_user`` only, and
 ``SET SESSION AUTHORIZATION`` needs superuser). ``set_config`` and other session-altering
 functions are revoked from PUBLIC, so a query cannot change its settings either.
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-22
 """
-
-from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0002"
-down_revision: str | None = "0001"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision, down_revision = "0002", "0001"
 
 READER_GROUP = "bichat_reader"
 TENANT_SCOPED_TABLES = (

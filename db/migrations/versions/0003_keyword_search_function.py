@@ -6,20 +6,11 @@ cannot use the GIN index and scans every product. This SECURITY DEFINER function
 match as the owner (no policy in the way) and scopes it explicitly to the caller's tenant,
 found the same way as the policies do (``bichat_reader_tenant_id()``, from session_user). It
 returns only product ids and ranks of that tenant.
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-22
 """
-
-from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0003"
-down_revision: str | None = "0002"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision, down_revision = "0003", "0002"
 
 
 def upgrade() -> None:

@@ -9,20 +9,11 @@ The rebuild runs in the migration's transaction and locks product_embeddings whi
 runs: searches and `db embed` wait. It gets up to 1 GB of maintenance_work_mem (allocated
 as the graph grows): at 100,000 vectors the graph does not fit in the server's default
 64 MB, and the build then took 188 s instead of 42 s on a 2-core machine.
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-11-23
 """
-
-from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0004"
-down_revision: str | None = "0003"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision, down_revision = "0004", "0003"
 
 INDEX = "ix_product_embeddings_embedding_hnsw"
 

@@ -5,20 +5,11 @@ errors. Model calls are assistant rows with a model (a turn cut short by its lim
 its closing message without one). ``cost_usd`` sums the calls whose price is known; ``unpriced_calls`` counts model
 calls of models missing from the price table (their cost is NULL, never 0), so a total with
 unpriced calls is a lower bound and says so.
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-11-22
 """
-
-from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0005"
-down_revision: str | None = "0004"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision, down_revision = "0005", "0004"
 
 CREATE_VIEW = """
 CREATE VIEW chat_session_totals AS

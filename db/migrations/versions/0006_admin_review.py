@@ -15,22 +15,13 @@ indexes the admin pages need (benchmarks/admin.py: 100k sessions, 1M messages).
   list asks for, so a page is read from the index instead of sorting every session.
 - The view ``chat_session_totals`` now reads the session's own columns.
 - ``verified_queries.source_message_id``: the answer a verified query was promoted from.
-
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-11-22
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0006"
-down_revision: str | None = "0005"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision, down_revision = "0006", "0005"
 
 COUNTERS = (
     "questions",

@@ -8,22 +8,13 @@
 - ``dimension_value_refreshes``: when each shop's index was last rebuilt.
 - ``tenants.week_start``: the day weeks start on (Monday unless the shop says otherwise),
   for week grains and "this week". Not granted to readers: bichat reads it, queries don't.
-
-Revision ID: 0007
-Revises: 0006
-Create Date: 2026-12-01
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0007"
-down_revision: str | None = "0006"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision, down_revision = "0007", "0006"
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 

@@ -15,20 +15,11 @@ Two functions the SQL tool's rewritten SQL calls (see ``app.sqlguard`` layer 5 a
   point where the server notices a cancel, so a statement timeout stops work between calls.
 - ``bichat_row_within(row_bytes, max_bytes)`` fails for a result row over ``max_bytes``, so
   that the server never sends a row larger than the result may be.
-
-Revision ID: 0008
-Revises: 0007
-Create Date: 2026-11-23
 """
-
-from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0008"
-down_revision: str | None = "0007"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision, down_revision = "0008", "0007"
 
 # Functions that write WAL or assign a transaction id even in a READ ONLY transaction.
 WRITING_FUNCTIONS = ("pg_logical_emit_message", "txid_current", "pg_current_xact_id")

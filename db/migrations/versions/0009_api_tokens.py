@@ -7,21 +7,12 @@
 - ``chat_sessions.channel``: ``chat``, ``cli``, ``api`` or ``mcp`` (existing sessions were
   asked in the chat or with ``bichat ask``; they become ``chat``), and
   ``chat_sessions.api_token_id``: the token an API or MCP conversation was asked with.
-
-Revision ID: 0009
-Revises: 0008
-Create Date: 2026-12-04
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009"
-down_revision: str | None = "0008"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision, down_revision = "0009", "0008"
 
 
 def upgrade() -> None:

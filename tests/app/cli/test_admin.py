@@ -11,7 +11,6 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -24,6 +23,7 @@ from app.store.conversations import Message, add_message, create_session, set_fe
 from db.engine import connect_raw
 from db.tenants import create_tenant
 from db.users import create_user
+from tests.factories import model_call
 
 TOP_SQL = "SELECT date_trunc('month', ordered_at) AS month, sum(total)\nFROM orders GROUP BY 1"
 BAD_SQL = "SELECT nme FROM customers"
@@ -91,12 +91,11 @@ async def shop(engine, settings) -> Shop:
         "alice",
         "Revenue by month",
         Message(role="user", content="What was revenue by month?"),
-        Message(
-            role="assistant",
-            model="gpt-4.1",
-            input_tokens=1000,
-            output_tokens=100,
-            cost_usd=Decimal("0.01"),
+        model_call(
+            "gpt-4.1",
+            1000,
+            100,
+            "0.01",
             latency_ms=900,
             tool_input={"tool_calls": [{"name": "run_sql", "args": {"sql": TOP_SQL}, "id": "c1"}]},
         ),
@@ -107,14 +106,13 @@ async def shop(engine, settings) -> Shop:
             tool_output={"columns": ["month", "sum"], "row_count": 12, "elapsed_ms": 3.5},
             latency_ms=15,
         ),
-        Message(
-            role="assistant",
+        model_call(
+            "gpt-4.1",
+            1200,
+            200,
+            "0.02",
             content="Revenue grew every month.",
-            model="gpt-4.1",
-            input_tokens=1200,
-            output_tokens=200,
             cached_input_tokens=800,
-            cost_usd=Decimal("0.02"),
             latency_ms=1100,
         ),
     )
@@ -122,13 +120,7 @@ async def shop(engine, settings) -> Shop:
         "bob",
         "Top customers",
         Message(role="user", content="Who are the top customers?"),
-        Message(
-            role="assistant",
-            model="gpt-4.1-mini",
-            input_tokens=500,
-            output_tokens=50,
-            cost_usd=Decimal("0.001"),
-        ),
+        model_call("gpt-4.1-mini", 500, 50, "0.001"),
         Message(
             role="tool",
             tool_name="run_sql",
@@ -136,26 +128,13 @@ async def shop(engine, settings) -> Shop:
             error="invalid_sql: column nme does not exist",
             latency_ms=4,
         ),
-        Message(
-            role="assistant",
-            content="I could not find customer names.",
-            model="gpt-4.1-mini",
-            input_tokens=600,
-            output_tokens=60,
-            cost_usd=Decimal("0.002"),
-        ),
+        model_call("gpt-4.1-mini", 600, 60, "0.002", content="I could not find customer names."),
     )
     await conversation(
         None,
         "Mystery model",
         Message(role="user", content="How many tents?"),
-        Message(
-            role="assistant",
-            content="Two tents.",
-            model="mystery-model",
-            input_tokens=300,
-            output_tokens=30,
-        ),
+        model_call("mystery-model", 300, 30, content="Two tents."),
     )
     await conversation(
         "alice",

@@ -101,3 +101,11 @@ def test_concurrent_first_runs_initialise_once(data_dir):
     results = [p.communicate(timeout=120) for p in processes]
     assert [p.returncode for p in processes] == [0, 0, 0], results
     assert all(json.loads(out)["up_to_date"] for out, _ in results)
+
+
+def test_asking_before_the_schema_exists_says_what_to_run(data_dir):
+    """A fresh data dir has an empty database: ``bichat ask`` says to initialise it (it
+    printed a SQLAlchemy traceback about a missing table)."""
+    asked = bichat(data_dir, "ask", "How many orders?")
+    assert asked.returncode == 1 and "Traceback" not in asked.stderr
+    assert "no bichat schema yet" in asked.stderr and "bichat db init" in asked.stderr

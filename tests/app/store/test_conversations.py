@@ -4,7 +4,6 @@ it readable by the SQL tool's reader roles."""
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
 
 import asyncpg
 import pytest
@@ -21,6 +20,7 @@ from app.store.conversations import (
     title_for,
 )
 from db.reader import reader_login, reader_url
+from tests.factories import model_call
 
 
 @pytest.fixture
@@ -33,27 +33,11 @@ async def test_totals_come_from_one_view_with_unknown_costs_kept_apart(engine, t
     session = await create_session(engine, tenant_id=tenant.id, user_id=None, title="t")
     add = lambda m: add_message(engine, session_id=session, tenant_id=tenant.id, message=m)  # noqa: E731
     await add(Message(role="user", content="q"))
-    await add(
-        Message(
-            role="assistant",
-            model="gpt-4.1",
-            input_tokens=100,
-            output_tokens=10,
-            cost_usd=Decimal("0.001"),
-        )
-    )
+    await add(model_call("gpt-4.1", 100, 10, "0.001"))
     await add(
         Message(role="tool", tool_name="run_sql", tool_input={"sql": "SELECT 1"}, error="boom")
     )
-    await add(
-        Message(
-            role="assistant",
-            model="mystery",
-            input_tokens=50,
-            output_tokens=5,
-            cached_input_tokens=20,
-        )
-    )
+    await add(model_call("mystery", 50, 5, cached_input_tokens=20))
     totals = await session_totals(engine, session_id=session)
     assert totals.to_dict() == {
         "questions": 1,

@@ -30,6 +30,7 @@ from db.engine import create_engine
 from db.seed import seed_tenant
 from db.tenants import create_tenant, get_tenant
 from db.users import create_user
+from tests.chat_client import ChatClient
 
 PASSWORD = "test-password-1"
 XSS_NAME = "<img src=x onerror=alert(1)>"
@@ -65,6 +66,16 @@ async def db_rows(url: str, sql: str, **params) -> list:
     try:
         async with engine.connect() as connection:
             return list((await connection.execute(text(sql), params)).all())
+    finally:
+        await engine.dispose()
+
+
+async def db_scalar(url: str, sql: str, **params):
+    """The first column of the first row of one query on the server's database."""
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return await connection.scalar(text(sql), params)
     finally:
         await engine.dispose()
 
@@ -191,6 +202,15 @@ def offline(web_server):
     web_server.use_model(None)
     yield web_server
     web_server.use_model(None)
+
+
+@pytest.fixture
+async def ann(web_server):
+    """A chat client logged in as ann (web-shop's admin)."""
+    client = ChatClient(web_server.base_url)
+    assert (await client.login("ann", PASSWORD)).status_code == 200
+    yield client
+    await client.close()
 
 
 @pytest.fixture

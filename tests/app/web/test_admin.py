@@ -20,7 +20,7 @@ from app.store.conversations import Message, add_message, create_session, set_fe
 from app.store.verified import similar_questions
 from db.engine import create_engine
 from db.tenants import get_tenant
-from tests.app.web.conftest import PASSWORD, admin_login
+from tests.app.web.conftest import PASSWORD, admin_login, db_scalar
 from tests.chat_client import ChatClient
 
 GOOD_SQL = "SELECT status, count(*) AS orders FROM orders GROUP BY status ORDER BY 2 DESC"
@@ -99,15 +99,6 @@ async def write_conversation(
         await engine.dispose()
 
 
-async def scalar(url: str, sql: str, **params):
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as connection:
-            return await connection.scalar(text(sql), params)
-    finally:
-        await engine.dispose()
-
-
 def client_for(web_server, username: str | None) -> httpx.Client:
     client = httpx.Client(base_url=web_server.base_url, follow_redirects=False, timeout=30)
     if username:
@@ -125,6 +116,16 @@ def csrf(client: httpx.Client, path: str = "/admin/verified") -> str:
     found = re.search(r'name="csrf" value="([0-9a-f]+)"', client.get(path).text)
     assert found
     return found.group(1)
+
+
+async def add_verified(web_server, client: httpx.Client, token: str, question: str) -> int:
+    """Verify GOOD_SQL for ``question`` through the admin form; the new query's id."""
+    client.post("/admin/verified", data={"question": question, "sql": GOOD_SQL, "csrf": token})
+    return await db_scalar(
+        web_server.database_url,
+        "SELECT id FROM verified_queries WHERE question = :q AND is_active",
+        q=question,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -327,7 +328,7 @@ async def test_export_round_trip(web_server, shop_a):
     exported = [json.loads(line) for line in response.text.splitlines()]
     assert {e["title"] for e in exported} >= {"Orders per status please", "Broken margin question"}
     for conversation in exported:
-        count = await scalar(
+        count = await db_scalar(
             web_server.database_url,
             "SELECT count(*) FROM chat_messages WHERE session_id = :s",
             s=uuid.UUID(conversation["id"]),
@@ -363,7 +364,7 @@ async def test_promotion_runs_the_guard_and_a_dry_run_and_feeds_the_agent(web_se
         )
         assert response.status_code == 400 and message in response.text, sql
     assert (
-        await scalar(
+        await db_scalar(
             web_server.database_url,
             "SELECT count(*) FROM verified_queries WHERE question = :q",
             q=question,
@@ -380,7 +381,7 @@ async def test_promotion_runs_the_guard_and_a_dry_run_and_feeds_the_agent(web_se
         },
     )
     assert response.status_code == 303
-    source = await scalar(
+    source = await db_scalar(
         web_server.database_url,
         "SELECT source FROM verified_queries WHERE question = :q AND is_active",
         q=question,
@@ -418,19 +419,14 @@ async def test_edit_and_retire_a_verified_query(web_server, shop_a):
     client = client_for(web_server, "ann")
     token = csrf(client)
     question = "Which statuses have orders (edit test)?"
-    client.post("/admin/verified", data={"question": question, "sql": GOOD_SQL, "csrf": token})
-    query_id = await scalar(
-        web_server.database_url,
-        "SELECT id FROM verified_queries WHERE question = :q AND is_active",
-        q=question,
-    )
+    query_id = await add_verified(web_server, client, token, question)
     bad = client.post(
         f"/admin/verified/{query_id}",
         data={"question": question, "sql": "DELETE FROM orders", "csrf": token},
     )
     assert bad.status_code == 400
     assert (
-        await scalar(
+        await db_scalar(
             web_server.database_url, "SELECT sql FROM verified_queries WHERE id = :i", i=query_id
         )
         == GOOD_SQL
@@ -441,7 +437,7 @@ async def test_edit_and_retire_a_verified_query(web_server, shop_a):
         data={"question": "hijack", "sql": GOOD_SQL, "csrf": csrf(olga), "action": "retire"},
     )
     assert other.status_code == 404
-    shared = await scalar(
+    shared = await db_scalar(
         web_server.database_url, "SELECT min(id) FROM verified_queries WHERE tenant_id IS NULL"
     )
     refused = client.post(f"/admin/verified/{shared}", data={"csrf": token, "action": "retire"})
@@ -449,7 +445,7 @@ async def test_edit_and_retire_a_verified_query(web_server, shop_a):
     retired = client.post(f"/admin/verified/{query_id}", data={"csrf": token, "action": "retire"})
     assert retired.status_code == 303
     assert (
-        await scalar(
+        await db_scalar(
             web_server.database_url,
             "SELECT is_active FROM verified_queries WHERE id = :i",
             i=query_id,

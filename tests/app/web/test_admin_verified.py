@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from tests.app.web.test_admin import GOOD_SQL, client_for, csrf, scalar, text_of
+from tests.app.web.conftest import db_scalar
+from tests.app.web.test_admin import GOOD_SQL, add_verified, client_for, csrf, text_of
 
 
 def ids_on(page: str) -> list[int]:
@@ -16,7 +17,7 @@ def ids_on(page: str) -> list[int]:
 
 async def test_the_library_is_searched_and_paged(web_server):
     client = client_for(web_server, "ann")
-    shared = await scalar(
+    shared = await db_scalar(
         web_server.database_url,
         "SELECT count(*) FROM verified_queries WHERE tenant_id IS NULL AND is_active",
     )
@@ -35,7 +36,7 @@ async def test_the_library_is_searched_and_paged(web_server):
     assert len(every) == shared  # every query once
 
     found = client.get("/admin/verified", params={"q": "revenue month", "scope": "shared"}).text
-    expected = await scalar(
+    expected = await db_scalar(
         web_server.database_url,
         "SELECT count(*) FROM verified_queries WHERE tenant_id IS NULL AND is_active "
         "AND (question ILIKE '%revenue%' OR sql ILIKE '%revenue%') "
@@ -106,7 +107,7 @@ async def test_saving_sql_changed_after_its_check_checks_it_again(web_server):
     )
     assert response.status_code == 200 and 'id="check-note"' in response.text
     count = "SELECT count(*) FROM verified_queries WHERE question = :q"
-    assert await scalar(web_server.database_url, count, q=question) == 0
+    assert await db_scalar(web_server.database_url, count, q=question) == 0
     response = client.post(
         "/admin/verified",
         data={
@@ -118,19 +119,14 @@ async def test_saving_sql_changed_after_its_check_checks_it_again(web_server):
         },
     )
     assert response.status_code == 303
-    assert await scalar(web_server.database_url, count, q=question) == 1
+    assert await db_scalar(web_server.database_url, count, q=question) == 1
 
 
 async def test_the_edit_form_is_for_this_shops_own_queries(web_server):
     client = client_for(web_server, "ann")
     token = csrf(client)
     question = "Edit form test: orders per status?"
-    client.post("/admin/verified", data={"question": question, "sql": GOOD_SQL, "csrf": token})
-    query_id = await scalar(
-        web_server.database_url,
-        "SELECT id FROM verified_queries WHERE question = :q AND is_active",
-        q=question,
-    )
+    query_id = await add_verified(web_server, client, token, question)
     listing = client.get("/admin/verified", params={"q": "edit form test"}).text
     assert ids_on(listing) == [query_id] and f'id="edit-{query_id}"' in listing
     form = client.get(f"/admin/verified/{query_id}/edit")
@@ -149,7 +145,7 @@ async def test_the_edit_form_is_for_this_shops_own_queries(web_server):
         data={"question": question, "sql": GOOD_SQL, "csrf": csrf(olga), "action": "check"},
     )
     assert stolen.status_code == 404 and GOOD_SQL not in text_of(stolen.text)
-    shared = await scalar(
+    shared = await db_scalar(
         web_server.database_url, "SELECT min(id) FROM verified_queries WHERE tenant_id IS NULL"
     )
     refused = client.get(f"/admin/verified/{shared}/edit")

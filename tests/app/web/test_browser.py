@@ -11,10 +11,8 @@ from pathlib import Path
 
 import pytest
 from playwright.async_api import async_playwright, expect
-from sqlalchemy import text
 
-from db.engine import create_engine
-from tests.app.web.conftest import PASSWORD, XSS_NAME
+from tests.app.web.conftest import PASSWORD, XSS_NAME, db_scalar
 from tests.scripted_model import Call, ScriptedChatModel
 
 CHROMIUM = "/usr/bin/chromium"
@@ -64,15 +62,6 @@ async def ask(page, question: str) -> None:
     await expect(page.locator('[data-step-type="user_message"]').last).to_contain_text(question)
 
 
-async def scalar(url: str, sql: str, **params):
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as connection:
-            return await connection.scalar(text(sql), params)
-    finally:
-        await engine.dispose()
-
-
 async def test_a_conversation_in_the_browser(page, web_server):
     web_server.use_model(
         ScriptedChatModel(
@@ -111,7 +100,7 @@ async def test_a_conversation_in_the_browser(page, web_server):
         await dialog.locator("textarea").fill("spot on")
         await dialog.locator("button").filter(has_text="Submit").click()
         await page.wait_for_selector(".positive-feedback-on", timeout=10_000)
-        stored = await scalar(
+        stored = await db_scalar(
             web_server.database_url,
             "SELECT feedback_comment FROM chat_messages WHERE feedback = 1 ORDER BY id DESC LIMIT 1",
         )

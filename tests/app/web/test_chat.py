@@ -7,30 +7,10 @@ from __future__ import annotations
 import json
 
 import httpx
-import pytest
-from sqlalchemy import text
 
-from db.engine import create_engine
-from tests.app.web.conftest import PASSWORD, XSS_NAME
+from tests.app.web.conftest import PASSWORD, XSS_NAME, db_rows
 from tests.chat_client import ChatClient
 from tests.scripted_model import Call, ScriptedChatModel
-
-
-@pytest.fixture
-async def ann(web_server):
-    client = ChatClient(web_server.base_url)
-    assert (await client.login("ann", PASSWORD)).status_code == 200
-    yield client
-    await client.close()
-
-
-async def rows(url: str, sql: str, **params) -> list:
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as connection:
-            return (await connection.execute(text(sql), params)).all()
-    finally:
-        await engine.dispose()
 
 
 async def test_health_and_login(web_server):
@@ -58,8 +38,9 @@ async def test_an_offline_answer_streams_with_its_step_table_csv_and_follow_ups(
     assert " row(s) in " in steps[0]["output"]
     elements = {e["type"]: e for e in turn.of("element")}
     assert set(elements) == {"dataframe", "file", "plotly"}
-    assert len(turn.of("action")) == 3
-    stored = await rows(
+    actions = turn.of("action")  # three follow-ups, and the pin (an answer from the metrics)
+    assert [a["name"] for a in actions] == ["follow_up"] * 3 + ["pin"]
+    stored = await db_rows(
         offline.database_url,
         "SELECT s.user_id, u.username, m.role, m.model FROM chat_sessions s JOIN app_users u "
         "ON u.id = s.user_id JOIN chat_messages m ON m.session_id = s.id WHERE s.id = :id "
@@ -115,7 +96,7 @@ async def test_feedback_rename_and_delete_reach_the_store(offline, ann):
     answer = turn.answer()
     response = await ann.feedback(turn.session_id, answer["id"], 1, "exactly what I needed")
     assert response.status_code == 200, response.text
-    stored = await rows(
+    stored = await db_rows(
         offline.database_url,
         "SELECT feedback, feedback_comment FROM chat_messages WHERE session_id = :id "
         "AND role = 'assistant' AND content <> '' ORDER BY id DESC LIMIT 1",
@@ -127,7 +108,7 @@ async def test_feedback_rename_and_delete_reach_the_store(offline, ann):
     assert shown and shown[0]["feedback"]["value"] == 1
     assert (await ann.rename(turn.thread_id, "Brands")).status_code == 200
     assert (
-        await rows(
+        await db_rows(
             offline.database_url,
             "SELECT title FROM chat_sessions WHERE id = :id",
             id=turn.thread_id,
@@ -135,7 +116,7 @@ async def test_feedback_rename_and_delete_reach_the_store(offline, ann):
     )[0].title == "Brands"
     assert (await ann.delete(turn.thread_id)).status_code == 200
     assert (
-        await rows(
+        await db_rows(
             offline.database_url,
             "SELECT 1 FROM chat_messages WHERE session_id = :id",
             id=turn.thread_id,

@@ -8,8 +8,8 @@ from __future__ import annotations
 import httpx
 from playwright.async_api import expect
 
-from tests.app.web.conftest import PASSWORD
-from tests.app.web.test_browser import ANSWER, ARTIFACTS, ask, log_in, page, scalar  # noqa: F401
+from tests.app.web.conftest import PASSWORD, db_scalar
+from tests.app.web.test_browser import ANSWER, ARTIFACTS, ask, log_in, page  # noqa: F401
 from tests.chat_client import ChatClient
 from tests.scripted_model import Call, ScriptedChatModel
 
@@ -44,7 +44,9 @@ async def test_the_login_page_is_bichats(page, web_server, server_errors):  # no
 
 
 async def test_the_header_names_the_shop_after_login(page, web_server):  # noqa: F811
-    shop = await scalar(web_server.database_url, "SELECT name FROM tenants WHERE slug = 'web-shop'")
+    shop = await db_scalar(
+        web_server.database_url, "SELECT name FROM tenants WHERE slug = 'web-shop'"
+    )
     await log_in(page, web_server)
     await expect(page.locator("#header #bichat-shop")).to_have_text(shop)
     await page.screenshot(path=str(ARTIFACTS / "chat-shop-name.png"))

@@ -53,14 +53,6 @@ async def stored(url: str, thread_id: str) -> Stored | None:
 
 
 @pytest.fixture
-async def ann(web_server):
-    client = ChatClient(web_server.base_url)
-    assert (await client.login("ann", PASSWORD)).status_code == 200
-    yield client
-    await client.close()
-
-
-@pytest.fixture
 async def owned(offline, ann) -> Owned:
     turn = await ann.turn("How many orders are in each status?")
     answer = turn.answer()

@@ -110,7 +110,7 @@ async def test_passwords_are_checked_in_two_worker_threads(web_server, hashed):
     threads, running = hashed
 
     async def attempt(index: int) -> int:
-        async with httpx.AsyncClient(base_url=web_server.base_url) as client:
+        async with httpx.AsyncClient(base_url=web_server.base_url, timeout=120) as client:
             response = await client.post(
                 "/chat/login",
                 data={"username": "ann" if index % 2 else "nobody", "password": "wrong"},

@@ -16,17 +16,8 @@ import uvicorn
 
 from app.config import load_settings
 from tests.app.web.conftest import ALLOWED_ORIGIN, PASSWORD, admin_login, free_port
-from tests.chat_client import ChatClient
 
 OTHER_ORIGIN = "http://127.0.0.1:9"  # another port of the same host: same-site, other origin
-
-
-@pytest.fixture
-async def ann(web_server):
-    client = ChatClient(web_server.base_url)
-    assert (await client.login("ann", PASSWORD)).status_code == 200
-    yield client
-    await client.close()
 
 
 THREADS = {"pagination": {"first": 20, "cursor": None}, "filter": {}}
