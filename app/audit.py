@@ -1,4 +1,5 @@
-"""The audit trail of executed SQL: one structured log line per execution, accepted or not.
+"""The audit trail of executed SQL: one structured log line per execution, accepted or not,
+and its count in ``/metrics`` (verdicts, guard rejections by code).
 
 (When the conversation store exists, these records go there too.)
 """
@@ -8,6 +9,8 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any
+
+from app import metrics
 
 audit_log = logging.getLogger("bichat.audit")
 
@@ -37,4 +40,5 @@ def record_sql(
     if server is not None:  # which server answered: "primary" or "replica"
         record["server"] = server
     audit_log.info(json.dumps(record, ensure_ascii=False, default=str))
+    metrics.sql_executed(verdict, error_code=(error or {}).get("code"))
     return record

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from limits import parse_many
@@ -24,6 +24,7 @@ class Settings(DatabaseSettings):
     embeddings: str = "local"
     model_timeout_s: float = Field(default=60.0, gt=0, le=600)
     model_max_retries: int = Field(default=2, ge=0, le=10)
+    turn_timeout_s: float = Field(default=120.0, gt=0, le=3600)
     agent_max_model_calls: int = Field(default=8, ge=1, le=50)
     agent_max_tool_calls: int = Field(default=10, ge=1, le=100)
     agent_max_tool_errors: int = Field(default=3, ge=0, le=20)
@@ -59,6 +60,9 @@ class Settings(DatabaseSettings):
     smtp_starttls: bool = False
     smtp_timeout_s: float = Field(default=10.0, gt=0, le=300)
     webhook_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    # running several instances (app/turn/drain.py, app/log_format.py)
+    drain_timeout_s: float = Field(default=30.0, ge=0, le=3600)
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("model")
     @classmethod

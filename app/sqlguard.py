@@ -334,7 +334,7 @@ class ValueCaps:
 
     function: str = "bichat_capped"
     value_bytes: int = 1_000_000  # any computed value a costly function or operator gets
-    needle_bytes: int = 256  # what strpos, replace, split_part ... search for
+    needle_bytes: int = 64  # what strpos, replace, split_part ... search for (x the 1 MB value)
     charset_bytes: int = 32  # the characters translate and trim work with
     text_search_bytes: int = 100_000  # what ts_headline marks up
     tsquery_text_bytes: int = 20_000  # text parsed into a tsquery (quadratic in words)

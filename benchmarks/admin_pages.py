@@ -18,18 +18,16 @@ import asyncio
 import json
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from scratch import create_database, drop_database, scratch_server
+from web_scratch import offline_web_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.*
 
 from playwright.async_api import BrowserContext, async_playwright
 
-from app.config import load_settings
-from tests.app.web.conftest import PASSWORD, prepare, start_server
+from tests.app.web.conftest import PASSWORD
 from tests.app.web.test_admin import write_conversation
 
 PAGES = {
@@ -93,21 +91,10 @@ async def measure(base: str, runs: int) -> dict[str, dict[str, list[float]]]:
 
 async def main(quick: bool) -> None:
     runs = 3 if quick else 7
-    server_url = scratch_server()
-    url = await create_database(server_url)
-    try:
-        settings = load_settings(
-            database_url=url, data_dir=Path(tempfile.mkdtemp()), model="offline"
-        )
-        await prepare(url, settings)
+    async with offline_web_server() as (url, base):
         for index in range(5):
             await write_conversation(url, tenant="web-shop", user="ann", question=f"Q {index}")
-        server, thread, base = start_server(settings)
         results = await measure(base, runs)
-        server.should_exit = True
-        thread.join(timeout=10)
-    finally:
-        await drop_database(server_url, url)
     medians = {
         page: {key: round(statistics.median(values), 1) for key, values in figures.items()}
         for page, figures in results.items()

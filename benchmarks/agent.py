@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from scratch import create_database, drop_database, scratch_server
+from scratch import migrated_scratch
 from tokens import o200k_base
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.scripted_model
@@ -42,8 +42,6 @@ from app.embeddings import LocalEmbeddings
 from app.tools.sql import READER_TABLES, SqlExecutor
 from app.turn.runner import Turns
 from app.turn.runtime import build_turns
-from db import migrate
-from db.engine import create_engine
 from db.seed import seed_tenant
 from db.tenants import get_tenant
 from tests.scripted_model import Call, ScriptedChatModel
@@ -131,11 +129,7 @@ def langchain_table_info(url: str) -> str:
 
 async def main(quick: bool) -> None:
     orders, turns = (1_000, 20) if quick else (5_000, 60)
-    server = scratch_server()
-    url = await create_database(server)
-    engine = create_engine(url)
-    try:
-        await migrate.upgrade(engine)
+    async with migrated_scratch() as (url, engine):
         settings = load_settings(database_url=url)
         await seed_tenant(
             engine, settings, slug="bench", seed=7, orders=orders, end=date(2026, 11, 22)
@@ -165,9 +159,6 @@ async def main(quick: bool) -> None:
         }
         figures["prompt_ratio"] = ours / theirs
         await executor.close()
-    finally:
-        await engine.dispose()
-        await drop_database(server, url)
     report(figures)
 
 

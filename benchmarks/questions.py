@@ -29,7 +29,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scratch import create_database, drop_database, scratch_server
+from scratch import migrated_scratch
 
 from app.answering.question import Question
 from app.config import load_settings
@@ -42,9 +42,7 @@ from app.tools import registry
 from app.tools.sql import SqlExecutor
 from app.tools.tool import ToolContext
 from app.turn.runtime import build_turns
-from db import migrate
 from db.embed import embed_tenant
-from db.engine import create_engine
 from db.seed import seed_tenant
 from db.tenants import get_tenant
 from tests.app.questions.conftest import NOW
@@ -100,11 +98,7 @@ async def parts(engine: QuestionEngine, turns: Any, tenant: Any, question: str) 
 
 async def main(quick: bool) -> None:
     orders, rounds = (3_000, 3) if quick else (20_000, 10)
-    server = scratch_server()
-    url = await create_database(server)
-    engine = create_engine(url)
-    try:
-        await migrate.upgrade(engine)
+    async with migrated_scratch() as (url, engine):
         settings = load_settings(database_url=url, model="offline")
         await seed_tenant(engine, settings, slug="bench", seed=7, orders=orders, end=END)
         embeddings = LocalEmbeddings()
@@ -122,9 +116,6 @@ async def main(quick: bool) -> None:
         figures = await measure(turns, questions_engine, tenant, rounds)
         figures |= {"orders": orders, "rounds": rounds, "questions": len(QUESTIONS)}
         await executor.close()
-    finally:
-        await engine.dispose()
-        await drop_database(server, url)
     report(figures)
 
 

@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
-from scratch import create_database, drop_database, scratch_server
+from scratch import migrated_scratch, scratch_server
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -64,9 +64,7 @@ from app.tools.search import (
     ProductSearch,
 )
 from app.tools.sql import SqlExecutor
-from db import migrate
 from db.embed import PRODUCTS_SQL, content_sha256, embed_tenant, product_text
-from db.engine import create_engine
 from db.models.business import ProductEmbedding
 from db.seed import seed_tenant
 
@@ -375,15 +373,12 @@ async def throughput(
 # Long: the benchmark's steps in the order they must run (seed, embed, build indexes, search),
 # each adding its figures; every step needs the data the one before made.
 async def measure(server: str, size: int, configs: list[tuple[int, int]], sample_size: int) -> dict:
-    url = await create_database(server)
-    engine = create_engine(url)
-    settings = load_settings(database_url=url, data_dir=Path(tempfile.gettempdir()))
     embeddings = LocalEmbeddings()
     cached = CachedEmbeddings(embeddings)
     figures: dict = {"products": size}
     ids: dict[str, uuid.UUID] = {}
-    try:
-        await migrate.upgrade(engine)
+    async with migrated_scratch(server) as (url, engine):
+        settings = load_settings(database_url=url, data_dir=Path(tempfile.gettempdir()))
         for slug, seed, products in (("bench", 5, size), ("small", 6, SMALL_PRODUCTS)):
             started = time.perf_counter()
             await seed_tenant(
@@ -454,9 +449,6 @@ async def measure(server: str, size: int, configs: list[tuple[int, int]], sample
             )
         finally:
             await executor.close()
-    finally:
-        await engine.dispose()
-        await drop_database(server, url)
     return figures
 
 

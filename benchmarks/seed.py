@@ -17,13 +17,11 @@ import time
 from datetime import date
 from pathlib import Path
 
-from scratch import create_database, drop_database, scratch_server
+from scratch import migrated_scratch, scratch_server
 
 from app.config import load_settings
-from db import migrate
 from db.bulk import NUMBERED_TABLES, analyze, copy_rows, lock_for_loading, mapped_rows, reserve_ids
 from db.demo.generator import generate_shop
-from db.engine import create_engine
 from db.rules import compute_rules
 from db.seed import LOAD_ORDER
 from db.tenants import create_tenant
@@ -35,11 +33,8 @@ async def run(orders: int, server: str) -> dict[str, object]:
     t0 = time.perf_counter()
     shop = generate_shop(seed=7, orders=orders, end=date(2026, 11, 22))
     generation_s = time.perf_counter() - t0
-    url = await create_database(server)
-    engine = create_engine(url)
     figures: dict[str, object] = {"orders": orders, "generation_s": round(generation_s, 2)}
-    try:
-        await migrate.upgrade(engine)
+    async with migrated_scratch(server) as (url, engine):
         settings = load_settings(database_url=url, data_dir=Path(tempfile.gettempdir()))
         async with engine.begin() as connection:
             tenant = await create_tenant(connection, slug="bench", name="Bench", settings=settings)
@@ -69,9 +64,6 @@ async def run(orders: int, server: str) -> dict[str, object]:
             figures["rules_s"] = round(time.perf_counter() - t3, 2)
             figures["load_all_tables_s"] = round(load_total, 2)
         figures["total_s"] = round(time.perf_counter() - t0, 2)
-    finally:
-        await engine.dispose()
-        await drop_database(server, url)
     return figures
 
 

@@ -17,17 +17,15 @@ import asyncio
 import json
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 
-from scratch import create_database, drop_database, scratch_server
+from web_scratch import offline_web_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.*
 
 from playwright.async_api import async_playwright
 
-from app.config import load_settings
-from tests.app.web.conftest import PASSWORD, prepare, start_server
+from tests.app.web.conftest import PASSWORD
 from tests.scripted_model import Call, ScriptedChatModel
 
 WATCH = """(needle) => new Promise(resolve => {
@@ -87,20 +85,9 @@ async def main(quick: bool) -> None:
     from app.web.state import get_state
 
     turns = 10 if quick else 30
-    server_url = scratch_server()
-    url = await create_database(server_url)
-    try:
-        settings = load_settings(
-            database_url=url, data_dir=Path(tempfile.mkdtemp()), model="offline"
-        )
-        await prepare(url, settings)
-        server, thread, base = start_server(settings)
+    async with offline_web_server() as (_url, base):
         get_state().runtime.agent.chat_model = ScriptedChatModel(script=script(turns))
         firsts, finals = await measure(base, turns)
-        server.should_exit = True
-        thread.join(timeout=10)
-    finally:
-        await drop_database(server_url, url)
     figures = {
         "turns": turns,
         "first_token_p50_ms": statistics.median(firsts),

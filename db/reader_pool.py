@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 CLOSE_TIMEOUT_S = 2.0  # a graceful close that takes longer is cut (the socket is dropped)
 Connect = Callable[[], Awaitable[asyncpg.Connection]]
 Reset = Callable[[asyncpg.Connection], Awaitable[None]]
+OnWait = Callable[[float], None]  # told how long (s) a caller waited in the queue
 
 
 class ReadersBusy(BichatError):
@@ -76,8 +77,11 @@ class ConnectionBudget:
         self.stats = BudgetStats()
         self._closing: set[asyncio.Task[None]] = set()
 
-    async def take(self, pool: ReaderPool, *, wait_s: float) -> asyncpg.Connection:
-        """A connection for ``pool``: an idle one of its own, or a new one once there is room."""
+    async def take(
+        self, pool: ReaderPool, *, wait_s: float, on_wait: OnWait | None = None
+    ) -> asyncpg.Connection:
+        """A connection for ``pool``: an idle one of its own, or a new one once there is room.
+        ``on_wait`` hears how long the queue took (not the opening of a new connection)."""
         self.pools.add(pool)
         pool.last_used = time.monotonic()
         self.drop_closed(pool)
@@ -87,6 +91,8 @@ class ConnectionBudget:
         self.waiting.append(waiter)
         self.grant()
         granted = await self.wait(waiter, wait_s)
+        if on_wait is not None:
+            on_wait(time.monotonic() - waiter.since)
         if granted is not None:
             return granted
         try:
@@ -268,8 +274,8 @@ class ReaderPool:
     def acquire(self, *, wait_s: float | None = None) -> Acquisition:
         return Acquisition(self, self.wait_s if wait_s is None else wait_s)
 
-    async def take(self, wait_s: float) -> asyncpg.Connection:
-        return await self.budget.take(self, wait_s=wait_s)
+    async def take(self, wait_s: float, on_wait: OnWait | None = None) -> asyncpg.Connection:
+        return await self.budget.take(self, wait_s=wait_s, on_wait=on_wait)
 
     async def release(self, connection: asyncpg.Connection) -> None:
         """Back to the idle list after a reset; closed (its room freed) if the reset fails."""
@@ -294,17 +300,25 @@ class ReaderPool:
 
 
 class Acquisition:
-    """``await`` it for a connection, or ``async with`` it to have it released after."""
+    """``await`` it for a connection, or ``async with`` it to have it released after; then
+    ``waited_s`` is how long it queued for one (a call's wait counts against its timeout)."""
 
     def __init__(self, pool: ReaderPool, wait_s: float) -> None:
         self.pool, self.wait_s = pool, wait_s
         self.connection: asyncpg.Connection | None = None
+        self.waited_s = 0.0
 
     def __await__(self) -> Generator[Any, None, asyncpg.Connection]:
-        return self.pool.take(self.wait_s).__await__()
+        return self.take().__await__()
+
+    async def take(self) -> asyncpg.Connection:
+        return await self.pool.take(self.wait_s, on_wait=self.waited)
+
+    def waited(self, seconds: float) -> None:
+        self.waited_s = seconds
 
     async def __aenter__(self) -> asyncpg.Connection:
-        self.connection = await self.pool.take(self.wait_s)
+        self.connection = await self.take()
         return self.connection
 
     async def __aexit__(

@@ -14,20 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from db.bulk import NUMBERED_TABLES, analyze, copy_rows, lock_for_loading, mapped_rows, reserve_ids
 from db.demo.generator import DemoShop, Progress, generate_shop
 from db.errors import AlreadyExists, NotFound
+from db.models import BUSINESS_TABLES
 from db.rules import DEFAULT_MIN_CONFIDENCE, DEFAULT_MIN_SUPPORT, compute_rules
 from db.settings import DatabaseSettings
 from db.tenants import TenantRecord, create_tenant, get_tenant
 
 DEFAULT_ORDERS = 20_000
-LOAD_ORDER = (
-    "categories",
-    "products",
-    "customers",
-    "orders",
-    "order_items",
-    "reviews",
-    "product_events",
-)
+# The generated shop's tables, parents first: BUSINESS_TABLES after ``tenants`` and before
+# what is derived from them (bundle rules, embeddings, search logs)
+LOAD_ORDER = BUSINESS_TABLES[1 : BUSINESS_TABLES.index("bundle_rules")]
 MARKET_CURRENCY = {
     "US": ("USD", "America/New_York"),
     "GB": ("GBP", "Europe/London"),

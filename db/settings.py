@@ -59,6 +59,7 @@ class DatabaseSettings(BaseSettings):
     reader_max_connections: int = Field(default=100, ge=1, le=100_000)
     replica_max_lag_ms: int = Field(default=5000, ge=0, le=86_400_000)
     connect_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    database_retry_s: float = Field(default=10.0, ge=0, le=600)
 
     @field_validator("database_url", "reader_database_url")
     @classmethod

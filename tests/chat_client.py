@@ -20,6 +20,7 @@ class Turn:
     session_id: str
     events: list[tuple[float, str, Any]] = field(default_factory=list)
     sent_at: float = 0.0
+    cut: bool = False  # the server went away before the turn's end
 
     def of(self, name: str) -> list[Any]:
         return [data for _, event, data in self.events if event == name]
@@ -85,9 +86,14 @@ class ChatClient:
     ) -> Turn:
         """Connect (resuming ``thread_id`` if given), send ``text``, wait for the answer;
         ``before_send`` runs once the socket is connected, before the question goes."""
-        client = socketio.AsyncClient()
+        client = socketio.AsyncClient(reconnection=False)  # a test reconnects itself
         turn = Turn(session_id=session_id or str(uuid.uuid4()))
         finished, sent = asyncio.Event(), asyncio.Event()
+
+        @client.on("disconnect")
+        async def gone(*_: Any) -> None:
+            turn.cut = not finished.is_set()
+            finished.set()
 
         @client.on("*")
         async def record(event: str, *data: Any) -> None:
@@ -98,7 +104,7 @@ class ChatClient:
         await client.connect(
             self.base_url,
             socketio_path=f"{self.mount}/ws/socket.io",
-            headers={"Cookie": f"access_token={self.cookie}", **(headers or {})},
+            headers={"Cookie": self.cookie_header(), **(headers or {})},
             auth={
                 "sessionId": turn.session_id,
                 "clientType": "webapp",
@@ -129,8 +135,15 @@ class ChatClient:
             else:
                 await asyncio.sleep(1.0)  # resume: let the thread and its elements arrive
         finally:
+            finished.set()  # our own disconnect is no cut
             await client.disconnect()
         return turn
+
+    def cookie_header(self) -> str:
+        """The login token, and any other cookie the server set (a balancer's stickiness
+        cookie, say), as a browser would send them on the socket."""
+        others = [f"{k}={v}" for k, v in self.http.cookies.items() if k != "access_token"]
+        return "; ".join([f"access_token={self.cookie}", *others])
 
     async def threads(self, **filters: Any) -> list[dict[str, Any]]:
         response = await self.http.post(

@@ -13,18 +13,22 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.config import Settings, load_settings
+from app.tools.sql import SqlExecutor
 from db import migrate
 from db.embedded import start_embedded_server
 from db.engine import connect_raw, create_engine, ensure_database
 from db.tenants import TenantRecord, create_tenant
 from db.urls import plain_url, with_database
 from tests.factories import fill_tenant
+from tests.openai_server import OpenAIServer
+from tests.pg_control import ControlledServer
 from tests.standby import Standby, make_standby
 
 MakeDatabase = Callable[[], Awaitable[str]]
@@ -67,16 +71,44 @@ def settings_for(url: str, data_dir: Path) -> Settings:
     return load_settings(database_url=url, data_dir=data_dir)
 
 
-@pytest_asyncio.fixture(scope="module")
-async def database_url(make_database: MakeDatabase) -> str:
-    """A database migrated to head, shared by the tests of one module."""
-    url = await make_database()
+async def migrated(url: str) -> str:
+    """The database at ``url`` migrated to head; its URL."""
     engine = create_engine(url)
     try:
         await migrate.upgrade(engine)
     finally:
         await engine.dispose()
     return url
+
+
+@pytest_asyncio.fixture(scope="module")
+async def database_url(make_database: MakeDatabase) -> str:
+    """A database migrated to head, shared by the tests of one module."""
+    return await migrated(await make_database())
+
+
+@pytest.fixture(scope="module")
+def controlled() -> Iterator[ControlledServer]:
+    """A PostgreSQL server of the module's own, which its tests may stop and restart."""
+    server = ControlledServer()
+    server.start()
+    yield server
+    server.destroy()
+
+
+@pytest.fixture
+def model_server() -> Iterator[OpenAIServer]:
+    """The local OpenAI-compatible server (tests/openai_server.py), scripted by the test."""
+    server = OpenAIServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def openai_server(model_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch) -> OpenAIServer:
+    """``model_server``, called by this process's OpenAI clients (``OPENAI_BASE_URL``)."""
+    monkeypatch.setenv("OPENAI_BASE_URL", model_server.base_url)
+    return model_server
 
 
 @pytest.fixture(scope="module")
@@ -96,6 +128,34 @@ async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """A connection whose transaction is committed at the end of the test."""
     async with engine.begin() as connection:
         yield connection
+
+
+@pytest_asyncio.fixture(scope="module")
+async def module_executor(
+    engine: AsyncEngine, settings: Any, database_url: str
+) -> AsyncIterator[SqlExecutor]:
+    """The SQL tool's executor on the module's database, for the whole module."""
+    executor = SqlExecutor(engine=engine, settings=settings, owner_url=database_url)
+    yield executor
+    await executor.close()
+
+
+@pytest_asyncio.fixture
+async def make_executor(
+    engine: AsyncEngine, database_url: str, tmp_path: Path
+) -> AsyncIterator[Callable[..., SqlExecutor]]:
+    """Factory: the SQL tool's executor on the module's database, with settings ``overrides``
+    (``statement_timeout_ms=...``); all are closed at the end."""
+    made: list[SqlExecutor] = []
+
+    def make(**overrides: Any) -> SqlExecutor:
+        settings = load_settings(database_url=database_url, data_dir=tmp_path, **overrides)
+        made.append(SqlExecutor(engine=engine, settings=settings, owner_url=database_url))
+        return made[-1]
+
+    yield make
+    for executor in made:
+        await executor.close()
 
 
 @pytest.fixture

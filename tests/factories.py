@@ -16,6 +16,7 @@ from app.store.conversations import Message
 from app.tools.tool import ToolContext, ToolServices
 from db.models import APPLICATION_TABLES, BUSINESS_TABLES
 from db.passwords import hash_password
+from db.seed import seed_tenant
 from db.tenants import get_tenant
 
 
@@ -285,3 +286,10 @@ async def tool_context(engine, slug, *, executor=None, search=None) -> ToolConte
     async with engine.connect() as connection:
         tenant = await get_tenant(connection, slug)
     return ToolContext(tenant, None, ToolServices(executor=executor, search=search))
+
+
+async def seeded_shop(engine, settings, slug: str, **options: Any) -> uuid.UUID:
+    """A tenant ``slug`` with generated shop data (``db.seed.seed_tenant`` ``options``); its id."""
+    await seed_tenant(engine, settings, slug=slug, **options)
+    async with engine.connect() as connection:
+        return (await get_tenant(connection, slug)).id

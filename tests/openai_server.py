@@ -5,10 +5,12 @@ failures (HTTP status codes, slow answers). It records every request it receives
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -26,6 +28,7 @@ class Reply:
     model: str = "gpt-4.1-mini-2025-04-14"
     status: int = 200
     delay_s: float = 0.0
+    token_delay_s: float = 0.0  # between streamed chunks: an answer that streams slowly
 
 
 @dataclass
@@ -39,6 +42,9 @@ class OpenAIServer:
     def __init__(self) -> None:
         self.replies: list[Reply] = []
         self.received: list[Received] = []
+        # when the script has no reply left: the reply chosen from the request's body (its
+        # messages); without one such a request gets a 500
+        self.replier: Callable[[dict[str, Any]], Reply] | None = None
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -61,11 +67,13 @@ class OpenAIServer:
         with self._lock:
             self.replies.extend(replies)
 
-    def next_reply(self) -> Reply:
+    def next_reply(self, body: dict[str, Any]) -> Reply:
         with self._lock:
-            if not self.replies:
-                return Reply(status=500, text="the test script has no more replies")
-            return self.replies.pop(0)
+            if self.replies:
+                return self.replies.pop(0)
+        if self.replier is not None:
+            return self.replier(body)
+        return Reply(status=500, text="the test script has no more replies")
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
@@ -78,13 +86,14 @@ class OpenAIServer:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 server.received.append(Received(self.path, headers, body))
-                reply = server.next_reply()
+                reply = server.next_reply(body)
                 if reply.delay_s:
                     time.sleep(reply.delay_s)
                 if reply.status != 200:
                     self.send_json(reply.status, error_body(reply))
                 elif body.get("stream"):
-                    self.send_stream(body, reply)
+                    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                        self.send_stream(body, reply)  # the caller may go (killed, cancelled)
                 else:
                     self.send_json(200, completion_body(reply))
 
@@ -103,7 +112,11 @@ class OpenAIServer:
                 self.send_header("Connection", "close")
                 self.end_headers()
                 include_usage = (body.get("stream_options") or {}).get("include_usage")
-                for chunk in stream_chunks(reply, include_usage=bool(include_usage)):
+                for index, chunk in enumerate(
+                    stream_chunks(reply, include_usage=bool(include_usage))
+                ):
+                    if index and reply.token_delay_s:
+                        time.sleep(reply.token_delay_s)
                     self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                     self.wfile.flush()
                 self.wfile.write(b"data: [DONE]\n\n")

@@ -18,6 +18,7 @@ LAYERS = [
     ("answerers", ("app.agent", "app.questions")),
     ("answering contract", ("app.answering",)),
     ("tools", ("app.tools",)),
+    ("insights", ("app.insights",)),
     ("semantic", ("app.semantic",)),
     ("guard", ("app.sqlguard", "app.audit")),
     ("store", ("app.store",)),

@@ -134,11 +134,16 @@ class ChatAgent:
             ),
             matches=question.matches,
             max_tool_errors=self.settings.agent_max_tool_errors,
+            deadline=question.deadline,
+            time_limit_s=self.settings.turn_timeout_s,
+            model_timeout_s=self.settings.model_timeout_s,
+            model_attempts=self.settings.model_max_retries + 1,
             tools=ToolContext(
                 tenant=question.tenant,
                 session_id=question.session_id,
                 services=self.services,
                 turn=question.results,
+                user_id=question.user_id,
                 purpose=question.channel,
             ),
         )

@@ -16,3 +16,7 @@ class AgentTurn:
     max_tool_errors: int
     tools: ToolContext
     tool_errors: int = 0
+    deadline: float | None = None  # time.monotonic() by which the turn must end
+    time_limit_s: float = 0.0  # the turn's whole time (for the words when it is up)
+    model_timeout_s: float = 60.0  # one attempt at a model call
+    model_attempts: int = 1  # attempts at one model call (the first and its retries)

@@ -1,9 +1,11 @@
 """Agent middleware that reports every model call and tool call of a question as it ends
-(events for the turn, which stores them) and bounds failed tool calls."""
+(events for the turn, which stores them), makes each model call within the turn's time
+(``model_attempts``: retries, progress) and bounds failed tool calls."""
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
@@ -15,6 +17,7 @@ from langgraph.config import get_stream_writer
 from langgraph.types import Command
 
 from app.agent.context import AgentTurn
+from app.agent.model_attempts import TurnTimeUp, call_model
 from app.agent.pricing import cost_usd
 from app.agent.providers.base import ModelCallFailed, Provider, describe_model_error
 from app.answering.events import (
@@ -28,6 +31,9 @@ from app.answering.events import (
 from app.tools import registry
 from app.tools.charts import Chart
 from app.tools.tool import ToolCallRecord, ToolReply
+from db.availability import UNAVAILABLE, is_unavailable
+
+log = logging.getLogger(__name__)
 
 TOO_MANY_ERRORS = (
     "{count} tool calls failed in this turn: stop calling tools and tell the owner what went wrong"
@@ -78,9 +84,14 @@ class CallReporter(AgentMiddleware):
         request: ModelRequest,
         handler: Callable[[ModelRequest], Awaitable[ModelResponse]],
     ) -> ModelResponse:
+        turn = cast(AgentTurn, request.runtime.context)
         started = time.perf_counter()
         try:
-            response = await handler(request)
+            response = await call_model(
+                request, handler, turn=turn, provider=self.provider, report=emit
+            )
+        except TurnTimeUp as up:
+            raise ModelCallFailed(up.message, model=self.model_name, latency_ms=ms(started)) from up
         except Exception as error:
             text = describe_model_error(error, self.provider)
             raise ModelCallFailed(text, model=self.model_name, latency_ms=ms(started)) from error
@@ -106,8 +117,8 @@ class CallReporter(AgentMiddleware):
         else:
             try:
                 result = await handler(request)
-            except Exception as crash:  # a bug in a tool: the model hears of it, the turn goes on
-                result = refusal(call, "tool_crashed", f"{type(crash).__name__}: {crash}")
+            except Exception as crash:  # the model hears of it (no driver text), the turn goes on
+                result = crashed(call, crash)
         record = record_of(call, result, elapsed_ms=ms(started))
         turn.tool_errors += record.error is not None
         emit(ToolFinished(record))
@@ -139,6 +150,14 @@ def error_of(content: str) -> str:
         return f"{error.get('code', 'error')}: {error.get('message', '')}"
     except (ValueError, KeyError, TypeError, AttributeError):
         return content[:2000]
+
+
+def crashed(call: Any, crash: Exception) -> ToolMessage:
+    """A call that failed outside the tool's own errors: the database away, or a bug (logged)."""
+    if is_unavailable(crash):
+        return refusal(call, "database_unavailable", f"the shop's database: {UNAVAILABLE}")
+    log.error("tool %s crashed", call["name"], exc_info=crash)
+    return refusal(call, "tool_crashed", "the tool failed on our side (the error is logged)")
 
 
 def refusal(call: Any, code: str, message: str) -> ToolMessage:

@@ -1,8 +1,8 @@
 """What an answerer reports while it answers, in order. The turn stores some of them
 (``ModelCalled``, ``ToolFinished``), passes some on to the channel (``Token``, ``ToolStarted``,
-``ToolFinished``, ``ChartShown``, ``OptionsOffered``) and ends the turn on the last
-(``AnswerReady``, ``AnswerWritten``, ``AnswerCutShort`` or ``AnswerFailed``). Answerers never
-write the store themselves."""
+``ToolFinished``, ``ChartShown``, ``OptionsOffered``, ``StillWorking``) and ends the turn on the
+last (``AnswerReady``, ``AnswerWritten``, ``AnswerCutShort`` or ``AnswerFailed``). Answerers
+never write the store themselves."""
 
 from __future__ import annotations
 
@@ -46,6 +46,17 @@ class ToolFinished(Event):
 @dataclass(frozen=True)
 class ChartShown(Event):
     chart: Chart
+
+
+@dataclass(frozen=True)
+class StillWorking(Event):
+    """Nothing to show yet, but the turn goes on: ``what`` is being waited for (the model),
+    on which attempt of how many (a retry starts a new one), and for how long so far."""
+
+    what: str
+    attempt: int
+    attempts: int
+    waited_s: float
 
 
 @dataclass(frozen=True)
@@ -113,6 +124,7 @@ AnswerEvent = (
     | ToolStarted
     | ToolFinished
     | ChartShown
+    | StillWorking
     | ModelCalled
     | OptionsOffered
     | AnswerReady

@@ -24,6 +24,8 @@ class Question:
     history: list[HistoryItem] = field(default_factory=list)  # earlier turns, oldest first
     matches: list[Match] = field(default_factory=list)  # closest verified questions first
     results: TurnResults = field(default_factory=TurnResults)  # what its tool calls produce
+    deadline: float | None = None  # time.monotonic() by which the turn must end (None: none)
+    user_id: int | None = None  # who asks (None: a command-line question)
     channel: str = "chat"  # where it was asked: chat, cli, api, mcp (labels the audit log)
     calls: list[StoredCall] = field(default_factory=list)  # earlier turns' tool calls
 

@@ -58,7 +58,7 @@ def ask_command(
 
 def show_progress(event: TurnEvent) -> None:
     from app.tools import registry
-    from app.turn.events import Token, ToolFinished, ToolStarted
+    from app.turn.events import StillWorking, Token, ToolFinished, ToolStarted
 
     match event:
         case Token(text):
@@ -69,6 +69,11 @@ def show_progress(event: TurnEvent) -> None:
         case ToolFinished(call):
             outcome = call.error or registry.outcome(call.name, call.output) or "done"
             stderr.print(f"[dim]  {call.name}: {outcome} ({call.elapsed_ms} ms)[/dim]")
+        case StillWorking(what, attempt, attempts, waited_s):
+            stderr.print(
+                f"[dim]… still waiting for {what} (attempt {attempt} of {attempts}, "
+                f"{waited_s:.0f} s)[/dim]"
+            )
 
 
 def show_result(result: TurnResult) -> None:

@@ -4,7 +4,21 @@ from __future__ import annotations
 
 import typer
 
-from app.cli import admin, ask, db, digest, mcp, metrics, search, serve, sql, tenants, tokens, users
+from app.cli import (
+    admin,
+    ask,
+    db,
+    digest,
+    insights,
+    mcp,
+    metrics,
+    search,
+    serve,
+    sql,
+    tenants,
+    tokens,
+    users,
+)
 
 app = typer.Typer(
     name="bichat",
@@ -25,6 +39,9 @@ app.command("search")(search.search_command)
 app.command("metrics")(metrics.metrics_command)
 app.command("query")(metrics.query_command)
 app.command("mcp")(mcp.mcp_command)
+app.command("explain")(insights.explain_command)
+app.command("anomalies")(insights.anomalies_command)
+app.command("forecast")(insights.forecast_command)
 
 
 def main() -> None:

@@ -42,10 +42,16 @@ def serve_command(
 
 
 async def listen(settings: Settings, *, host: str, port: int) -> None:
-    import uvicorn
-
+    """Serve until stopped; ``SIGTERM`` drains first (``app.web.draining_server``)."""
+    from app.log_format import configure_logging
+    from app.web.draining_server import DrainingServer
     from app.web.server import CHAT_PATH, create_app, server_config
+    from app.web.state import get_state
 
+    async def drain() -> int:
+        return await get_state().runtime.turns.drain.drain(timeout_s=settings.drain_timeout_s)
+
+    configure_logging(settings.log_format)
     stdout.print(f"bichat is at http://{host}:{port}{CHAT_PATH}/ (Ctrl+C stops it)")
-    server = uvicorn.Server(server_config(create_app(settings), settings, host=host, port=port))
-    await server.serve()
+    config = server_config(create_app(settings), settings, host=host, port=port, log_config=None)
+    await DrainingServer(config, drain=drain).serve()

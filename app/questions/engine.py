@@ -28,6 +28,7 @@ from app.answering.events import (
     ToolStarted,
 )
 from app.answering.question import Question
+from app.figures import Locale
 from app.questions import replies
 from app.questions.charts import chart_spec
 from app.questions.intent import Intent
@@ -227,15 +228,17 @@ class QuestionEngine:
             yield event
 
     def compose(self, intent: Intent, output: dict[str, Any], question: Question) -> str:
-        currency = question.tenant.currency
+        locale = Locale(question.tenant.currency, question.tenant.timezone)
         if intent.kind == "metrics":
-            body = replies.metrics_answer(output, intent, currency)
+            body = replies.metrics_answer(output, intent, locale)
         elif intent.kind == "search":
-            body = replies.search_answer(output, intent.arguments, currency)
+            body = replies.search_answer(output, intent.arguments, locale)
         elif intent.kind == "bundles":
-            body = replies.bundles_answer(output, intent.arguments, currency)
+            body = replies.bundles_answer(output, intent.arguments, locale)
+        elif intent.kind in ("explain", "forecast"):
+            body = str(output.get("text", ""))
         else:
-            body = replies.verified_answer(output, intent.verified_question or "", currency)
+            body = replies.verified_answer(output, intent.verified_question or "", locale)
         return f"{body}\n\n{replies.LABEL}"
 
     def words(self, intent: Intent) -> str:

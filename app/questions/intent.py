@@ -6,12 +6,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-ANSWERING = ("metrics", "search", "bundles", "verified")  # kinds that run a tool
+ANSWERING = (
+    "metrics",
+    "search",
+    "bundles",
+    "verified",
+    "explain",
+    "forecast",
+)  # kinds that run a tool
 
 
 @dataclass
 class Intent:
-    kind: str  # metrics | search | bundles | verified | clarify | decline | greet | help
+    kind: str  # metrics | search | bundles | verified | explain | forecast | clarify | decline | greet | help
     tool: str | None = None  # the registry name of the tool that answers
     arguments: dict[str, Any] = field(default_factory=dict)
     chart: str | None = None  # "auto", a chart kind, or None

@@ -11,73 +11,47 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from app import figures
+from app.figures import Locale
 from app.markdown_text import escape_markdown
 from app.questions.intent import Intent
 from app.semantic.model import SemanticModel
 
 ROWS_SHOWN = 10
-SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "AUD": "A$", "CAD": "C$"}
 LABEL = "*Answered without a language model (bichat's question engine).*"
 
 
 def money(value: float, currency: str) -> str:
-    symbol = SYMBOLS.get(currency)
-    amount = f"{value:,.2f}"
-    return f"{symbol}{amount}" if symbol else f"{amount} {currency}"
+    return figures.money(value, currency)
 
 
-def shown(value: Any, fmt: str | None, currency: str) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return escape_markdown(value)
-    if fmt == "money":
-        return money(float(value), currency)
-    if fmt == "percent":
-        return f"{value:,.2f}%".replace(".00%", "%")
-    if fmt in ("rating", "ratio"):
-        return f"{value:,.2f}"
-    if fmt == "duration":
-        return f"{value:,.2f} days"
-    if isinstance(value, float) and not value.is_integer():
-        return f"{value:,.4g}" if abs(value) < 1 else f"{value:,.2f}"
-    return f"{int(value):,}"
-
-
-def formats_of(output: dict[str, Any]) -> dict[str, str | None]:
-    """Column -> format, from the metrics of a query_metrics result."""
-    found: dict[str, str | None] = {}
-    metrics = {m["name"]: m["format"] for m in output.get("metrics", [])}
-    roles = output.get("column_roles") or {}
-    for column, role in roles.items():
-        base = column
-        for suffix in ("_previous", "_change_pct", "_change", "_share_pct"):
-            base = base.removesuffix(suffix)
-        if role in ("change_pct", "share_pct"):
-            found[column] = "percent"
-        elif base in metrics:
-            found[column] = metrics[base]
-    return found
+def cell(value: Any, fmt: str | None, locale: Locale) -> str:
+    """A value as a table cell: numbers and dates formatted, text escaped (it is data)."""
+    text = figures.shown(value, fmt, locale)
+    if isinstance(value, str) and not (fmt or "").startswith("date"):
+        return escape_markdown(text)
+    return text.replace("|", "\\|")
 
 
 def table(
-    columns: Sequence[str], rows: Sequence[Sequence[Any]], formats: dict[str, Any], currency: str
+    columns: Sequence[str], rows: Sequence[Sequence[Any]], formats: dict[str, str], locale: Locale
 ) -> str:
     head = "| " + " | ".join(escape_markdown(c.replace("_", " ")) for c in columns) + " |"
     lines = [head, "|" + "---|" * len(columns)]
     for row in rows[:ROWS_SHOWN]:
-        cells = [shown(v, formats.get(c), currency) for c, v in zip(columns, row, strict=True)]
+        cells = [cell(v, formats.get(c), locale) for c, v in zip(columns, row, strict=True)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def rows_text(output: dict[str, Any], formats: dict[str, Any], currency: str) -> str:
+def rows_text(output: dict[str, Any], locale: Locale) -> str:
     columns, rows = output.get("columns") or [], output.get("rows") or []
     if not rows:
         return "There is no data for this: the query returned no rows."
+    formats = figures.column_formats(columns, rows, output)
     if len(rows) == 1 and len(columns) <= 3:
         pairs = [
-            f"{escape_markdown(c.replace('_', ' '))}: **{shown(v, formats.get(c), currency)}**"
+            f"{escape_markdown(c.replace('_', ' '))}: **{cell(v, formats.get(c), locale)}**"
             for c, v in zip(columns, rows[0], strict=True)
         ]
         return "; ".join(pairs) + "."
@@ -87,19 +61,20 @@ def rows_text(output: dict[str, Any], formats: dict[str, Any], currency: str) ->
         if count <= ROWS_SHOWN
         else f" (the first {ROWS_SHOWN} of {count:,} rows; the full table is attached)"
     )
-    return f"{count:,} rows{more}:\n\n" + table(columns, rows, formats, currency)
+    return f"{count:,} rows{more}:\n\n" + table(columns, rows, formats, locale)
 
 
-def metrics_answer(output: dict[str, Any], intent: Intent, currency: str) -> str:
+def metrics_answer(output: dict[str, Any], intent: Intent, locale: Locale) -> str:
     lines = [f"**{escape_markdown(output.get('interpretation', ''))}**", ""]
     lines += [*map(escape_markdown, intent.notes), ""] if intent.notes else []
-    lines.append(rows_text(output, formats_of(output), currency))
+    lines.append(rows_text(output, locale))
     if output.get("partial"):
         lines += ["", "The period is not over yet: its figures are to date."]
     return "\n".join(lines)
 
 
-def search_answer(output: dict[str, Any], arguments: dict[str, Any], currency: str) -> str:
+def search_answer(output: dict[str, Any], arguments: dict[str, Any], locale: Locale) -> str:
+    currency = locale.currency
     hits = output.get("results") or []
     filters = []
     if arguments.get("min_price") is not None:
@@ -124,7 +99,7 @@ def search_answer(output: dict[str, Any], arguments: dict[str, Any], currency: s
     return "\n".join(lines)
 
 
-def bundles_answer(output: dict[str, Any], arguments: dict[str, Any], currency: str) -> str:
+def bundles_answer(output: dict[str, Any], arguments: dict[str, Any], locale: Locale) -> str:
     what = []
     if arguments.get("product"):
         what.append(f"for {escape_markdown(arguments['product'])}")
@@ -137,14 +112,14 @@ def bundles_answer(output: dict[str, Any], arguments: dict[str, Any], currency: 
         head = f"Top {arguments.get('top', 10)} bought-together rules by {arguments.get('order_by', 'lift')}"
     head += f" ({', '.join(what)})" if what else ""
     head += " · rules computed from paid, shipped and delivered orders (bichat db rules)"
-    return f"**{head}**\n\n" + rows_text(output, {}, currency)
+    return f"**{head}**\n\n" + rows_text(output, locale)
 
 
-def verified_answer(output: dict[str, Any], question: str, currency: str) -> str:
+def verified_answer(output: dict[str, Any], question: str, locale: Locale) -> str:
     return (
         f"**From the verified question “{escape_markdown(question)}”** "
         "(the same question, checked by a person)"
-        f"\n\n{rows_text(output, {}, currency)}"
+        f"\n\n{rows_text(output, locale)}"
     )
 
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from app.questions import grammar as g
 from app.questions.draft import Draft, Scene, build_draft
 from app.questions.followups import merge_query, merge_search, previous_call
+from app.questions.insights import insight_intent
 from app.questions.intent import Intent, clarify, decline
 from app.questions.lexicon import Lexicon
 from app.questions.phrasing import query_question
@@ -37,7 +38,8 @@ PRIVATE = (
     "bichat never reads them. I can count customers by city, region, country or segment."
 )
 FUTURE = (
-    "I report what has happened in your shop's data; I can't tell the future (no forecasts yet)."
+    "I report what has happened in your shop's data; for what comes next I can forecast a "
+    "measure, e.g. “forecast revenue for the next 4 weeks”."
 )
 ADVICE = "I answer questions about your shop's data; I don't give advice or opinions."
 
@@ -73,6 +75,9 @@ def understand(question: str, context: Context) -> Intent:
     early = safety(low) or social(low)
     if early is not None:
         return early
+    asked = insight_intent(text, context)
+    if asked is not None:
+        return asked
     reading = read(text, context.lexicon, context.index, context.today)
     if reading.times.future or re.search(g.FUTURE_PATTERN, low):
         return decline(FUTURE, reason="future", confident=True)

@@ -6,6 +6,7 @@ when a later step fails (the user's question is written before any model is call
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import TextClause, bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -25,13 +26,51 @@ TITLE_CHARS = 80
 # One statement (one round trip, its own transaction); the trigger of migration 0006 updates
 # the session's updated_at and totals and the day's usage. Messages are written while a turn
 # runs, so each write counts.
-INSERT_MESSAGE = text(
-    "INSERT INTO chat_messages (session_id, tenant_id, role, content, model, input_tokens, "
-    "output_tokens, cached_input_tokens, cost_usd, latency_ms, tool_name, tool_input, "
-    "tool_output, error) VALUES (:session_id, :tenant_id, :role, :content, :model, "
-    ":input_tokens, :output_tokens, :cached_input_tokens, :cost_usd, :latency_ms, :tool_name, "
-    ":tool_input, :tool_output, :error) RETURNING id"
-).bindparams(bindparam("tool_input", type_=JSONB), bindparam("tool_output", type_=JSONB))
+MESSAGE_COLUMNS = (
+    "session_id, tenant_id, role, content, model, input_tokens, output_tokens, "
+    "cached_input_tokens, cost_usd, latency_ms, tool_name, tool_input, tool_output, error"
+)
+MESSAGE_VALUES = ", ".join(":" + name.strip() for name in MESSAGE_COLUMNS.split(","))
+JSON_PARAMETERS = (
+    # Python None is SQL NULL (plain JSONB would store the JSON value null)
+    bindparam("tool_input", type_=JSONB(none_as_null=True)),
+    bindparam("tool_output", type_=JSONB(none_as_null=True)),
+)
+# A row that an earlier attempt of the same write may have stored although its answer was
+# lost (the connection broke after the statement was sent): the session's identical row after
+# ``after``, from the last minutes.
+STORED_MESSAGE = (
+    "SELECT id FROM chat_messages WHERE session_id = :session_id "
+    "AND id > :after AND created_at > now() - interval '10 minutes' AND role = :role "
+    "AND content IS NOT DISTINCT FROM CAST(:content AS text) "
+    "AND model IS NOT DISTINCT FROM CAST(:model AS text) "
+    "AND tool_name IS NOT DISTINCT FROM CAST(:tool_name AS text) "
+    "AND error IS NOT DISTINCT FROM CAST(:error AS text) ORDER BY id LIMIT 1"
+)
+
+
+@functools.cache
+def insert_message(*, once: bool, opens: bool, closes: bool) -> TextClause:
+    """The write of one message, in one statement: ``once``, unless an earlier attempt stored
+    it (then that row's id is returned); ``opens`` the turn of a question (``open_turns``, for
+    instance ``:instance_id``); ``closes`` the turn of question ``:closes``."""
+    parts = [f"stored AS ({STORED_MESSAGE})"] if once else []
+    source = (
+        f"SELECT {MESSAGE_VALUES} WHERE NOT EXISTS (SELECT 1 FROM stored)"
+        if once
+        else f"VALUES ({MESSAGE_VALUES})"
+    )
+    parts.append(f"added AS (INSERT INTO chat_messages ({MESSAGE_COLUMNS}) {source} RETURNING id)")
+    if opens:
+        parts.append(
+            "opened AS (INSERT INTO open_turns (question_id, instance_id) "
+            "SELECT id, :instance_id FROM added)"
+        )
+    if closes:
+        parts.append("closed AS (DELETE FROM open_turns WHERE question_id = :closes)")
+    found = "SELECT id FROM added" + (" UNION ALL SELECT id FROM stored" if once else "")
+    return text(f"WITH {', '.join(parts)} {found}").bindparams(*JSON_PARAMETERS)
+
 
 TOTALS_SQL = text(
     "SELECT questions, model_calls, tool_calls, input_tokens, output_tokens, "
@@ -177,14 +216,46 @@ async def check_session(
 
 
 async def add_message(
-    engine: AsyncEngine, *, session_id: uuid.UUID, tenant_id: uuid.UUID, message: Message
+    engine: AsyncEngine,
+    *,
+    session_id: uuid.UUID,
+    tenant_id: uuid.UUID,
+    message: Message,
+    unless_stored_after: int | None = None,
+    opens_turn_for: int | None = None,
+    closes_turn: int | None = None,
 ) -> int:
-    """Store one message (its own transaction) and mark the session as updated."""
+    """Store one message (its own transaction) and mark the session as updated.
+
+    ``unless_stored_after`` (a message id of the session, 0 for none): this is a retry, and an
+    earlier attempt may have been stored; an identical row after that id is returned instead
+    of writing the message twice. ``opens_turn_for`` (an instance id): the message is a
+    question, now being answered by that instance; ``closes_turn`` (a question's id): the
+    message is the last row of that question's turn."""
     values = {"session_id": session_id, "tenant_id": tenant_id, **message.__dict__}
+    values |= {"after": unless_stored_after, "instance_id": opens_turn_for}
+    values["closes"] = closes_turn
+    statement = insert_message(
+        once=unless_stored_after is not None,
+        opens=opens_turn_for is not None,
+        closes=closes_turn is not None,
+    )
     async with autocommit(engine) as connection:
-        message_id = await connection.scalar(INSERT_MESSAGE, values)
+        message_id = await connection.scalar(statement, values)
     assert isinstance(message_id, int)
     return message_id
+
+
+async def stored_message_id(
+    engine: AsyncEngine, *, session_id: uuid.UUID, message: Message, after: int = 0
+) -> int | None:
+    """The id of a row like ``message`` that an attempt whose answer was lost may have stored
+    (after message ``after`` of the session, in the last minutes); None if there is none."""
+    keys = ("role", "content", "model", "tool_name", "error")
+    values = {"session_id": session_id, "after": after} | {k: getattr(message, k) for k in keys}
+    async with engine.connect() as connection:
+        found = await connection.scalar(text(STORED_MESSAGE), values)
+    return int(found) if found is not None else None
 
 
 async def session_history(engine: AsyncEngine, *, session_id: uuid.UUID) -> list[HistoryItem]:

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.errors import BichatError, InvalidInput, NotFound
 from app.store.conversations import autocommit
+from db.reads import read_rows
 from db.tenants import TenantRecord
 
 TOKEN_PREFIX = "bichat_"  # noqa: S105 - what every token starts with, not a secret
@@ -290,12 +291,10 @@ class ShopUser:
 
 async def active_users(engine: AsyncEngine, *, tenant_id: uuid.UUID) -> list[ShopUser]:
     """The shop's active users, who tokens can be made for."""
-    async with engine.connect() as connection:
-        rows = await connection.execute(
-            text(
-                "SELECT id, username, role FROM app_users WHERE tenant_id = :tenant AND is_active "
-                "ORDER BY username"
-            ),
-            {"tenant": tenant_id},
-        )
-        return [ShopUser(*row) for row in rows]
+    rows = await read_rows(
+        engine,
+        "SELECT id, username, role FROM app_users WHERE tenant_id = :tenant AND is_active "
+        "ORDER BY username",
+        {"tenant": tenant_id},
+    )
+    return [ShopUser(row.id, row.username, row.role) for row in rows]

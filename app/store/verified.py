@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.embeddings import model_name, vector_literal
+from db.reads import read_column
 
 EXAMPLES_FILE = Path(__file__).resolve().parents[2] / "prompts" / "examples.yaml"
 SHARED_SOURCE = "examples"
@@ -147,12 +148,9 @@ async def similar_questions(
 
 async def starter_questions(engine: AsyncEngine, *, limit: int) -> list[str]:
     """The first shared questions, offered as a new chat's starters."""
-    async with engine.connect() as connection:
-        questions = await connection.scalars(
-            text(
-                "SELECT question FROM verified_queries WHERE is_active AND tenant_id IS NULL "
-                "ORDER BY id LIMIT :n"
-            ),
-            {"n": limit},
-        )
-        return list(questions)
+    return await read_column(
+        engine,
+        "SELECT question FROM verified_queries WHERE is_active AND tenant_id IS NULL "
+        "ORDER BY id LIMIT :n",
+        {"n": limit},
+    )

@@ -108,15 +108,17 @@ async def run_query_metrics(
     arguments: dict[str, Any] | BaseModel,
     *,
     context: str = "agent",
+    requester: str | None = None,
 ) -> MetricsResult:
     """Plan and compile one semantic query for the tenant (the semantic layer), then run its
     SQL through the SQL tool (guard, reader role, caps)."""
     prepared = await layer.prepare(tenant, to_query(arguments))
-    run = await executor.run(tenant_id=tenant.id, sql=prepared.compiled.sql, context=context)
+    sql = prepared.compiled.sql
+    run = await executor.run(tenant_id=tenant.id, sql=sql, context=context, requester=requester)
     return prepared.result(run)
 
 
-SUMMARY_KEYS = ("sql", "interpretation", "partial", "period", "query")  # beside run_sql's
+SUMMARY_KEYS = ("sql", "interpretation", "partial", "period", "query", "metrics", "column_roles")
 
 
 class QueryMetrics(Tool[BaseModel]):
@@ -139,6 +141,7 @@ class QueryMetrics(Tool[BaseModel]):
             context.tenant,
             arguments,
             context=context.audit_label,
+            requester=context.requester,
         )
         result_id = context.turn.add_result(result.run)
         return {"result_id": result_id, **result.to_dict()}, [result.run]

@@ -16,7 +16,15 @@ from typing import Any
 from pydantic import ValidationError
 
 from app.errors import BichatError, InvalidInput
-from app.tools import bundle_rules, make_chart, query_metrics, run_sql, search_products
+from app.tools import (
+    bundle_rules,
+    explain_change,
+    forecast_metric,
+    make_chart,
+    query_metrics,
+    run_sql,
+    search_products,
+)
 from app.tools.tool import Facts, Output, Shown, Tool, ToolCallRecord, ToolContext, ToolReply
 
 TOOLS: tuple[Tool[Any], ...] = (
@@ -24,6 +32,8 @@ TOOLS: tuple[Tool[Any], ...] = (
     run_sql.TOOL,
     search_products.TOOL,
     bundle_rules.TOOL,
+    explain_change.TOOL,
+    forecast_metric.TOOL,
     make_chart.TOOL,
 )
 BY_NAME: dict[str, Tool[Any]] = {tool.name: tool for tool in TOOLS}
@@ -34,6 +44,8 @@ QUERY_METRICS = query_metrics.NAME
 SEARCH_PRODUCTS = search_products.NAME
 MAKE_CHART = make_chart.NAME
 BUNDLE_RULES = bundle_rules.NAME
+EXPLAIN_CHANGE = explain_change.NAME
+FORECAST_METRIC = forecast_metric.NAME
 SQL_TOOLS = tuple(tool.name for tool in TOOLS if tool.runs_sql)
 
 

@@ -31,7 +31,10 @@ class RunSql(Tool[RunSqlInput]):
 
     async def run(self, context: ToolContext, arguments: RunSqlInput) -> tuple[Output, list[Shown]]:
         result = await context.services.executor.run(
-            tenant_id=context.tenant.id, sql=arguments.sql, context=context.audit_label
+            tenant_id=context.tenant.id,
+            sql=arguments.sql,
+            context=context.audit_label,
+            requester=context.requester,
         )
         result_id = context.turn.add_result(result)
         return {"result_id": result_id, **result.to_dict()}, [result]

@@ -22,9 +22,9 @@ import itertools
 import logging
 import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Coroutine, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any, Protocol, cast
+from typing import Any, NamedTuple, Protocol, cast
 
 import asyncpg
 from sqlalchemy import text
@@ -33,9 +33,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.audit import record_sql
 from app.config import Settings
-from app.errors import BichatError
+from app.errors import BichatError, DatabaseUnavailable
 from app.sqlguard import VALUE_CAPS, UnsafeSQLError, check_sql
 from app.tools.json_values import JsonValue, encoded_size, json_value
+from app.tools.reader_gate import FairGate, ShopBusy, Turn
+from db.availability import retries
 from db.models import BUSINESS_TABLES, PII_COLUMNS
 from db.reader import (
     ReaderLogin,
@@ -44,7 +46,7 @@ from db.reader import (
     reader_url,
     reset_reader,
 )
-from db.reader_pool import Connect, ConnectionBudget, ReaderPool, ReadersBusy
+from db.reader_pool import Acquisition, Connect, ConnectionBudget, ReaderPool, ReadersBusy
 from db.replica import PRIMARY_LSN_SQL, ReplicaRouter, lost_replica
 from db.urls import plain_url
 
@@ -56,6 +58,8 @@ PRIVATE_COLUMNS = frozenset(c for columns in PII_COLUMNS.values() for c in colum
 READER_SCHEMAS = {t: ("bi" if t in PII_COLUMNS else "public") for t in READER_TABLES}
 CLIENT_GRACE_S = 0.5  # the client gives up this long after the server should have cancelled
 PRIMARY, REPLICA = "primary", "replica"  # the servers a tenant's reads may go to
+MIN_RUN_S = 0.1  # a query gets at least this long to run after waiting for a connection
+MIN_RUN_MS = round(MIN_RUN_S * 1000)
 CANCEL_WAIT_S = 0.5  # after a cancel, how long a backend has to stop before it is terminated
 # The server checks every result row's size ($1 bytes at most) with the function from
 # migration 0008 before it sends it; ``bichat_result.*`` is the whole row even when the query
@@ -191,8 +195,42 @@ async def end_transaction_quietly(connection: asyncpg.Connection) -> None:
         connection.terminate()
 
 
+class Lease(NamedTuple):
+    """A reader connection, the pool it goes back to, and how long it queued for it."""
+
+    pool: ReaderPool
+    connection: asyncpg.Connection
+    waited_s: float
+
+
+@dataclass(frozen=True)
+class TimeLimits:
+    """A call's statement timeout (what its errors cite) and what is left of it after the
+    wait for its turn at the tenant's connections."""
+
+    timeout_ms: int
+    left_ms: int
+
+
+def waited_at_most(timeout_ms: int) -> float:
+    """How long (s) a call may wait for a connection: its timeout, less the least run time."""
+    return max(timeout_ms / 1000 - MIN_RUN_S, 0.0)
+
+
+def since_ms(started: float) -> int:
+    """Whole milliseconds since ``started`` (a ``time.perf_counter()``)."""
+    return round((time.perf_counter() - started) * 1000)
+
+
 def snake_case(name: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+
+
+@dataclass(frozen=True)
+class ReaderPoolUse:
+    pools: int
+    connections: int
+    in_use: int
 
 
 class SqlExecutor:
@@ -218,6 +256,7 @@ class SqlExecutor:
         self.guard, self.pool_size = guard, pool_size
         self.max_rows, self.max_result_bytes = max_rows, max_result_bytes
         self._pools: dict[tuple[uuid.UUID, str], ReaderPool] = {}
+        self._gates: dict[uuid.UUID, FairGate] = {}  # who gets a tenant's connection next
         self._lock = asyncio.Lock()
         self._releases: set[asyncio.Task[None]] = set()  # connections being reset
         self.budget = budget or ConnectionBudget(settings.reader_max_connections if settings else 0)
@@ -229,8 +268,15 @@ class SqlExecutor:
 
     async def close(self) -> None:
         await asyncio.gather(*self._releases, return_exceptions=True)
-        pools, self._pools = list(self._pools.values()), {}
+        pools, self._pools, self._gates = list(self._pools.values()), {}, {}
         await asyncio.gather(*(pool.close() for pool in pools))
+
+    def pool_use(self) -> ReaderPoolUse:
+        """Tenant pools open now (one per tenant and server) and their connections (for
+        ``/metrics``)."""
+        pools = list(self._pools.values())
+        in_use = sum(pool.busy for pool in pools)
+        return ReaderPoolUse(len(pools), in_use + sum(len(p.idle) for p in pools), in_use)
 
     async def pool(self, tenant_id: uuid.UUID, server: str = PRIMARY) -> ReaderPool:
         """The tenant's pool on ``server`` (``PRIMARY`` or ``REPLICA``)."""
@@ -240,6 +286,13 @@ class SqlExecutor:
                 if key not in self._pools:
                     self._pools[key] = await self.create_pool(tenant_id, server)
         return self._pools[key]
+
+    def gate(self, tenant_id: uuid.UUID) -> FairGate:
+        """Who of the tenant's requesters uses one of its ``pool_size`` connections next (one
+        gate for both servers: a call holds one connection at a time, replica or primary)."""
+        if tenant_id not in self._gates:
+            self._gates[tenant_id] = FairGate(self.pool_size)
+        return self._gates[tenant_id]
 
     async def create_pool(self, tenant_id: uuid.UUID, server: str = PRIMARY) -> ReaderPool:
         return ReaderPool(
@@ -266,27 +319,32 @@ class SqlExecutor:
 
     async def connection(
         self, tenant_id: uuid.UUID, *, wait_s: float | None = None, replica: bool = True
-    ) -> tuple[ReaderPool, asyncpg.Connection]:
+    ) -> Lease:
         """A reader connection for the tenant: on the replica when it is up and fresh enough
-        (``db.replica``), else on the primary. Give it back with ``pool.release``."""
+        (``db.replica``), else on the primary. Give it back with ``lease.pool.release``."""
         router = self.replica if replica else None
+        waited_s = 0.0
         if router is not None and router.usable():
             pool = await self.pool(tenant_id, REPLICA)
-            found = await self.replica_connection(router, pool, wait_s)
+            acquisition = pool.acquire(wait_s=wait_s)
+            found = await self.replica_connection(router, pool, acquisition)
             if found is not None:
                 router.served["replica"] += 1
-                return pool, found
+                return Lease(pool, found, acquisition.waited_s)
+            waited_s = acquisition.waited_s
         if router is not None:
             router.served["primary"] += 1
         pool = await self.pool(tenant_id, PRIMARY)
-        return pool, await pool.acquire(wait_s=wait_s)
+        acquisition = pool.acquire(wait_s=wait_s)
+        connection = await acquisition
+        return Lease(pool, connection, waited_s + acquisition.waited_s)
 
     async def replica_connection(
-        self, router: ReplicaRouter, pool: ReaderPool, wait_s: float | None
+        self, router: ReplicaRouter, pool: ReaderPool, acquisition: Acquisition
     ) -> asyncpg.Connection | None:
         """A replica connection if it answers and is fresh enough; else None (use the primary)."""
         try:
-            connection = await pool.acquire(wait_s=wait_s)
+            connection = await acquisition
         except ReadersBusy:
             raise
         except Exception as error:  # refused, timed out, unknown role yet...: the primary
@@ -311,7 +369,7 @@ class SqlExecutor:
     ) -> AsyncIterator[asyncpg.Connection]:
         """``async with executor.reader(tenant) as connection``: routed, released after. A
         replica that fails during the block marks it down (the caller may try again)."""
-        pool, connection = await self.connection(tenant_id, wait_s=wait_s)
+        pool, connection, _ = await self.connection(tenant_id, wait_s=wait_s)
         try:
             yield connection
         except Exception as error:
@@ -340,22 +398,29 @@ class SqlExecutor:
         max_rows: int | None = None,
         timeout_ms: int | None = None,
         context: str = "cli",
+        requester: str | None = None,
     ) -> SqlResult:
-        """Check and run ``sql`` for the tenant; every outcome is audited."""
+        """Check and run ``sql`` for the tenant; every outcome is audited. ``requester`` (a
+        user or a conversation; else ``context``) is whose share of the tenant's connections
+        the run takes (``app.tools.reader_gate``): when they stay busy, ``ShopBusy``."""
         audit = functools.partial(record_sql, tenant=str(tenant_id), context=context, sql=sql)
         try:
             to_run = self.checked(sql)
         except UnsafeSQLError as error:
             audit(verdict="rejected", error=error.to_dict()["error"])
             raise
+        budget_s = self.settings.database_retry_s  # a server restart: again, on a new connection
         try:
-            result = await self.execute(
-                tenant_id,
-                to_run,
-                max_rows=max_rows or self.max_rows,
-                timeout_ms=timeout_ms or self.settings.statement_timeout_ms,
-            )
-        except (SqlExecutionError, ReadersBusy) as error:
+            async for attempt in retries(budget_s=budget_s, what="running the query"):
+                with attempt:
+                    result = await self.execute(
+                        tenant_id,
+                        to_run,
+                        max_rows=max_rows or self.max_rows,
+                        timeout_ms=timeout_ms or self.settings.statement_timeout_ms,
+                        requester=requester or context,
+                    )
+        except (SqlExecutionError, ShopBusy, ReadersBusy, DatabaseUnavailable) as error:
             audit(verdict="failed", error=error.to_dict()["error"])
             raise
         audit(
@@ -367,29 +432,62 @@ class SqlExecutor:
         return result
 
     async def execute(
-        self, tenant_id: uuid.UUID, sql: str, *, max_rows: int, timeout_ms: int
+        self,
+        tenant_id: uuid.UUID,
+        sql: str,
+        *,
+        max_rows: int,
+        timeout_ms: int,
+        requester: str = "anyone",
     ) -> SqlResult:
-        """Run on the replica when it may serve; a read the replica loses (it went down, or
-        cancelled it to replay WAL) runs again on the primary, within this one call."""
+        """Wait for the requester's turn at one of the tenant's connections (fairly:
+        ``app.tools.reader_gate``, else ``ShopBusy``), then take one from the tenant's pool
+        within the process's budget (``db.reader_pool``, else ``ReadersBusy``) on the replica
+        when it may serve, and run. A read the replica loses (it went down, or cancelled it to
+        replay WAL) runs again on the primary, in the same turn (with the same time left).
+        The waits count against ``timeout_ms``."""
+        started = time.perf_counter()
+        turn = await self.gate(tenant_id).turn(requester, wait_s=waited_at_most(timeout_ms))
+        limits = TimeLimits(timeout_ms, max(timeout_ms - since_ms(started), MIN_RUN_MS))
         try:
-            return await self.execute_on(
-                tenant_id, sql, max_rows=max_rows, timeout_ms=timeout_ms, replica=True
-            )
+            result = await self.execute_routed(tenant_id, sql, max_rows, limits, turn)
+        finally:
+            if not turn.handed_on:  # else ended once its connection is back
+                turn.end()
+        result.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+        return result
+
+    async def execute_routed(
+        self, tenant_id: uuid.UUID, sql: str, max_rows: int, limits: TimeLimits, turn: Turn
+    ) -> SqlResult:
+        """``execute_on`` the replica if it may serve; on the primary if the replica lost it."""
+        run = functools.partial(
+            self.execute_on, tenant_id, sql, max_rows=max_rows, limits=limits, turn=turn
+        )
+        try:
+            return await run(replica=True)
         except ReplicaLost as lost:
             if self.replica is not None:
                 self.replica.mark_down(lost.cause)
-            return await self.execute_on(
-                tenant_id, sql, max_rows=max_rows, timeout_ms=timeout_ms, replica=False
-            )
+            return await run(replica=False)
 
     async def execute_on(
-        self, tenant_id: uuid.UUID, sql: str, *, max_rows: int, timeout_ms: int, replica: bool
+        self,
+        tenant_id: uuid.UUID,
+        sql: str,
+        *,
+        max_rows: int,
+        limits: TimeLimits,
+        replica: bool,
+        turn: Turn,
     ) -> SqlResult:
-        started = time.perf_counter()
-        pool, connection = await self.connection(
-            tenant_id, wait_s=timeout_ms / 1000, replica=replica
+        """Run on one connection of the tenant's pool; ``turn`` is handed on with it when it
+        is given back in the background."""
+        timeout_ms = limits.timeout_ms
+        pool, connection, waited_s = await self.connection(
+            tenant_id, wait_s=waited_at_most(limits.left_ms), replica=replica
         )
-        left_ms = timeout_ms  # (the wait for a connection is bounded by the timeout too)
+        left_ms = max(limits.left_ms - round(waited_s * 1000), MIN_RUN_MS)
         on_replica = pool.name.endswith(REPLICA)
         outcome = "failed"
         try:
@@ -398,7 +496,8 @@ class SqlExecutor:
                     result = await self.read(connection, sql, max_rows=max_rows, timeout_ms=left_ms)
             except TimeoutError:
                 outcome = "ended"  # the connection is given back once its backend is gone
-                self.stop_backend(pool, connection)
+                turn.handed_on = True
+                self.stop_backend(pool, connection, then=turn.end)
                 raise QueryTimeout(
                     f"no answer within {timeout_ms} ms; the query was cancelled and its "
                     "session ended"
@@ -412,38 +511,51 @@ class SqlExecutor:
             outcome = "ok"
         finally:
             if outcome == "ok":
-                self.release_soon(pool, connection)
+                turn.handed_on = True
+                self.release_soon(pool, connection, then=turn.end)
             elif outcome == "failed":  # when run() fails, nothing of its own is left running
                 await end_transaction_quietly(connection)
                 await pool.release(connection)
-        result.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
         result.served_by = REPLICA if on_replica else PRIMARY
         return result
 
-    def release_soon(self, pool: ReaderPool, connection: asyncpg.Connection) -> None:
+    def release_soon(
+        self, pool: ReaderPool, connection: asyncpg.Connection, *, then: Callable[[], None]
+    ) -> None:
         """Hand a connection back without making the caller wait for its rollback and reset
-        (round trips to the server): the pool gives it out again only once they are done."""
+        (round trips to the server): it goes to the next caller (``then``) once they are done."""
 
         async def release() -> None:
-            await end_transaction_quietly(connection)
-            await pool.release(connection)
+            try:
+                await end_transaction_quietly(connection)
+                await pool.release(connection)
+            finally:
+                then()
 
         self.in_background(release())
 
-    def stop_backend(self, pool: ReaderPool, connection: asyncpg.Connection) -> None:
+    def stop_backend(
+        self, pool: ReaderPool, connection: asyncpg.Connection, *, then: Callable[[], None]
+    ) -> None:
         """A call that outlived its timeout: drop the session, and make sure its backend stops
         (asyncpg's cancel request may be lost, and a closed socket is only noticed when the
         backend next looks): cancel it from the owner's connection, then terminate it."""
         pid = connection.get_server_pid()
         connection.terminate()
-        self.in_background(self.end_backend(pid, pool, connection))
+        self.in_background(self.end_backend(pid, pool, connection, then))
 
-    async def end_backend(self, pid: int, pool: ReaderPool, connection: asyncpg.Connection) -> None:
-        """Stop the backend, then give its room in the budget back (only once it is gone)."""
+    async def end_backend(
+        self, pid: int, pool: ReaderPool, connection: asyncpg.Connection, then: Callable[[], None]
+    ) -> None:
+        """Stop the backend, then give its room in the budget back and end the caller's turn
+        (only once it is gone: the next caller the gate lets in finds the room free)."""
         try:
             await self.stop_pid(pid, on_replica=pool.name.endswith(REPLICA))
         finally:
-            await pool.discard(connection)
+            try:
+                await pool.discard(connection)
+            finally:
+                then()
 
     async def stop_pid(self, pid: int, *, on_replica: bool) -> None:
         if on_replica:  # the primary cannot signal the replica's backends; the socket is closed

@@ -76,10 +76,16 @@ class ToolContext:
     services: ToolServices
     turn: TurnResults = field(default_factory=TurnResults)
     purpose: str = "chat"
+    user_id: int | None = None  # who asks, when known
 
     @property
     def audit_label(self) -> str:
         return f"{self.purpose}:{self.session_id}" if self.session_id else self.purpose
+
+    @property
+    def requester(self) -> str:
+        """Whose share of the shop's connections a call takes (``app.tools.reader_gate``)."""
+        return f"user:{self.user_id}" if self.user_id is not None else self.audit_label
 
 
 @dataclass

@@ -1,16 +1,34 @@
 """The typed events of a turn, as channels receive them, in order: ``Token`` (answer text as it
-streams), ``ToolStarted`` and ``ToolFinished`` (each call), ``ChartShown``, and last exactly one
-of ``Answered`` or ``Failed`` with the turn's result. ``type`` names each for the wire
-(``token``, ``tool_started``, ``tool_finished``, ``chart_shown``, ``answered``, ``failed``)."""
+streams), ``ToolStarted`` and ``ToolFinished`` (each call), ``ChartShown``, ``StillWorking``
+(waiting for the model: which attempt, how long so far), and last exactly one of ``Answered``
+or ``Failed`` with the turn's result. ``type`` names each for the wire (``token``,
+``tool_started``, ``tool_finished``, ``chart_shown``, ``still_working``, ``answered``,
+``failed``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.answering.events import ChartShown, Event, Token, ToolFinished, ToolStarted
+from app.answering.events import (
+    ChartShown,
+    Event,
+    StillWorking,
+    Token,
+    ToolFinished,
+    ToolStarted,
+)
 from app.turn.result import TurnResult
 
-__all__ = ["Answered", "ChartShown", "Failed", "Token", "ToolFinished", "ToolStarted", "TurnEvent"]
+__all__ = [
+    "Answered",
+    "ChartShown",
+    "Failed",
+    "StillWorking",
+    "Token",
+    "ToolFinished",
+    "ToolStarted",
+    "TurnEvent",
+]
 
 
 @dataclass(frozen=True)
@@ -29,4 +47,4 @@ class Failed(Event):
     result: TurnResult
 
 
-TurnEvent = Token | ToolStarted | ToolFinished | ChartShown | Answered | Failed
+TurnEvent = Token | ToolStarted | ToolFinished | ChartShown | StillWorking | Answered | Failed

@@ -45,6 +45,7 @@ class TurnLog:
     usage: Usage = field(default_factory=Usage)
     tool_calls: list[ToolCallRecord] = field(default_factory=list)
     last_message_id: int | None = None
+    last_model_message_id: int | None = None  # the model's last reply (the answer, if any)
 
 
 @dataclass

@@ -18,6 +18,7 @@ from app.embeddings import build_embeddings
 from app.questions.engine import QuestionEngine
 from app.tools.search import ProductSearch
 from app.tools.sql import SqlExecutor
+from app.turn.presence import Presence
 from app.turn.runner import Turns
 from db.engine import open_engine, owner_url
 from db.migrate import require_head
@@ -29,6 +30,7 @@ class AgentRuntime:
     executor: SqlExecutor
     agent: ChatAgent
     turns: Turns
+    presence: Presence | None = None  # this process as an instance (app.turn.presence)
 
 
 def build_turns(
@@ -61,8 +63,11 @@ def build_turns(
         engine=engine,
         answerer=agent,
         embeddings=embeddings,
+        retry_s=settings.database_retry_s,
+        timeout_s=settings.turn_timeout_s,
         questions=questions,
         engine_first=settings.engine_first,
+        services=agent.services,
     )
 
 
@@ -70,12 +75,16 @@ def build_turns(
 async def open_agent(
     settings: Settings, *, chat_model: BaseChatModel | None = None
 ) -> AsyncIterator[AgentRuntime]:
-    """The engine, the reader pools, a prepared agent and the turns it answers; all released
-    on exit."""
+    """The engine, the reader pools, a prepared agent and the turns it answers, this process
+    registered as an instance (turns that dead ones left open are closed); all released on
+    exit."""
     async with open_engine(settings) as engine:
         await require_head(engine)
-        executor = SqlExecutor(engine=engine, settings=settings, owner_url=owner_url(settings))
+        url = owner_url(settings)
+        executor = SqlExecutor(engine=engine, settings=settings, owner_url=url)
+        presence = Presence(engine, url, connect_timeout_s=settings.connect_timeout_s)
         try:
+            await presence.start()
             turns = build_turns(
                 engine=engine,
                 settings=settings,
@@ -83,8 +92,13 @@ async def open_agent(
                 embeddings=build_embeddings(settings),
                 chat_model=chat_model,
             )
+            turns.instance_id = presence.instance_id
             await turns.prepare()
             assert isinstance(turns.answerer, ChatAgent)
-            yield AgentRuntime(engine, executor, turns.answerer, turns)
+            try:
+                yield AgentRuntime(engine, executor, turns.answerer, turns, presence)
+            finally:
+                await turns.pending.close(wait_s=settings.database_retry_s)
         finally:
+            await presence.close()
             await executor.close()

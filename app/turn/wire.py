@@ -11,6 +11,7 @@ from app.turn.events import (
     Answered,
     ChartShown,
     Failed,
+    StillWorking,
     Token,
     ToolFinished,
     ToolStarted,
@@ -50,5 +51,7 @@ def event_json(event: TurnEvent) -> dict[str, Any]:
             return {"call": call.to_dict()}
         case ChartShown(chart):
             return {"chart": chart_json(chart)}
+        case StillWorking(what, attempt, attempts, waited_s):
+            return {"what": what, "attempt": attempt, "attempts": attempts, "waited_s": waited_s}
         case Answered(result) | Failed(result):
             return result_json(result)

@@ -17,7 +17,7 @@ from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from app.agent import curation
-from app.errors import InvalidInput, NotFound
+from app.errors import DatabaseUnavailable, InvalidInput, NotFound
 from app.store import review, usage
 from app.web import admin_digests, admin_tokens, admin_verified
 from app.web.admin_auth import (
@@ -34,9 +34,10 @@ from app.web.admin_auth import (
     session_cookie,
 )
 from app.web.admin_pages import HERE, admin_for, error_page, page, secret
+from app.web.availability import RETRY_AFTER_S
 from app.web.security import https_request
 from app.web.state import get_state
-from app.web.throttle import TooManyLogins, throttled_login
+from app.web.throttle import TooManyLogins
 from app.web.usage_chart import usage_svg
 
 router = APIRouter(prefix="/admin")
@@ -71,7 +72,13 @@ async def login_form(request: Request, next: str | None = None) -> Response:
 
 
 def login_page(
-    request: Request, *, next: str, status: int = 200, failed: bool = False, refused: str = ""
+    request: Request,
+    *,
+    next: str,
+    status: int = 200,
+    failed: bool = False,
+    refused: str = "",
+    unavailable: bool = False,
 ) -> Response:
     """The form with its CSRF token, and the cookie the token is checked against."""
     nonce = login_nonce(request)
@@ -83,17 +90,21 @@ def login_page(
         next=next,
         failed=failed,
         refused=refused,
+        unavailable=unavailable,
         login_csrf=login_csrf(secret(), nonce),
     )
-    response.set_cookie(
-        LOGIN_COOKIE,
-        nonce,
-        httponly=True,
-        samesite="strict",
-        secure=https_request(request, get_state().settings),
-        path="/admin",
-    )
+    set_admin_cookie(response, request, LOGIN_COOKIE, nonce)
     return response
+
+
+def set_admin_cookie(
+    response: Response, request: Request, name: str, value: str, *, max_age: int | None = None
+) -> None:
+    """An HTTP-only, same-site strict cookie for the admin pages (secure over HTTPS)."""
+    secure = https_request(request, get_state().settings)
+    response.set_cookie(
+        name, value, max_age=max_age, httponly=True, samesite="strict", secure=secure, path="/admin"
+    )
 
 
 @router.post("/login")
@@ -107,29 +118,21 @@ async def login(
     check_login_csrf(request, secret=secret(), token=csrf)
     state = get_state()
     try:
-        user = await throttled_login(
-            request,
-            state.throttle,
-            state.runtime.engine,
-            username=username.strip(),
-            password=password,
-        )
+        user = await state.log_in(request, username=username, password=password)
     except TooManyLogins as error:
         response = login_page(request, next=safe_next(next), status=429, refused=str(error))
         response.headers["Retry-After"] = str(error.retry_after_s)
         return response
+    except DatabaseUnavailable:  # not a wrong password: say so, and keep the form
+        response = login_page(request, next=safe_next(next), status=503, unavailable=True)
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return response
     if user is None:
         return login_page(request, next=safe_next(next), status=401, failed=True)
     response = RedirectResponse(safe_next(next), status_code=303)
-    response.set_cookie(
-        COOKIE,
-        session_cookie(secret(), user.id),
-        max_age=state.settings.session_max_age_s,
-        httponly=True,
-        samesite="strict",
-        secure=https_request(request, state.settings),
-        path="/admin",
-    )
+    value = session_cookie(secret(), user.id)
+    max_age = state.settings.session_max_age_s
+    set_admin_cookie(response, request, COOKIE, value, max_age=max_age)
     return response
 
 

@@ -21,6 +21,7 @@ from app.semantic.errors import InvalidQuery
 from app.sqlguard import UnsafeSQLError
 from app.store.tokens import AccessRefused
 from app.tools.sql import SqlExecutionError
+from app.turn.drain import ServerDraining
 from app.web.api_limits import RateLimited
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ KINDS: list[tuple[type[BichatError], int, str]] = [
     (SqlExecutionError, 400, "The query could not run"),
     (InvalidQuery, 400, "The semantic query is not valid"),
     (DatabaseUnavailable, 503, "The database does not answer"),
+    (ServerDraining, 503, "The server is restarting"),
     (BichatError, 400, "The request is not valid"),
 ]
 
@@ -81,6 +83,9 @@ def error_problem(error: BichatError) -> JSONResponse:
     if isinstance(error, RateLimited):
         headers["Retry-After"] = str(error.retry_after_s)
         extra["retry_after_s"] = error.retry_after_s
+    if isinstance(error, ServerDraining):  # the balancer sends the retry to another one
+        headers["Retry-After"] = "1"
+        extra["retry_after_s"] = 1
     if isinstance(error, AccessRefused):
         headers["WWW-Authenticate"] = (
             f'Bearer error="invalid_token", error_description="{error.code}"'

@@ -30,6 +30,9 @@ TEXTS = {  # Chainlit's login texts, for a login with a username
     "auth.login.form.email.required": "the username is required",
     "auth.login.form.actions.signin": "Log in",
     "auth.login.errors.credentialsSignin": "Wrong username or password.",
+    # the detail of a 503 from the login (app.web.availability): the database is away
+    "auth.login.errors.unavailable": "bichat is briefly unavailable: its database is not "
+    "answering (it may be restarting). Try again in a moment.",
 }
 # <link> tags of the page Chainlit serves that point at other sites (Google Fonts, a CDN's
 # KaTeX stylesheet): a login page should not tell third parties who opens it

@@ -8,35 +8,57 @@ Mounted into the FastAPI app by ``app.web.server`` (``mount_chainlit`` loads thi
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 import uuid
 from typing import Any
 
 import chainlit as cl
 from chainlit.types import ThreadDict
+from chainlit.utils import utc_now
 
 from app.dashboards.pin import can_pin, pin_answer
 from app.errors import BichatError, NotFound
+from app.figures import Locale
 from app.markdown_text import escape_lines
 from app.store.pins import Viewer
 from app.store.verified import starter_questions
 from app.tools import registry
 from app.tools.charts import Chart
 from app.tools.tool import Shown, ToolCallRecord, ToolContext
-from app.turn.events import Answered, Failed, Token, ToolFinished, ToolStarted
+from app.turn.events import Answered, Failed, StillWorking, Token, ToolFinished, ToolStarted
 from app.turn.result import TurnResult
+from app.web.answer_view import TableView, outputs_by_result, without_grid_tables
 from app.web.chat_session import reread_user
 from app.web.data_layer import LIVE_ANSWERS, StoreDataLayer
 from app.web.elements import chart_element, csv_element, table_element
 from app.web.state import get_state
+from db.availability import is_unavailable, retries
 from db.tenants import TenantRecord, get_tenant
 from db.users import ActiveUser, authenticate
 
+log = logging.getLogger(__name__)
+
 STARTERS = 4
 SESSION_ENDED = "Your session has ended: log in again."
+DRAINING = (
+    "This server is restarting and did not take your question. Reload the page and ask "
+    "again: another server answers it."
+)
 REDRAW_DELAY_S = 0.5
 FOLLOW_UPS = 3
 PIN_LABEL = "Pin to dashboard"
 PINNED = "Pinned to your dashboard: [open the dashboard](/dashboard)."
+NOT_SENT = (
+    "Your question was not sent: bichat is briefly unavailable (its database is not "
+    "answering, it may be restarting). It is back in the message box: send it again in a "
+    "moment."
+)
+CRASHED = (
+    "Something went wrong on our side and your question was not answered (the error is logged "
+    "for the administrators). Try again in a moment."
+)
+RESTORE_QUESTION = "bichat.restore_question"  # the window message bichat.js puts back
 OFFLINE_MODE = cl.Mode(
     id="model",
     name="Model",
@@ -120,13 +142,17 @@ async def session_user() -> ActiveUser | None:
 
 
 async def tenant_of(user: ActiveUser) -> TenantRecord:
-    async with get_state().runtime.engine.connect() as connection:
-        return await get_tenant(connection, user.tenant)
+    state = get_state()
+    async for attempt in retries(budget_s=state.settings.database_retry_s, what="reading a shop"):
+        with attempt:
+            async with state.runtime.engine.connect() as connection:
+                tenant = await get_tenant(connection, user.tenant)
+    return tenant
 
 
 @cl.on_message
 async def on_message(message: cl.Message) -> None:
-    await answer(message.content)
+    await answer(message.content, asked=message)
 
 
 @cl.action_callback("follow_up")
@@ -136,14 +162,41 @@ async def follow_up(action: cl.Action) -> None:
     await answer(question)
 
 
-async def answer(question: str) -> None:
+async def answer(question: str, *, asked: cl.Message | None = None) -> None:
+    """Run the turn and show it. A question that could not be stored is not answered: its
+    bubble is taken back, the user is told why in plain words, and the text goes back into the
+    message box (``bichat.js``); nothing of the driver's error text reaches the page."""
+    try:
+        await run_turn(question)
+    except Exception as error:
+        if is_unavailable(error):
+            await not_sent(question, asked)
+        elif isinstance(error, BichatError):  # the question itself (empty, too long)
+            await cl.Message(content=error.message, author="bichat").send()
+        else:
+            log.exception("a chat turn failed before it started")
+            await cl.Message(content=CRASHED, author="bichat").send()
+
+
+async def not_sent(question: str, asked: cl.Message | None) -> None:
+    if asked is not None:
+        await asked.remove()
+    await cl.Message(content=NOT_SENT, author="bichat").send()
+    await cl.context.emitter.send_window_message({"type": RESTORE_QUESTION, "text": question})
+
+
+async def run_turn(question: str) -> None:
     user = await session_user()
     if user is None:
         await cl.Message(content=SESSION_ENDED, author="bichat").send()
         return
+    if get_state().runtime.turns.drain.draining:  # stopping: asked again, another one answers
+        await cl.Message(content=DRAINING, author="bichat").send()
+        return
     tenant = await tenant_of(user)
-    reply: cl.Message | None = None  # created at the first token, so steps come before it
+    reply = LiveReply()
     steps: dict[str, cl.Step] = {}
+    waiting = Waiting()
     result: TurnResult | None = None
     async for event in get_state().runtime.turns.stream(
         tenant=tenant,
@@ -152,18 +205,75 @@ async def answer(question: str) -> None:
         user_id=user.id,
         create_session=True,
     ):
+        if not isinstance(event, StillWorking):
+            await waiting.hide()  # something shows: no need to say it still works
         match event:
             case Token(text):
-                reply = reply or cl.Message(content="", author="bichat")
-                await reply.stream_token(text)
+                await reply.stream(text)
             case ToolStarted(call_id, tool, arguments):
+                await reply.make_way()  # a step goes above the answer, never below it
                 steps[call_id] = await open_step(tool, arguments)
             case ToolFinished(call):
                 await close_step(steps.pop(call.id, None), call)
+            case StillWorking():
+                await waiting.show(event)
             case Answered(done) | Failed(done):
                 result = done
     assert result is not None
-    await finish(reply or cl.Message(content="", author="bichat"), result, user)
+    await finish(reply.message(), result, tenant, user)
+
+
+class LiveReply:
+    """The answer's message, created at its first token (so the steps before it stay above
+    it); a step that starts after some text takes the text's place, and the text follows."""
+
+    def __init__(self) -> None:
+        self.current: cl.Message | None = None
+        self.carried = ""
+
+    async def stream(self, text: str) -> None:
+        if self.current is None:
+            # stamped now: without a time Chainlit's page puts a streamed message above the
+            # steps that came before it
+            self.current = cl.Message(content="", author="bichat", created_at=utc_now())
+            if self.carried:
+                await self.current.stream_token(self.carried)
+        await self.current.stream_token(text)
+
+    async def make_way(self) -> None:
+        if self.current is not None:
+            self.carried = self.current.content
+            await self.current.remove()
+            self.current = None
+
+    def message(self) -> cl.Message:
+        return self.current or cl.Message(
+            content=self.carried, author="bichat", created_at=utc_now()
+        )
+
+
+class Waiting:
+    """A step that says the turn still works while nothing else shows ("Using the model
+    (attempt 2 of 3, 35 s)"), gone once something does."""
+
+    def __init__(self) -> None:
+        self.step: cl.Step | None = None
+
+    async def show(self, event: StillWorking) -> None:
+        name = f"{event.what} (attempt {event.attempt} of {event.attempts}, {event.waited_s:.0f} s)"
+        words = f"Still working: waiting for {name}."
+        if self.step is None:
+            self.step = cl.Step(name=name, type="run")
+            self.step.output = words
+            await self.step.send()
+        else:
+            self.step.name, self.step.output = name, words
+            await self.step.update()
+
+    async def hide(self) -> None:
+        if self.step is not None:
+            await self.step.remove()
+            self.step = None
 
 
 async def open_step(tool: str, arguments: dict[str, Any]) -> cl.Step:
@@ -187,36 +297,52 @@ async def close_step(step: cl.Step | None, call: ToolCallRecord) -> None:
     await step.update()
 
 
-async def finish(reply: cl.Message, result: TurnResult, user: ActiveUser) -> None:
-    if not reply.content:  # nothing streamed: a failure, or a turn cut short by its limits
-        reply.content = result.answer
-    reply.elements = result_elements(result)  # below the text, which starts with the interpretation
+async def finish(
+    reply: cl.Message, result: TurnResult, tenant: TenantRecord, user: ActiveUser
+) -> None:
+    locale = Locale(tenant.currency, tenant.timezone)
+    """The final message says what the store keeps: the stored answer (what streamed before
+    it, from earlier model calls or a failed attempt, is replaced), or the failure."""
+    reply.content = result.answer or reply.content
+    # each result once: as its table below the text, not again as a table in the text
+    shown = without_grid_tables(reply.content, shown_grids(result))
+    changed, reply.content = shown != reply.content, shown
+    reply.elements = result_elements(result, locale)  # below the text
     reply.actions = option_actions(result) or follow_up_actions(result)
     reply.actions += await pin_actions(result, user)
     await reply.send()
+    if changed:  # the streamed text is replaced
+        await reply.update()
     if result.message_id is not None:  # the chat puts its thumbs on the run holding the answer
         LIVE_ANSWERS[reply.id] = result.message_id
         if reply.parent_id:
             LIVE_ANSWERS[reply.parent_id] = result.message_id
 
 
-def result_elements(result: TurnResult) -> list[Any]:
+def shown_grids(result: TurnResult) -> list[list[str]]:
+    return [sql_result.columns for sql_result in result.results.values()]
+
+
+def result_elements(result: TurnResult, locale: Locale) -> list[Any]:
     """The turn's tables (each with its CSV) and then its charts."""
-    tables = list(result.results.values())
+    tables = list(result.results.items())
+    outputs = outputs_by_result(result.tool_calls)
     elements: list[Any] = []
-    for index, sql_result in enumerate(tables, start=1):
+    for index, (result_id, sql_result) in enumerate(tables, start=1):
         suffix = "" if len(tables) == 1 else f"-{index}"
-        elements += shown_elements(sql_result, suffix=suffix)
+        view = TableView(locale, outputs.get(result_id))
+        elements += shown_elements(sql_result, suffix=suffix, view=view)
     for chart in result.charts:
         elements += shown_elements(chart)
     return elements
 
 
-def shown_elements(shown: Shown, *, suffix: str = "") -> list[Any]:
+def shown_elements(shown: Shown, *, suffix: str = "", view: TableView | None = None) -> list[Any]:
     if isinstance(shown, Chart):
         return [chart_element(shown)]
+    view = view or TableView(Locale())
     return [
-        table_element(shown, name=f"result{suffix}"),
+        table_element(shown, name=f"result{suffix}", output=view.output, locale=view.locale),
         csv_element(shown, name=f"result{suffix}.csv"),
     ]
 
@@ -227,12 +353,19 @@ def option_actions(result: TurnResult) -> list[cl.Action]:
 
 
 def follow_up_actions(result: TurnResult) -> list[cl.Action]:
-    asked = result.question.casefold()
-    return [
-        cl.Action(name="follow_up", payload={"question": q}, label=q)
-        for q in result.suggestions
-        if q.casefold() != asked
-    ][:FOLLOW_UPS]
+    """Close verified questions, never the question just asked (in other words or case)."""
+    seen = {question_words(result.question)}
+    actions = []
+    for question in result.suggestions:
+        if question_words(question) in seen:
+            continue
+        seen.add(question_words(question))
+        actions.append(cl.Action(name="follow_up", payload={"question": question}, label=question))
+    return actions[:FOLLOW_UPS]
+
+
+def question_words(question: str) -> str:
+    return " ".join(re.findall(r"[0-9a-z]+", question.casefold()))
 
 
 async def pin_actions(result: TurnResult, user: ActiveUser) -> list[cl.Action]:
@@ -289,6 +422,7 @@ async def redraw_results(thread: ThreadDict) -> None:
         )
         arguments = (step.get("metadata") or {}).get("input") or {}
         reply = await registry.invoke(tool, context, arguments)
+        view = TableView(Locale(tenant.currency, tenant.timezone), reply.output)
         for shown in reply.shown:  # a call that fails now stays as its step says
-            for element in shown_elements(shown):
+            for element in shown_elements(shown, view=view):
                 await element.send(for_id=target)

@@ -31,7 +31,7 @@ from app.web.chat_session import TOKEN_COOKIE, require_chat_user
 from app.web.data_layer import owner_of, persisted, rate, unrate
 from app.web.security import https_request
 from app.web.state import get_state
-from app.web.throttle import TooManyLogins, throttled_login
+from app.web.throttle import TooManyLogins
 from db.users import ActiveUser
 
 CHAT = "/chat"
@@ -55,13 +55,8 @@ def too_many(error: TooManyLogins) -> JSONResponse:
 async def login(request: Request, form: OAuth2PasswordRequestForm = Depends()) -> Response:
     state = get_state()
     try:
-        user = await throttled_login(
-            request,
-            state.throttle,
-            state.runtime.engine,
-            username=form.username.strip(),
-            password=form.password,
-        )
+        # the database away: DatabaseUnavailable, answered 503 (app.web.availability)
+        user = await state.log_in(request, username=form.username, password=form.password)
     except TooManyLogins as error:
         return too_many(error)
     if user is None:

@@ -24,6 +24,7 @@ from fastapi import HTTPException
 from starlette.requests import cookie_parser
 
 from app.web.state import get_state
+from db.availability import retries
 from db.users import ActiveUser, active_user
 
 Scope = MutableMapping[str, Any]
@@ -109,9 +110,14 @@ def token_user_id(token: str, *, secret: str, max_age_s: int) -> tuple[int, str]
 
 async def reread_user(user_id: int) -> ActiveUser | None:
     """The user as the database has them now (None: deactivated or deleted, or their
-    tenant deleted)."""
-    async with get_state().runtime.engine.connect() as connection:
-        return await active_user(connection, user_id)
+    tenant deleted). The database is waited for up to ``BICHAT_DATABASE_RETRY_S`` (a restart);
+    then ``DatabaseUnavailable`` (503, ``app.web.availability``)."""
+    state = get_state()
+    async for attempt in retries(budget_s=state.settings.database_retry_s, what="reading a user"):
+        with attempt:
+            async with state.runtime.engine.connect() as connection:
+                user = await active_user(connection, user_id)
+    return user
 
 
 async def user_of_token(token: str) -> ActiveUser | None:

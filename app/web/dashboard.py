@@ -109,21 +109,30 @@ async def tile_views(
     return [await state.tiles.view(tenant, tile, refresh=refresh) for tile in tiles]
 
 
+async def show_board(
+    request: Request,
+    user: ActiveUser,
+    board: DashboardRow | None,
+    shared: list[DashboardRow] | None,
+    notice: str | None = None,
+) -> Response:
+    """The dashboard page: the user's own board with the boards shared with them (``shared`` is
+    a list), or another user's board that they may see (``shared`` is None)."""
+    views = await tile_views(user, board)
+    own = shared is not None
+    return render(
+        request, "dashboard/dashboard.html", user,
+        board=board, own=own, views=views, shared=shared or [], notice=notice,
+    )  # fmt: skip
+
+
 @router.get("", response_class=HTMLResponse)
 async def own(request: Request) -> Response:
     user = signed_in()
     engine = get_state().runtime.engine
     board = await pins.own_dashboard(engine, viewer_of(user))
-    return render(
-        request,
-        "dashboard/dashboard.html",
-        user,
-        board=board,
-        own=True,
-        views=await tile_views(user, board),
-        shared=await pins.shared_with(engine, viewer_of(user)),
-        notice=request.query_params.get("notice"),
-    )
+    shared = await pins.shared_with(engine, viewer_of(user))
+    return await show_board(request, user, board, shared, notice=request.query_params.get("notice"))
 
 
 @router.get("/{dashboard_id}", response_class=HTMLResponse)
@@ -134,16 +143,7 @@ async def shared(request: Request, dashboard_id: int) -> Response:
         return not_found(request, user, NotFound(f"no dashboard {dashboard_id} shared with you"))
     if board.owned_by(viewer_of(user)):
         return RedirectResponse("/dashboard", status_code=303)
-    return render(
-        request,
-        "dashboard/dashboard.html",
-        user,
-        board=board,
-        own=False,
-        views=await tile_views(user, board),
-        shared=[],
-        notice=None,
-    )
+    return await show_board(request, user, board, None)
 
 
 def back_to(board: DashboardRow, user: ActiveUser, anchor: str = "") -> RedirectResponse:

@@ -47,6 +47,9 @@ LIVE_ANSWERS: dict[str, int] = {}
 """Step id of an answer shown in this process -> its chat_messages id (for feedback)."""
 
 
+ORDER = {"user": 0, "tool": 1, "assistant": 2}  # within a turn, as the chat shows it
+
+
 def iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
@@ -133,7 +136,10 @@ def thread_steps(rows: list[MessageRow], thread_id: str, username: str) -> list[
         turns[-1].append(row)
     steps: list[dict[str, Any]] = []
     for turn in turns:
-        shown = [(row, message_step(row, thread_id, username)) for row in turn]
+        shown = sorted(  # the question, its steps, then the answer (never a step below it)
+            ((row, message_step(row, thread_id, username)) for row in turn),
+            key=lambda pair: ORDER.get(pair[0].role, 1),
+        )
         answers = [row for row, step in shown if step and step["type"] == "assistant_message"]
         answer: Any = answers[-1] if answers else None
         first = shown[0][1]
@@ -319,6 +325,12 @@ class StoreDataLayer(BaseDataLayer):
         user, owner = current_chat_user(), self.owner
         if user is None or owner is None:
             return None
+        if self._engine is None:  # in the server: a turn its dead instance left open is
+            from app.web.state import get_state  # closed before the thread is shown
+
+            presence = get_state().runtime.presence
+            if presence is not None:
+                await presence.settle(thread_id)
         thread = await threads.get_thread(self.engine, owner, thread_id)
         return None if thread is None else thread_dict(thread, user)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
 import chainlit as cl
@@ -16,6 +17,7 @@ import plotly.graph_objects as go
 from chainlit.element import Element
 from pydantic.dataclasses import dataclass
 
+from app.figures import Locale, column_formats, shown_rows
 from app.spreadsheet import spreadsheet_cell, spreadsheet_safe
 from app.tools.charts import Chart
 from app.tools.sql import SqlResult
@@ -30,17 +32,26 @@ class JsonTable(Element):
     mime: str = "text/plain"  # the view parses the text itself; application/json breaks it
 
 
-def table_payload(result: SqlResult) -> str:
+def table_payload(result: SqlResult, formats: Mapping[str, str], locale: Locale) -> str:
+    """The rows as the answer's text shows them (``app.figures``); the CSV has them raw."""
     payload = {
         "columns": result.columns,
         "index": list(range(len(result.rows))),
-        "data": result.rows,
+        "data": shown_rows(result.columns, result.rows, formats, locale),
     }
     return json.dumps(payload, default=str)
 
 
-def table_element(result: SqlResult, *, name: str) -> JsonTable:
-    return JsonTable(name=name, display="inline", content=table_payload(result))
+def table_element(
+    result: SqlResult,
+    *,
+    name: str,
+    output: Mapping[str, Any] | None = None,
+    locale: Locale | None = None,
+) -> JsonTable:
+    formats = column_formats(result.columns, result.rows, output)
+    content = table_payload(result, formats, locale or Locale())
+    return JsonTable(name=name, display="inline", content=content)
 
 
 def csv_bytes(columns: list[str], rows: list[list[Any]]) -> bytes:

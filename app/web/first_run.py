@@ -16,6 +16,7 @@ from app.config import Settings
 from app.embeddings import build_embeddings
 from app.semantic.model import default_model
 from app.semantic.values import refresh_values
+from db.advisory import held
 from db.bootstrap import initialise
 from db.demo.generator import Progress
 from db.embed import embed_tenant
@@ -25,6 +26,7 @@ from db.users import count_users, create_user
 
 DEMO_TENANT = "demo"
 ADMIN_USERNAME = "admin"
+FIRST_RUN_LOCK_KEY = 0x6269636861740015  # advisory lock: one process prepares at a time
 AUTH_SECRET_FILE = "chainlit_auth_secret"  # noqa: S105 - a file name, not a secret
 
 
@@ -46,7 +48,16 @@ async def prepare_database(
     engine: AsyncEngine, settings: Settings, *, progress: FirstRunProgress
 ) -> FirstRun:
     """Bring the schema to head; on a database without tenants, create the demo shop; without
-    users, create the admin (password from ``BICHAT_ADMIN_PASSWORD`` or generated)."""
+    users, create the admin (password from ``BICHAT_ADMIN_PASSWORD`` or generated). Several
+    instances started at once on one database take turns (an advisory lock): the first seeds,
+    the others find the shop there."""
+    async with held(engine, FIRST_RUN_LOCK_KEY):
+        return await prepare_once(engine, settings, progress=progress)
+
+
+async def prepare_once(
+    engine: AsyncEngine, settings: Settings, *, progress: FirstRunProgress
+) -> FirstRun:
     await initialise(engine, settings)
     outcome = FirstRun()
     async with engine.connect() as connection:
@@ -105,11 +116,14 @@ def auth_secret(settings: Settings) -> str:
     path = Path(settings.data_dir) / AUTH_SECRET_FILE
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process made it just now
+        draft = path.with_name(f".{AUTH_SECRET_FILE}.{os.getpid()}")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+        try:  # whole or absent: a process starting at the same time never reads it half-made
+            os.link(draft, path)
+        except FileExistsError:  # another process made it just now: theirs is used
             pass
-        else:
-            with os.fdopen(descriptor, "w") as handle:
-                handle.write(secrets.token_urlsafe(48))
+        finally:
+            draft.unlink()
     return path.read_text().strip()

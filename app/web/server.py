@@ -1,7 +1,8 @@
 """One FastAPI application: the Chainlit chat under /chat, the admin pages under /admin, the
-REST API under /api/v1, the MCP server at /mcp, health at /healthz. Chainlit reads its
-settings when first imported, so ``create_app`` points it at a folder in the data dir (never
-the working directory) before importing it.
+REST API under /api/v1, the MCP server at /mcp, health at /healthz and /readyz
+(``app.web.health``), Prometheus figures at /metrics. Chainlit reads its settings when first
+imported, so ``create_app`` points it at a folder in the data dir (never the working
+directory) before importing it.
 
 Around everything: ``WebSecurity`` (origins, headers; ``app.web.security``) and, for the
 chat, ``ChatSessions`` (the user re-read on every request; ``app.web.chat_session``).
@@ -31,10 +32,14 @@ from app.web.admin import install_admin
 from app.web.api import API_PATH, create_api
 from app.web.api_access import authorised
 from app.web.api_problems import error_problem
+from app.web.availability import install_availability
 from app.web.branding import configure_chainlit, install_shop_name, prepare_branding
 from app.web.chat_session import ChatSessions
 from app.web.dashboard import install_dashboard
 from app.web.first_run import auth_secret
+from app.web.health import install_health
+from app.web.metrics_endpoint import install_metrics
+from app.web.request_ids import RequestIds
 from app.web.security import install_security
 from app.web.state import WebState, get_state, set_state
 
@@ -103,21 +108,21 @@ def create_app(settings: Settings, *, chat_model: BaseChatModel | None = None) -
             try:
                 async with mcp.running(runtime, ask_limit=count_ask):
                     yield
-            finally:
+            finally:  # turns still running (sockets closed, Ctrl+C) are stored as interrupted
                 if scheduler is not None:
                     scheduler.cancel()
+                await runtime.turns.drain.drain(timeout_s=0)
                 set_state(None)
 
     app = FastAPI(title="bichat", lifespan=lifespan)
-
-    @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
 
     @app.get("/", include_in_schema=False)
     async def home() -> RedirectResponse:
         return RedirectResponse(f"{CHAT_PATH}/")
 
+    install_health(app)
+    install_availability(app)
+    install_metrics(app)
     install_admin(app)
     install_dashboard(app)
     app.mount(API_PATH, create_api())
@@ -137,6 +142,7 @@ def create_app(settings: Settings, *, chat_model: BaseChatModel | None = None) -
     config.project.user_session_timeout = settings.session_max_age_s  # the token's lifetime
     app.add_middleware(ChatSessions)
     install_security(app, settings, chat_page=chat_page())
+    app.add_middleware(RequestIds)  # outermost: every log line of a request carries its id
     return app
 
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from fastapi import Request
+
 from app.config import Settings
 from app.dashboards.tiles import Tiles
 from app.turn.runtime import AgentRuntime
 from app.web.api_limits import TokenLimits
-from app.web.throttle import LoginThrottle
+from app.web.throttle import LoginThrottle, throttled_login
+from db.users import LoginUser
 
 
 @dataclass
@@ -26,6 +29,18 @@ class WebState:
         self.api_limits = TokenLimits.from_settings(self.settings)
         self.tiles = Tiles(
             self.runtime.engine, self.runtime.agent.services, ttl_s=self.settings.tile_cache_ttl_s
+        )
+
+    async def log_in(self, request: Request, *, username: str, password: str) -> LoginUser | None:
+        """``throttled_login`` (chat and admin alike) with this process's throttle, database
+        and wait for it; ``username`` is taken without surrounding spaces."""
+        return await throttled_login(
+            request,
+            self.throttle,
+            self.runtime.engine,
+            username=username.strip(),
+            password=password,
+            retry_s=self.settings.database_retry_s,
         )
 
 

@@ -30,6 +30,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import Settings
+from db.availability import retries
 from db.users import LoginUser, authenticate
 
 
@@ -79,12 +80,22 @@ def client_address(request: Request) -> str:
 
 
 async def throttled_login(
-    request: Request, throttle: LoginThrottle, engine: AsyncEngine, *, username: str, password: str
+    request: Request,
+    throttle: LoginThrottle,
+    engine: AsyncEngine,
+    *,
+    username: str,
+    password: str,
+    retry_s: float = 0.0,
 ) -> LoginUser | None:
     """The user if the password is right; None if not; ``TooManyLogins`` before checking
-    anything when this address or username has tried too often."""
+    anything when this address or username has tried too often. The database is waited for
+    up to ``retry_s`` (a restart); ``DatabaseUnavailable`` when it stays away (the caller says
+    "unavailable", 503, never "wrong password")."""
     await throttle.attempt(client_address(request), username)
-    user = await authenticate(engine, username=username, password=password)
+    async for attempt in retries(budget_s=retry_s, what="checking a login"):
+        with attempt:
+            user = await authenticate(engine, username=username, password=password)
     if user is not None:
         await throttle.succeeded(username)
     return user

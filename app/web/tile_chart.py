@@ -15,11 +15,11 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from app.tools.charts import Chart
+from app.web.chart_ticks import x_tick_labels
 
 WIDTH, HEIGHT = 640, 260
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 16, 48
 SERIES_CLASSES = 8
-MAX_X_LABELS = 8
 Point = tuple[int, float, Any]  # category index, value, the x as given
 
 
@@ -151,13 +151,8 @@ class Frame:
         return parts
 
     def x_labels(self, categories: list[str]) -> list[str]:
-        every = max(1, math.ceil(len(categories) / MAX_X_LABELS))
-        return [
-            f'<text class="tick" x="{self.x(i):.1f}" y="{HEIGHT - BOTTOM + 16}" '
-            f'text-anchor="middle">{escape(label[:16])}</text>'
-            for i, label in enumerate(categories)
-            if i % every == 0
-        ]
+        labels = [label[:16] for label in categories]
+        return x_tick_labels(labels, x=self.x, y=HEIGHT - BOTTOM + 16)
 
 
 def legend(traces: list[dict[str, Any]]) -> list[str]:

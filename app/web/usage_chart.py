@@ -15,10 +15,10 @@ from decimal import Decimal
 from markupsafe import Markup, escape
 
 from app.store.usage import UsageRow
+from app.web.chart_ticks import x_tick_labels
 
 WIDTH, HEIGHT = 960, 260
 LEFT, RIGHT, TOP, BOTTOM = 64, 64, 16, 36
-MAX_DAY_LABELS = 8
 
 
 def nice_ceiling(value: float) -> float:
@@ -94,10 +94,5 @@ def axes(token_top: float, cost_top: float) -> list[str]:
 
 
 def day_labels(days: list[UsageRow], slot: float) -> list[str]:
-    every = max(1, math.ceil(len(days) / MAX_DAY_LABELS))
-    return [
-        f'<text class="tick" x="{LEFT + (i + 0.5) * slot:.1f}" y="{HEIGHT - BOTTOM + 16}" '
-        f'text-anchor="middle">{escape(row.key[5:])}</text>'
-        for i, row in enumerate(days)
-        if i % every == 0
-    ]
+    labels = [row.key[5:] for row in days]
+    return x_tick_labels(labels, x=lambda i: LEFT + (i + 0.5) * slot, y=HEIGHT - BOTTOM + 16)

@@ -2,7 +2,9 @@
 
 from db.models.application import (
     APPLICATION_TABLES,
+    PROCESS_TABLES,
     ApiToken,
+    AppInstance,
     AppUser,
     ChatMessage,
     ChatSession,
@@ -12,6 +14,7 @@ from db.models.application import (
     DigestRun,
     DimensionValue,
     DimensionValueRefresh,
+    OpenTurn,
     TenantReader,
     VerifiedQuery,
 )
@@ -36,7 +39,9 @@ __all__ = [
     "APPLICATION_TABLES",
     "BUSINESS_TABLES",
     "PII_COLUMNS",
+    "PROCESS_TABLES",
     "ApiToken",
+    "AppInstance",
     "AppUser",
     "Base",
     "BundleRule",
@@ -50,6 +55,7 @@ __all__ = [
     "DigestRun",
     "DimensionValue",
     "DimensionValueRefresh",
+    "OpenTurn",
     "Order",
     "OrderItem",
     "Product",

@@ -17,7 +17,9 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    Float,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     Numeric,
@@ -397,6 +399,35 @@ class DigestRun(TenantScoped, Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class AppInstance(Base):
+    """A running bichat process that answers questions (``bichat serve``, ``bichat ask``): it
+    holds an advisory lock on its id for as long as it lives and beats ``seen_at``; the turns
+    it has in flight are in ``open_turns`` (see app/turn/presence.py)."""
+
+    __tablename__ = "app_instances"
+
+    id: Mapped[int] = mapped_column(Integer, Identity(always=False), primary_key=True)
+    hostname: Mapped[str] = mapped_column(Text, nullable=False)
+    pid: Mapped[int] = mapped_column(Integer, nullable=False)
+    process_started_at: Mapped[float] = mapped_column(Float, nullable=False)  # the OS's, epoch s
+    started_at: Mapped[datetime] = timestamp_now()
+    seen_at: Mapped[datetime] = timestamp_now()
+
+
+class OpenTurn(Base):
+    """A question being answered: stored with the question, gone with the turn's last row. One
+    left behind by a process that died is closed as interrupted by the next start."""
+
+    __tablename__ = "open_turns"
+    __table_args__ = (Index(None, "instance_id"),)
+
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("chat_messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    instance_id: Mapped[int] = mapped_column(ForeignKey("app_instances.id"), nullable=False)
+    opened_at: Mapped[datetime] = timestamp_now()
+
+
 APPLICATION_TABLES: tuple[str, ...] = (
     "app_users",
     "chat_sessions",
@@ -412,3 +443,4 @@ APPLICATION_TABLES: tuple[str, ...] = (
     "digests",
     "digest_runs",
 )
+PROCESS_TABLES: tuple[str, ...] = ("app_instances", "open_turns")  # bichat's own, no tenant

@@ -34,6 +34,11 @@ def bigint_id() -> Mapped[int]:
     return mapped_column(BigInteger, Identity(always=False), primary_key=True)
 
 
+def parent(column: str, *, ondelete: str) -> Mapped[int]:
+    """A required, indexed foreign key to ``column`` (``table.id``)."""
+    return mapped_column(ForeignKey(column, ondelete=ondelete), nullable=False, index=True)
+
+
 class TenantScoped:
     """Mixin: every business and application row belongs to one tenant."""
 

@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models.base import Base, TenantScoped, bigint_id, in_list, money, timestamp_now
+from db.models.base import Base, TenantScoped, bigint_id, in_list, money, parent, timestamp_now
 
 EMBEDDING_DIMENSIONS = 384
 ORDER_STATUSES = ("pending", "paid", "shipped", "delivered", "cancelled", "refunded")
@@ -217,12 +217,8 @@ class OrderItem(TenantScoped, Base):
     )
 
     id: Mapped[int] = bigint_id()
-    order_id: Mapped[int] = mapped_column(
-        ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True
-    )
-    product_id: Mapped[int] = mapped_column(
-        ForeignKey("products.id", ondelete="RESTRICT"), nullable=False, index=True
-    )
+    order_id: Mapped[int] = parent("orders.id", ondelete="CASCADE")
+    product_id: Mapped[int] = parent("products.id", ondelete="RESTRICT")
     quantity: Mapped[int] = mapped_column(Integer, nullable=False)
     unit_price: Mapped[Decimal] = money()
     discount_amount: Mapped[Decimal] = money(default="0")
@@ -241,9 +237,7 @@ class Review(TenantScoped, Base):
     )
 
     id: Mapped[int] = bigint_id()
-    product_id: Mapped[int] = mapped_column(
-        ForeignKey("products.id", ondelete="CASCADE"), nullable=False, index=True
-    )
+    product_id: Mapped[int] = parent("products.id", ondelete="CASCADE")
     customer_id: Mapped[int | None] = mapped_column(
         ForeignKey("customers.id", ondelete="SET NULL"), index=True
     )
@@ -266,9 +260,7 @@ class ProductEvent(TenantScoped, Base):
     )
 
     id: Mapped[int] = bigint_id()
-    product_id: Mapped[int] = mapped_column(
-        ForeignKey("products.id", ondelete="CASCADE"), nullable=False, index=True
-    )
+    product_id: Mapped[int] = parent("products.id", ondelete="CASCADE")
     customer_id: Mapped[int | None] = mapped_column(
         ForeignKey("customers.id", ondelete="SET NULL"), index=True
     )
@@ -291,12 +283,8 @@ class BundleRule(TenantScoped, Base):
     )
 
     id: Mapped[int] = bigint_id()
-    antecedent_product_id: Mapped[int] = mapped_column(
-        ForeignKey("products.id", ondelete="CASCADE"), nullable=False, index=True
-    )
-    consequent_product_id: Mapped[int] = mapped_column(
-        ForeignKey("products.id", ondelete="CASCADE"), nullable=False, index=True
-    )
+    antecedent_product_id: Mapped[int] = parent("products.id", ondelete="CASCADE")
+    consequent_product_id: Mapped[int] = parent("products.id", ondelete="CASCADE")
     support: Mapped[float] = mapped_column(Double, nullable=False)
     confidence: Mapped[float] = mapped_column(Double, nullable=False)
     lift: Mapped[float] = mapped_column(Double, nullable=False)

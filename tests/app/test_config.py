@@ -22,6 +22,7 @@ def test_defaults_use_the_embedded_server_and_offline_model():
     assert settings.effective_model == "offline"
     assert settings.embeddings == "local"
     assert settings.statement_timeout_ms == 5000
+    assert settings.turn_timeout_s == 120 and settings.database_retry_s == 10
 
 
 def test_an_api_key_switches_the_default_model_online(monkeypatch):
@@ -54,8 +55,13 @@ def test_dotenv_file_is_read(tmp_path):
         ("BICHAT_EMBEDDINGS", "openai:ada", "must be one of local"),
         ("BICHAT_READER_TEMP_FILE_LIMIT_KB", "3000000000", "less than or equal to 2147483647"),
         ("BICHAT_READER_IDLE_IN_TRANSACTION_TIMEOUT_MS", "3000000000", "less than or equal to"),
+        ("BICHAT_TURN_TIMEOUT_S", "0", "greater than 0"),
+        ("BICHAT_TURN_TIMEOUT_S", "a minute", "valid number"),
+        ("BICHAT_DATABASE_RETRY_S", "-1", "greater than or equal to 0"),
         ("BICHAT_API_RATE_LIMIT", "lots", "is not a rate"),
         ("BICHAT_API_ASK_RATE_LIMIT", "10 a minute", "is not a rate"),
+        ("BICHAT_LOG_FORMAT", "xml", "'text' or 'json'"),
+        ("BICHAT_DRAIN_TIMEOUT_S", "-1", "greater than or equal to 0"),
     ],
 )
 def test_malformed_values_name_the_variable(monkeypatch, variable, value, message):
@@ -104,6 +110,7 @@ def test_every_setting_has_a_unit_or_is_unitless_by_nature():
         "smtp_password",
         "smtp_from",
         "smtp_starttls",  # on or off
+        "log_format",  # text or json
     }
     for name in Settings.model_fields:
         assert name in unitless or name.rsplit("_", 1)[-1] in {"ms", "s", "kb", "tokens"}, name

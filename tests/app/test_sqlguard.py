@@ -635,14 +635,14 @@ def capped(sql: str) -> str:
 @pytest.mark.parametrize(
     ("sql", "expected"),
     [
-        # inputs of costly functions: values 1 MB, patterns 256 bytes, character sets 32
+        # inputs of costly functions: values 1 MB, patterns 64 bytes, character sets 32
         (
             "SELECT normalize(name, NFD) FROM products",
             "SELECT NORMALIZE(BICHAT_CAPPED(name, 1000000), NFD) FROM products",
         ),
         (
             "SELECT strpos(name, brand), translate(name, brand, 'x') FROM products",
-            "SELECT POSITION(BICHAT_CAPPED(brand, 256) IN BICHAT_CAPPED(name, 1000000)), "
+            "SELECT POSITION(BICHAT_CAPPED(brand, 64) IN BICHAT_CAPPED(name, 1000000)), "
             "TRANSLATE(BICHAT_CAPPED(name, 1000000), BICHAT_CAPPED(brand, 32), 'x') "
             "FROM products",
         ),
@@ -684,7 +684,7 @@ def capped(sql: str) -> str:
         (
             "SELECT array_to_string(tags, (SELECT min(brand) FROM products)) FROM products",
             "SELECT BICHAT_CAPPED(ARRAY_TO_STRING(BICHAT_CAPPED(tags, 1000000), "
-            "BICHAT_CAPPED((SELECT MIN(brand) FROM products), 256)), 1000000) FROM products",
+            "BICHAT_CAPPED((SELECT MIN(brand) FROM products), 64)), 1000000) FROM products",
         ),
         # products of two numbers of up to 131,072 digits cost 0.06 s each; by a short
         # literal, next to nothing

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from db.csv_export import export_tenant
 from db.csv_format import FILES
 from db.csv_import import CsvImportError, import_folder
+from db.reads import read_column, read_row, read_rows
 from db.seed import seed_tenant
 from db.tenants import TenantRecord, create_tenant
 
@@ -125,34 +126,14 @@ async def test_reimport_changes_nothing(engine, new_tenant, folder):
     tenant = await new_tenant()
     path = folder()
     await load(engine, tenant, path)
-    async with engine.connect() as connection:
-        before = (
-            await connection.execute(
-                text("SELECT id, updated_at FROM products WHERE tenant_id = :t ORDER BY id"),
-                {"t": tenant.id},
-            )
-        ).all()
-        items_before = (
-            await connection.execute(
-                text("SELECT id FROM order_items WHERE tenant_id = :t ORDER BY id"),
-                {"t": tenant.id},
-            )
-        ).all()
+    products_sql = "SELECT id, updated_at FROM products WHERE tenant_id = :t ORDER BY id"
+    items_sql = "SELECT id FROM order_items WHERE tenant_id = :t ORDER BY id"
+    before = await read_rows(engine, products_sql, {"t": tenant.id})
+    items_before = await read_rows(engine, items_sql, {"t": tenant.id})
     again = await load(engine, tenant, path)
     assert set(again.written.values()) == {0}
-    async with engine.connect() as connection:
-        assert (
-            await connection.execute(
-                text("SELECT id, updated_at FROM products WHERE tenant_id = :t ORDER BY id"),
-                {"t": tenant.id},
-            )
-        ).all() == before
-        assert (
-            await connection.execute(
-                text("SELECT id FROM order_items WHERE tenant_id = :t ORDER BY id"),
-                {"t": tenant.id},
-            )
-        ).all() == items_before
+    assert await read_rows(engine, products_sql, {"t": tenant.id}) == before
+    assert await read_rows(engine, items_sql, {"t": tenant.id}) == items_before
 
 
 async def test_reimport_updates_changed_rows_by_natural_key(engine, new_tenant, folder):
@@ -167,22 +148,15 @@ async def test_reimport_updates_changed_rows_by_natural_key(engine, new_tenant, 
     (changed / "orders.csv").write_text((changed / "orders.csv").read_text())
     report = await load(engine, tenant, changed)
     assert report.written["products"] == 1 and report.written["order_items"] == 1
-    async with engine.connect() as connection:
-        names = (
-            await connection.scalars(
-                text("SELECT name FROM products WHERE tenant_id = :t ORDER BY sku"),
-                {"t": tenant.id},
-            )
-        ).all()
-        o1 = (
-            await connection.execute(
-                text(
-                    "SELECT count(*), sum(quantity) FROM order_items i JOIN orders o ON o.id = i.order_id "
-                    "WHERE o.tenant_id = :t AND o.order_number = 'O-1'"
-                ),
-                {"t": tenant.id},
-            )
-        ).one()
+    names = await read_column(
+        engine, "SELECT name FROM products WHERE tenant_id = :t ORDER BY sku", {"t": tenant.id}
+    )
+    o1 = await read_row(
+        engine,
+        "SELECT count(*), sum(quantity) FROM order_items i JOIN orders o ON o.id = i.order_id "
+        "WHERE o.tenant_id = :t AND o.order_number = 'O-1'",
+        {"t": tenant.id},
+    )
     assert names == ["Trail Tent II", "Storm Tent"]
     assert tuple(o1) == (1, 3)
 
@@ -382,16 +356,12 @@ async def test_replacing_items_of_an_order_not_in_the_file_recomputes_its_totals
     (items / "order_items.csv").write_text(HEADERS["order_items.csv"] + "\nO-2,T-1,5,,\n")
     report = await load(engine, tenant, items)
     assert report.written["order totals"] == 1
-    async with engine.connect() as connection:
-        subtotal, total, lines = (
-            await connection.execute(
-                text(
-                    "SELECT o.subtotal, o.total_amount, (SELECT sum(line_total) FROM order_items i WHERE i.order_id = o.id) "
-                    "FROM orders o WHERE o.tenant_id = :t AND o.order_number = 'O-2'"
-                ),
-                {"t": tenant.id},
-            )
-        ).one()
+    subtotal, total, lines = await read_row(
+        engine,
+        "SELECT o.subtotal, o.total_amount, (SELECT sum(line_total) FROM order_items i WHERE i.order_id = o.id) "
+        "FROM orders o WHERE o.tenant_id = :t AND o.order_number = 'O-2'",
+        {"t": tenant.id},
+    )
     assert subtotal == lines == 995 and total == 995  # 5 x 199.00, no shipping or tax on O-2
 
 

@@ -13,7 +13,7 @@ import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import Settings
-from db.models import APPLICATION_TABLES, BUSINESS_TABLES, PII_COLUMNS
+from db.models import APPLICATION_TABLES, BUSINESS_TABLES, PII_COLUMNS, PROCESS_TABLES
 from db.reader import connect_reader, reader_login
 from db.tenants import TenantRecord
 
@@ -148,7 +148,7 @@ async def test_customers_hides_pii_and_select_star_works(two_tenants, reader_of)
         await reader.fetch("SELECT * FROM public.customers")
 
 
-@pytest.mark.parametrize("table", APPLICATION_TABLES)
+@pytest.mark.parametrize("table", (*APPLICATION_TABLES, *PROCESS_TABLES))
 async def test_application_tables_are_unreadable(two_tenants, reader_of, table):
     reader = await reader_of(two_tenants[0])
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
@@ -238,16 +238,14 @@ async def test_reader_cannot_create_temp_tables_or_schemas(two_tenants, reader_o
 
 
 async def role_default(engine: AsyncEngine, role: str, name: str) -> str | None:
-    from sqlalchemy import text
+    from db.reads import read_value
 
-    async with engine.connect() as owner:
-        config = await owner.scalar(
-            text(
-                "SELECT setconfig FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole "
-                "WHERE r.rolname = :r AND s.setdatabase = 0"
-            ),
-            {"r": role},
-        )
+    config = await read_value(
+        engine,
+        "SELECT setconfig FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole "
+        "WHERE r.rolname = :r AND s.setdatabase = 0",
+        {"r": role},
+    )
     values = dict(item.split("=", 1) for item in config or [])
     return values.get(name)
 
@@ -295,16 +293,14 @@ async def test_per_database_role_settings_are_reset_and_never_reach_bichat(
     assert await later.fetchval("SHOW hash_mem_multiplier") == "2"
     await initialise(engine, settings)
     role = await later.fetchval("SELECT session_user")
-    async with engine.connect() as owner:
-        from sqlalchemy import text
+    from db.reads import read_value
 
-        left = await owner.scalar(
-            text(
-                "SELECT count(*) FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole "
-                "WHERE r.rolname = :r AND s.setdatabase <> 0"
-            ),
-            {"r": role},
-        )
+    left = await read_value(
+        engine,
+        "SELECT count(*) FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole "
+        "WHERE r.rolname = :r AND s.setdatabase <> 0",
+        {"r": role},
+    )
     assert left == 0
 
 

@@ -224,3 +224,18 @@ async def seed_eval_shop(
         if embeddings is not None:
             await embed_tenant(connection, tenant_id=tenant.id, slug=slug, embeddings=embeddings)
     return tenant
+
+
+def shop_up_to_today(name: str, *, slug: str, seed: int, orders: int, products: int):
+    """A module fixture ``name``: the demo shop up to today (so that relative periods such as
+    "last month" have data), its products embedded."""
+
+    @pytest_asyncio.fixture(scope="module", name=name)
+    async def shop(engine, settings, eval_embeddings) -> TenantRecord:
+        today = datetime.now(UTC).date()
+        return await seed_eval_shop(
+            engine, settings, slug=slug, seed=seed, orders=orders, products=products, end=today,
+            embeddings=eval_embeddings,
+        )  # fmt: skip
+
+    return shop

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
-import pytest_asyncio
 from langchain_core.messages import BaseMessage, HumanMessage, ToolMessage
 from pydantic import SecretStr
 
@@ -19,7 +18,7 @@ from app.evals.report import VariantRun, build_report, without_timings, write_re
 from app.evals.runner import CaseResult, query_table, run_case
 from app.turn.runner import Turns
 from app.turn.runtime import build_turns
-from tests.evals.conftest import QUESTIONS, seed_eval_shop
+from tests.evals.conftest import QUESTIONS, shop_up_to_today
 from tests.evals.harness import build_eval_model, cassette
 from tests.openai_server import OpenAIServer, Reply
 from tests.scripted_model import Call, ScriptedChatModel
@@ -30,18 +29,9 @@ CLARIFY = "Which period and which measure do you mean?"
 WRONG_SQL = "SELECT count(*) AS n FROM orders"
 
 
-@pytest_asyncio.fixture(scope="module")
-async def harness_shop(engine, settings, eval_embeddings):
-    return await seed_eval_shop(
-        engine,
-        settings,
-        slug="harness-shop",
-        seed=5,
-        orders=400,
-        products=170,
-        end=datetime.now(UTC).date(),
-        embeddings=eval_embeddings,
-    )
+harness_shop = shop_up_to_today(
+    "harness_shop", slug="harness-shop", seed=5, orders=400, products=170
+)
 
 
 @pytest.fixture

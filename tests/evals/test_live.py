@@ -7,10 +7,7 @@ Run them in one process (no ``-n``): the report is gathered in the process that 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
-import pytest_asyncio
 from pydantic import SecretStr
 
 from app.evals.cases import EvalCase, load_cases
@@ -24,7 +21,7 @@ from tests.evals.conftest import (
     cassette_mode,
     configured_variants,
     option,
-    seed_eval_shop,
+    shop_up_to_today,
 )
 from tests.evals.harness import REPLAY_KEY, Variant, build_eval_model, cassette
 
@@ -44,19 +41,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     )
 
 
-@pytest_asyncio.fixture(scope="module")
-async def live_shop(engine, settings, eval_embeddings):
-    """The demo shop up to today, so that relative periods ("last month") have data."""
-    return await seed_eval_shop(
-        engine,
-        settings,
-        slug="eval-shop",
-        seed=9,
-        orders=3000,
-        products=340,
-        end=datetime.now(UTC).date(),
-        embeddings=eval_embeddings,
-    )
+live_shop = shop_up_to_today("live_shop", slug="eval-shop", seed=9, orders=3000, products=340)
 
 
 @pytest.fixture(scope="module")

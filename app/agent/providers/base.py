@@ -50,11 +50,14 @@ class Provider:
     classify: Callable[[BaseException], Failure | None]
     key_variable: str | None = None
     unreachable_hint: str = "Check the network."
+    retries: bool = True  # a failed call may be tried again (``BICHAT_MODEL_MAX_RETRIES``)
 
 
 def timeout_and_retries(settings: Settings, http_async_client: Any = None) -> dict[str, Any]:
-    """The options every LangChain chat model takes: a timeout and retries."""
-    return {"timeout": settings.model_timeout_s, "max_retries": settings.model_max_retries}
+    """The options every LangChain chat model takes: a timeout, and no retries of its own: the
+    turn retries a failed call itself (``app.agent.reporter``), within the turn's deadline and
+    telling the user which attempt it is on."""
+    return {"timeout": settings.model_timeout_s, "max_retries": 0}
 
 
 def classify_status(status: int, detail: str = "") -> Failure:
@@ -104,6 +107,18 @@ def describe(failure: Failure, provider: Provider) -> str:
         "unreachable": "The model provider cannot be reached (connection failed). "
         + provider.unreachable_hint,
     }[failure.kind]
+
+
+RETRYABLE: frozenset[FailureKind] = frozenset(
+    {"rate_limited", "timed_out", "failed", "unreachable"}
+)
+
+
+def worth_retrying(error: BaseException, provider: Provider) -> bool:
+    """A failure that may pass (429, 5xx, timeouts, a dropped connection), not a refused key or
+    a rejected request."""
+    failure = provider.classify(error) or classify_transport(error)
+    return failure is not None and failure.kind in RETRYABLE
 
 
 def describe_model_error(error: BaseException, provider: Provider) -> str:

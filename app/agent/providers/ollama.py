@@ -34,4 +34,5 @@ PROVIDER = Provider(
     options=options,
     classify=classify,
     unreachable_hint="Is Ollama running (ollama serve) at OLLAMA_HOST?",
+    retries=False,
 )

@@ -1,4 +1,5 @@
-// bichat's touches to the Chainlit page: the shop's name in the header once logged in, and
+// bichat's touches to the Chainlit page: the shop's name in the header once logged in, a
+// question the server could not take put back into the message box, and
 // what Chainlit's markup lacks for assistive technology (WCAG: buttons without a name, a
 // list that holds no items, ARIA on an element without a role). Served by Chainlit from its
 // app root (public/), no other site involved.
@@ -112,6 +113,23 @@
       link.setAttribute("aria-disabled", "true");
     }
   }
+
+  // a question the server could not take (its database was briefly away) comes back into
+  // the message box: the server sends it as a window message (Chainlit's send_window_message)
+  function restoreQuestion(text) {
+    const box = document.getElementById("chat-input");
+    if (!box || typeof text !== "string") return;
+    const setValue = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(box), "value").set;
+    setValue.call(box, text); // React reads the value on its input event
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+    box.focus();
+  }
+
+  window.addEventListener("message", (event) => {
+    if (event.source !== window || event.origin !== window.location.origin) return;
+    const data = event.data;
+    if (data && data.type === "bichat.restore_question") restoreQuestion(data.text);
+  });
 
   let scheduled = false;
   new MutationObserver(() => {

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision, down_revision = "0012", "0009"
+revision, down_revision = "0012", "0010"
 
 
 def identity() -> sa.Column[object]:

@@ -76,3 +76,14 @@ async def stored_messages(engine, session_id) -> list[dict]:
             text("SELECT * FROM chat_messages WHERE session_id = :s ORDER BY id"), {"s": session_id}
         )
         return [dict(row._mapping) for row in rows]
+
+
+async def user_rows(engine, question: str) -> int:
+    """How many times ``question`` is stored as a user's message."""
+    async with engine.connect() as connection:
+        return int(
+            await connection.scalar(
+                text("SELECT count(*) FROM chat_messages WHERE role = 'user' AND content = :q"),
+                {"q": question},
+            )
+        )

@@ -137,9 +137,10 @@ async def test_bad_tool_arguments_are_reported_to_the_model_and_stored(make_agen
 
 
 async def test_a_crashing_tool_is_reported_to_the_model_and_the_turn_goes_on(
-    make_agent, shop, engine, monkeypatch
+    make_agent, shop, engine, monkeypatch, caplog
 ):
-    """A bug inside a tool (simulated: search raises) reaches the model as an error."""
+    """A bug inside a tool (simulated: search raises) reaches the model as an error; its text
+    goes to the log, not to the model, the store or the chat's step."""
 
     async def broken(self, **kwargs):
         raise RuntimeError("index file vanished")
@@ -147,14 +148,16 @@ async def test_a_crashing_tool_is_reported_to_the_model_and_the_turn_goes_on(
     monkeypatch.setattr("app.tools.search.ProductSearch.search", broken)
 
     def apologise(messages):
-        assert "index file vanished" in messages[-1].content
+        assert "tool_crashed" in messages[-1].content
+        assert "index file vanished" not in messages[-1].content
         return "Search is broken right now."
 
     model = ScriptedChatModel(script=[Call("search_products", {"query": "tent"}), apologise])
     result = await make_agent(model).ask(tenant=shop, question="tents?")
     assert result.error is None and result.answer == "Search is broken right now."
     rows = await stored_messages(engine, result.session_id)
-    assert "tool_crashed" in rows[2]["error"]
+    assert rows[2]["error"] == "tool_crashed: the tool failed on our side (the error is logged)"
+    assert "index file vanished" in caplog.text
 
 
 async def test_the_system_prompt_has_the_shop_context_schema_metrics_and_close_examples(

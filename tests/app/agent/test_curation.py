@@ -9,9 +9,7 @@ import pytest
 import pytest_asyncio
 
 from app.agent.curation import RefusedQuery, dry_run
-from app.config import load_settings
-from app.tools.sql import SqlExecutor
-from db.seed import seed_tenant
+from tests.factories import seeded_shop
 
 # About 10 ms a row: a handful of rows pass any timeout, the chat's 500 do not pass 1 s.
 SLOW_PER_ROW = (
@@ -22,22 +20,13 @@ SLOW_PER_ROW = (
 
 @pytest_asyncio.fixture(scope="module")
 async def shop(engine, settings):
-    await seed_tenant(engine, settings, slug="cur-a", seed=5, orders=50, end=date(2026, 11, 22))
-    from sqlalchemy import text
-
-    async with engine.connect() as connection:
-        return await connection.scalar(text("SELECT id FROM tenants WHERE slug = 'cur-a'"))
+    return await seeded_shop(engine, settings, "cur-a", seed=5, orders=50, end=date(2026, 11, 22))
 
 
-@pytest_asyncio.fixture
-async def chat_executor(engine, database_url, tmp_path):
+@pytest.fixture
+def chat_executor(make_executor):
     """The executor the chat and the admin pages share, with a 1 s statement timeout."""
-    settings = load_settings(
-        database_url=database_url, data_dir=tmp_path, statement_timeout_ms=1000
-    )
-    executor = SqlExecutor(engine=engine, settings=settings, owner_url=database_url)
-    yield executor
-    await executor.close()
+    return make_executor(statement_timeout_ms=1000)
 
 
 async def test_the_dry_run_refuses_sql_that_the_chat_could_not_run(shop, chat_executor):

@@ -11,17 +11,9 @@ import pytest
 from app.agent.pricing import cost_usd
 from app.store.conversations import session_totals
 from tests.app.agent.conftest import stored_messages
-from tests.openai_server import OpenAIServer, Reply
+from tests.openai_server import Reply
 
 ONLINE = {"model": "openai:gpt-4.1-mini", "openai_api_key": "sk-test-key", "model_max_retries": 0}
-
-
-@pytest.fixture
-def openai_server(monkeypatch):
-    server = OpenAIServer().start()
-    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-    yield server
-    server.stop()
 
 
 async def test_streamed_tool_calls_run_and_usage_is_stored_as_reported(
@@ -66,6 +58,8 @@ async def test_streamed_tool_calls_run_and_usage_is_stored_as_reported(
         "run_sql",
         "search_products",
         "bundle_rules",
+        "explain_change",
+        "forecast_metric",
         "make_chart",
     }
     second = openai_server.received[1].body["messages"]

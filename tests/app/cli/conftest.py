@@ -20,3 +20,23 @@ def bichat(database_url, monkeypatch, tmp_path):
         return runner.invoke(app, list(args), input=stdin, env=env, catch_exceptions=False)
 
     return invoke
+
+
+def shop_with_user(bichat, slug: str, name: str, username: str) -> str:
+    """The shop ``slug`` with one user ``username``, made through the CLI on first use."""
+    if slug not in bichat("tenants", "list", "--json").stdout:
+        assert bichat("tenants", "create", slug, "--name", name).exit_code == 0
+        made = bichat(
+            "users", "create", username, "--tenant", slug, "--password-stdin",
+            stdin="long-password\n",
+        )  # fmt: skip
+        assert made.exit_code == 0, made.output
+    return slug
+
+
+def seeded_through_cli(database_url: str, data_dir: str, slug: str, *options: str) -> str:
+    """The shop ``slug`` seeded with ``bichat db seed`` (which also builds its values index)."""
+    env = {"BICHAT_DATABASE_URL": database_url, "BICHAT_DATA_DIR": data_dir}
+    result = CliRunner().invoke(app, ["db", "seed", "--tenant", slug, *options], env=env)
+    assert result.exit_code == 0, result.output
+    return slug

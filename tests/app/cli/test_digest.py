@@ -7,42 +7,22 @@ import asyncio
 import json
 
 import pytest
-from sqlalchemy import text
 
 from app.store import pins
 from app.store.pins import Viewer
 from db.engine import create_engine
+from tests.app.cli.conftest import shop_with_user
 from tests.app.digests.test_digests import Hooks, webhook_server
+from tests.app.web.api_client import owner_query
 
 
 @pytest.fixture
 def shop(bichat):
-    if "digest-cli" not in bichat("tenants", "list", "--json").stdout:
-        assert bichat("tenants", "create", "digest-cli", "--name", "Digest Shop").exit_code == 0
-        made = bichat(
-            "users",
-            "create",
-            "dina",
-            "--tenant",
-            "digest-cli",
-            "--password-stdin",
-            stdin="long-password\n",
-        )
-        assert made.exit_code == 0, made.output
-    return "digest-cli"
+    return shop_with_user(bichat, "digest-cli", "Digest Shop", "dina")
 
 
 def owner(url: str, sql: str, **params):
-    async def work():
-        engine = create_engine(url)
-        try:
-            async with engine.begin() as connection:
-                found = await connection.execute(text(sql), params)
-                return list(found) if found.returns_rows else []
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(work())
+    return asyncio.run(owner_query(url, sql, **params))
 
 
 def pin_for(url: str, username: str) -> None:

@@ -9,6 +9,7 @@ import json
 import pytest
 
 from db.engine import connect_raw
+from tests.app.cli.conftest import seeded_through_cli
 
 
 def values_state(url: str, slug: str) -> tuple[object, int]:
@@ -31,21 +32,10 @@ def values_state(url: str, slug: str) -> tuple[object, int]:
 @pytest.fixture(scope="module")
 def seeded(database_url, tmp_path_factory):
     """A shop seeded through the CLI (which rebuilds its values index)."""
-    from typer.testing import CliRunner
-
-    from app.cli.main import app
-
-    env = {
-        "BICHAT_DATABASE_URL": database_url,
-        "BICHAT_DATA_DIR": str(tmp_path_factory.mktemp("data")),
-    }
-    result = CliRunner().invoke(
-        app,
-        ["db", "seed", "--tenant", "cli-sem", "--orders", "400", "--end-date", "2026-11-22"],
-        env=env,
+    data_dir = str(tmp_path_factory.mktemp("data"))
+    return seeded_through_cli(
+        database_url, data_dir, "cli-sem", "--orders", "400", "--end-date", "2026-11-22"
     )
-    assert result.exit_code == 0, result.output
-    return "cli-sem"
 
 
 def test_seed_rebuilds_the_values_index(seeded, database_url):

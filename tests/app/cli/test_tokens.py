@@ -9,24 +9,13 @@ import pytest
 
 from app.store.tokens import AccessRefused, principal_for_token
 from db.engine import create_engine
+from tests.app.cli.conftest import shop_with_user
 
 
 @pytest.fixture
 def shop(bichat):
     """The shop ``token-shop`` with the user ``tia`` (made by the first test of the module)."""
-    if "token-shop" not in bichat("tenants", "list", "--json").stdout:
-        assert bichat("tenants", "create", "token-shop", "--name", "Token Shop").exit_code == 0
-        created = bichat(
-            "users",
-            "create",
-            "tia",
-            "--tenant",
-            "token-shop",
-            "--password-stdin",
-            stdin="long-password\n",
-        )
-        assert created.exit_code == 0, created.output
-    return "token-shop"
+    return shop_with_user(bichat, "token-shop", "Token Shop", "tia")
 
 
 def principal(url: str, token: str):

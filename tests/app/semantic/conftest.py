@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+import pytest
 import pytest_asyncio
 from sqlalchemy import text
 
 from app.semantic.periods import FrozenClock
 from app.semantic.service import SemanticLayer
-from app.tools.sql import SqlExecutor
 from db.seed import seed_tenant
 from db.tenants import TenantRecord, get_tenant
 
@@ -55,11 +55,9 @@ async def shops(engine, settings) -> Shops:
     return Shops(london, kiritimati)
 
 
-@pytest_asyncio.fixture(scope="module")
-async def executor(engine, settings, database_url):
-    executor = SqlExecutor(engine=engine, settings=settings, owner_url=database_url)
-    yield executor
-    await executor.close()
+@pytest.fixture(scope="module")
+def executor(module_executor):
+    return module_executor
 
 
 @pytest_asyncio.fixture(scope="module")

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from app.semantic.query import SemanticQuery
 from app.semantic.values import UnknownValue, load_values, refresh_values
 from app.tools.query_metrics import run_query_metrics
+from db.reads import read_value
 
 
 async def distinct(engine, sql: str, tenant) -> set[str]:
@@ -79,24 +80,24 @@ async def test_tenants_see_only_their_own_values(shops, layer, engine):
     for tenant in (shops.london, shops.kiritimati):
         index = await layer.index(tenant)
         for dimension, table in (("customer", "customers"), ("product", "products")):
-            async with engine.connect() as connection:
-                count = await connection.scalar(
-                    text(f"SELECT count(*) FROM {table} WHERE tenant_id = :t"), {"t": tenant.id}
-                )
+            sql = f"SELECT count(*) FROM {table} WHERE tenant_id = :t"
+            count = await read_value(engine, sql, {"t": tenant.id})
             assert len(index.of(dimension)) == count
+
+
+async def rebrand(engine, tenant_id, brand: str, *, which: str) -> None:
+    """Give the shop's first (``min``) or last (``max``) product the brand ``brand``."""
+    sql = f"UPDATE products SET brand = :b WHERE tenant_id = :t AND id = (SELECT {which}(id) "
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(sql + "FROM products WHERE tenant_id = :t)"), {"b": brand, "t": tenant_id}
+        )
 
 
 async def test_a_rebuild_is_seen_by_every_process_and_replaces_the_old_values(shops, layer, engine):
     tenant = shops.kiritimati
     before = await layer.index(tenant)
-    async with engine.begin() as connection:
-        await connection.execute(
-            text(
-                "UPDATE products SET brand = 'Zephyr Labs' WHERE tenant_id = :t AND id = "
-                "(SELECT min(id) FROM products WHERE tenant_id = :t)"
-            ),
-            {"t": tenant.id},
-        )
+    await rebrand(engine, tenant.id, "Zephyr Labs", which="min")
     count = await refresh_values(engine, layer.model, tenant.id)  # as `bichat db ...` does
     after = await layer.index(tenant)
     assert after is not before and after.refreshed_at > before.refreshed_at
@@ -107,14 +108,7 @@ async def test_a_rebuild_is_seen_by_every_process_and_replaces_the_old_values(sh
 async def test_an_unknown_value_rebuilds_a_stale_index_once(shops, layer, engine, executor):
     tenant = shops.kiritimati
     await layer.index(tenant)
-    async with engine.begin() as connection:
-        await connection.execute(
-            text(
-                "UPDATE products SET brand = 'Quokka Works' WHERE tenant_id = :t AND id = "
-                "(SELECT max(id) FROM products WHERE tenant_id = :t)"
-            ),
-            {"t": tenant.id},
-        )
+    await rebrand(engine, tenant.id, "Quokka Works", which="max")
     query = SemanticQuery.parse(
         {
             "metrics": ["stock_value"],

@@ -7,6 +7,7 @@ import uuid
 
 import asyncpg
 import pytest
+from sqlalchemy import text
 
 from app.errors import InvalidInput, NotFound
 from app.store.conversations import (
@@ -128,3 +129,21 @@ async def test_readers_cannot_read_the_conversation_store(
             await connection.fetch(sql)
     finally:
         await connection.close()
+
+
+async def test_rows_without_tool_input_or_output_store_sql_null_not_json_null(engine, tenant):
+    session = await create_session(engine, tenant_id=tenant.id, user_id=None, title="t")
+    add = lambda m: add_message(engine, session_id=session, tenant_id=tenant.id, message=m)  # noqa: E731
+    question = await add(Message(role="user", content="q"))
+    answer = await add(Message(role="assistant", content="a", model="m"))
+    call = await add(Message(role="tool", tool_name="run_sql", tool_input={"sql": "SELECT 1"}))
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            text(
+                "SELECT id, tool_input IS NULL AS no_input, tool_output IS NULL AS no_output "
+                "FROM chat_messages WHERE session_id = :s ORDER BY id"
+            ),
+            {"s": session},
+        )
+        found = {r.id: (r.no_input, r.no_output) for r in rows}
+    assert found == {question: (True, True), answer: (True, True), call: (False, True)}

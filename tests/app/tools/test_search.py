@@ -17,6 +17,7 @@ from app.errors import InvalidInput, NotFound
 from app.tools.search import KEYWORD_WEIGHT, VECTOR_WEIGHT, ProductSearch
 from app.tools.sql import SqlExecutor
 from db.embed import embed_tenant
+from db.reads import read_row
 from db.seed import seed_tenant
 
 JUDGED = json.loads((Path(__file__).parents[2] / "data" / "search" / "relevance.json").read_text())
@@ -91,16 +92,12 @@ async def test_hybrid_recall_is_at_least_each_signal_alone(search, engine, shop)
 
 async def test_exact_sku_and_brand_words_come_first(search, engine, shop):
     tenant = shop["search-a"]
-    async with engine.connect() as connection:
-        sku, brand, _leaf = (
-            await connection.execute(
-                text(
-                    "SELECT p.sku, p.brand, c.slug FROM products p JOIN categories c ON c.id = p.category_id "
-                    "WHERE p.tenant_id = :t AND p.is_active AND c.slug = 'headphones' ORDER BY p.sku LIMIT 1"
-                ),
-                {"t": tenant},
-            )
-        ).one()
+    sku, brand, _leaf = await read_row(
+        engine,
+        "SELECT p.sku, p.brand, c.slug FROM products p JOIN categories c ON c.id = p.category_id "
+        "WHERE p.tenant_id = :t AND p.is_active AND c.slug = 'headphones' ORDER BY p.sku LIMIT 1",
+        {"t": tenant},
+    )
     by_sku = await search.search(tenant_id=tenant, tenant_slug="search-a", query=sku, limit=3)
     assert by_sku.results[0].sku == sku and "keyword" in by_sku.results[0].matched
     by_brand = await search.search(

@@ -62,6 +62,17 @@ async def ask(page, question: str) -> None:
     await expect(page.locator('[data-step-type="user_message"]').last).to_contain_text(question)
 
 
+async def answered(page, web_server, question: str, *, sql: str, reply: str, until: str):
+    """Log in and ask ``question`` of a model that runs ``sql``, then writes ``reply``; the
+    answer's locator once it shows ``until``."""
+    web_server.use_model(ScriptedChatModel(script=[Call("run_sql", {"sql": sql}), reply]))
+    await log_in(page, web_server)
+    await ask(page, question)
+    answer = page.locator(ANSWER).last
+    await expect(answer).to_contain_text(until, timeout=20_000)
+    return answer
+
+
 async def test_a_conversation_in_the_browser(page, web_server):
     web_server.use_model(
         ScriptedChatModel(
@@ -123,19 +134,15 @@ async def test_a_conversation_in_the_browser(page, web_server):
 
 
 async def test_a_product_named_like_html_renders_inert(page, web_server):
-    web_server.use_model(
-        ScriptedChatModel(
-            script=[
-                Call("run_sql", {"sql": "SELECT name FROM products ORDER BY id LIMIT 3"}),
-                f"The first product is {XSS_NAME} indeed.",
-            ]
-        )
-    )
     try:
-        await log_in(page, web_server)
-        await ask(page, "Name the first products")
-        message = page.locator(ANSWER).last
-        await expect(message).to_contain_text("indeed", timeout=20_000)
+        message = await answered(
+            page,
+            web_server,
+            "Name the first products",
+            sql="SELECT name FROM products ORDER BY id LIMIT 3",
+            reply=f"The first product is {XSS_NAME} indeed.",
+            until="indeed",
+        )
         await page.wait_for_selector(".dataframe", timeout=10_000)
         await page.wait_for_timeout(1000)
         assert XSS_NAME in await message.inner_text()  # shown as text

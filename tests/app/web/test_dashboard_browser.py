@@ -9,8 +9,9 @@ import pytest
 from playwright.async_api import async_playwright, expect
 
 from tests.app.web.api_client import owner_query
+from tests.app.web.conftest import db_scalar
 from tests.app.web.test_accessibility import AXE, blocking_violations
-from tests.app.web.test_browser import ANSWER, ARTIFACTS, CHROMIUM, ask, log_in, scalar
+from tests.app.web.test_browser import ANSWER, ARTIFACTS, CHROMIUM, ask, log_in
 
 QUESTION = "What was the revenue by channel?"
 
@@ -45,7 +46,7 @@ async def test_pin_an_answer_and_see_it_on_the_dashboard(web_server, offline, th
             await expect(page.locator(ANSWER).last).to_contain_text(
                 "Pinned to your dashboard", timeout=10_000
             )
-            tile = await scalar(
+            tile = await db_scalar(
                 web_server.database_url,
                 "SELECT t.id FROM dashboard_tiles t JOIN dashboards d ON d.id = t.dashboard_id "
                 "JOIN app_users u ON u.id = d.user_id WHERE u.username = 'bob' AND t.kind = 'metrics'",
@@ -59,10 +60,10 @@ async def test_pin_an_answer_and_see_it_on_the_dashboard(web_server, offline, th
             await expect(section.locator("table")).to_contain_text("web")
             await page.screenshot(path=str(ARTIFACTS / f"dashboard-{theme}.png"), full_page=True)
             stamp = "SELECT refreshed_at FROM dashboard_tiles WHERE id = :t"
-            before = await scalar(web_server.database_url, stamp, t=tile)
+            before = await db_scalar(web_server.database_url, stamp, t=tile)
             await page.click(f"#refresh-{tile}")
             await page.wait_for_url(f"**/dashboard#tile-{tile}")
-            assert await scalar(web_server.database_url, stamp, t=tile) > before
+            assert await db_scalar(web_server.database_url, stamp, t=tile) > before
             assert problems == []  # nothing refused by the CSP, no script errors
             context_axe = await browser.new_context(color_scheme=theme, bypass_csp=True)
             await context_axe.add_cookies(await context.cookies())

@@ -8,6 +8,7 @@ import json
 from datetime import date
 from decimal import Decimal
 
+from app.figures import Locale
 from app.tools.json_values import json_value
 from app.tools.sql import SqlResult
 from app.web.elements import csv_bytes, table_payload
@@ -28,7 +29,7 @@ def test_the_csv_has_every_row_and_survives_commas_quotes_and_json():
 
 def test_elements_carry_the_full_result():
     result = SqlResult("SELECT ...", COLUMNS, ROWS * 300, 600, False, 1.0)
-    table = json.loads(table_payload(result))
+    table = json.loads(table_payload(result, {}, Locale()))
     assert table["columns"] == COLUMNS and len(table["data"]) == 600
     assert csv_bytes(result.columns, result.rows).count(b"\n") == 601
 
