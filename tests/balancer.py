@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 from tests.serve_process import free_port, launch_until_ready
@@ -48,6 +49,19 @@ class Balancer:
             name="haproxy",
         )
         return self
+
+    def marked(self, index: int, state: str) -> int:
+        """How many times HAProxy has logged instance ``index`` (0, 1) as ``state`` (UP, DOWN)."""
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return text.count(f"Server bichat/bichat{index + 1} is {state}")
+
+    def wait_marked(self, index: int, state: str, *, seen: int, timeout_s: float = 30) -> None:
+        """Wait until HAProxy logs instance ``index`` as ``state`` more than ``seen`` times."""
+        deadline = time.monotonic() + timeout_s
+        while self.marked(index, state) <= seen:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"HAProxy never marked instance {index + 1} {state}")
+            time.sleep(0.2)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

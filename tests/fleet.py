@@ -128,11 +128,16 @@ class Fleet:
             await engine.dispose()
 
     def restart(self, index: int) -> ServeProcess:
-        """A new process in the place of instance ``index`` (same port: HAProxy's server)."""
+        """A new process in the place of instance ``index`` (same port: HAProxy's server),
+        once HAProxy has marked it up again (new browsers are spread over both)."""
         old = self.servers[index]
+        old.stop()
         server = ServeProcess(self.env, cwd=self.root)
         server.port, server.base_url = old.port, old.base_url
         self.servers[index] = server.start()
+        up, down = (self.balancer.marked(index, state) for state in ("UP", "DOWN"))
+        if down > up:  # HAProxy saw it go: it needs two good checks to send browsers again
+            self.balancer.wait_marked(index, "UP", seen=up)
         return server
 
     def stop(self) -> None:

@@ -144,9 +144,11 @@ async def test_sigterm_drains_running_turns_then_stores_the_rest_as_interrupted(
     short = await pinned_to(fleet, 1, USERS)
     long = await pinned_to(fleet, 1, USERS)
     quick_q, slow_q = "Drained within time: orders?", f"Drained too long {SLOW}: revenue?"
-    fleet.model.script(  # the first answer takes ~3 s, the second ~25 s (> the drain's 15 s)
-        Reply(text=" ".join(f"t{i}" for i in range(6)), token_delay_s=0.5)
+    quick_answer = " ".join(f"t{i}" for i in range(20))
+    fleet.model.script(  # the first answer takes ~10 s, the second ~25 s (> the drain's 15 s)
+        Reply(text=quick_answer, token_delay_s=0.5)
     )
+    down = fleet.balancer.marked(1, "DOWN")
     try:
         finishing = await start_turn(short, quick_q)
         await streaming(fleet, quick_q)
@@ -156,19 +158,22 @@ async def test_sigterm_drains_running_turns_then_stores_the_rest_as_interrupted(
         await asyncio.sleep(1.0)
         ready = httpx.get(f"{fleet.servers[1].base_url}/readyz")
         assert (ready.status_code, ready.json()["status"]) == (503, "draining")
-        newcomer = await logged_in(fleet, USERS[0])  # the balancer sends new users elsewhere
+        await asyncio.to_thread(fleet.balancer.wait_marked, 1, "DOWN", seen=down)
+        assert not finishing.done()  # the balancer let go of the instance mid-turn ...
+        newcomer = await logged_in(fleet, USERS[0])  # ... and sends new users elsewhere
         try:
-            await asyncio.sleep(2.0)  # HAProxy's checks mark the draining instance down
+            assert instance_of(newcomer) == "i1"
             assert (await newcomer.turn("Anyone there?")).answer()["output"].startswith("Forty")
         finally:
             await newcomer.close()
-        done = await finishing
-        assert not done.cut and done.answer()["output"] == "t0 t1 t2 t3 t4 t5"
+        done = await finishing  # ... yet the sockets of its running turns stay open
+        assert not done.cut and done.answer()["output"] == quick_answer
         await cut  # its socket closes when the instance stops
         fleet.servers[1].wait(DRAIN_TIMEOUT_S + 30)
     finally:
         await short.close()
         await long.close()
+        fleet.restart(1)
     assert [(r.role, r.error) for r in await rows_of(fleet, quick_q)] == [
         ("user", None),
         ("assistant", None),
@@ -177,7 +182,6 @@ async def test_sigterm_drains_running_turns_then_stores_the_rest_as_interrupted(
         ("user", slow_q, None),
         ("assistant", None, INTERRUPTED),
     ]
-    fleet.restart(1)
 
 
 def resumed_steps(turn: Turn) -> list[tuple[str, str]]:
