@@ -238,7 +238,9 @@ class SqlExecutor:
 
     Each tenant has a pool per server (the read replica when ``BICHAT_READER_DATABASE_URL`` is
     set, and the primary), all within one budget of ``BICHAT_READER_MAX_CONNECTIONS``
-    (``db.reader_pool``); ``db.replica`` decides which server a read goes to."""
+    (``db.reader_pool``); ``db.replica`` decides which server a read goes to. In front of a
+    tenant's pools, one fair gate (``app.tools.reader_gate``) decides whose call gets one of
+    its ``pool_size`` connections next."""
 
     def __init__(
         self,
