@@ -24,6 +24,7 @@ def record_sql(
     rows: int | None = None,
     elapsed_ms: float | None = None,
     error: dict[str, Any] | None = None,
+    server: str | None = None,
 ) -> dict[str, Any]:
     """Log one execution (``verdict``: ok, rejected or failed) and return the record."""
     record = {
@@ -36,6 +37,8 @@ def record_sql(
         "elapsed_ms": None if elapsed_ms is None else round(elapsed_ms, 2),
         "error": error,
     }
+    if server is not None:  # which server answered: "primary" or "replica"
+        record["server"] = server
     audit_log.info(json.dumps(record, ensure_ascii=False, default=str))
     metrics.sql_executed(verdict, error_code=(error or {}).get("code"))
     return record

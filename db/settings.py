@@ -56,6 +56,8 @@ class DatabaseSettings(BaseSettings):
     reader_temp_file_limit_kb: int = Field(default=262_144, ge=0, le=2_147_483_647)
     reader_idle_in_transaction_timeout_ms: int = Field(default=10_000, ge=100, le=2_147_483_647)
     reader_connection_limit: int = Field(default=20, ge=1, le=1000)
+    reader_max_connections: int = Field(default=100, ge=1, le=100_000)
+    replica_max_lag_ms: int = Field(default=5000, ge=0, le=86_400_000)
     connect_timeout_s: float = Field(default=5.0, gt=0, le=120)
     database_retry_s: float = Field(default=10.0, ge=0, le=600)
 

@@ -7,9 +7,11 @@ named by BICHAT_DATABASE_URL when that is set: test databases are created on it 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,7 @@ from db.urls import plain_url, with_database
 from tests.factories import fill_tenant
 from tests.openai_server import OpenAIServer
 from tests.pg_control import ControlledServer
+from tests.standby import Standby, make_standby
 
 MakeDatabase = Callable[[], Awaitable[str]]
 
@@ -175,3 +178,44 @@ async def filled_tenant(
         return tenant, counts
 
     return make
+
+
+@pytest_asyncio.fixture(scope="session")
+async def replicated(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Replicated]:
+    """A primary of its own (embedded, migrated, two shops with rows) and a hot standby made
+    from it with pg_basebackup, streaming. Only the read-replica tests ask for it."""
+    root = tmp_path_factory.mktemp("replication")
+    server = start_embedded_server(root / "primary")
+    primary = with_database(server, "bichat")
+    await ensure_database(primary, timeout_s=10)
+    engine = create_engine(primary)
+    try:
+        await migrate.upgrade(engine)
+        settings = settings_for(primary, root / "data")
+        shops = []
+        async with engine.begin() as connection:
+            for slug in ("replica-a", "replica-b"):
+                tenant = await create_tenant(connection, slug=slug, name=slug, settings=settings)
+                await fill_tenant(connection, tenant.id)
+                shops.append(tenant)
+    finally:
+        await engine.dispose()
+    standby = make_standby(server, root / "standby")
+    try:
+        yield Replicated(primary, standby, shops[0], shops[1])
+    finally:
+        if standby.running():
+            standby.stop("immediate")
+        shutil.rmtree(standby.socket_dir, ignore_errors=True)
+
+
+@dataclass
+class Replicated:
+    primary_url: str
+    standby: Standby
+    shop: TenantRecord  # the tenant the tests read as
+    other: TenantRecord  # whose rows must stay invisible
+
+    @property
+    def standby_url(self) -> str:
+        return self.standby.url("bichat")

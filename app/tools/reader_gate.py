@@ -138,6 +138,10 @@ class FairGate:
                 self.release(requester, waiter.granted.result())
             raise
 
+    async def turn(self, requester: str, *, wait_s: float) -> Turn:
+        """``acquire`` as a ``Turn`` that whoever gives the connection back ends."""
+        return Turn(self, requester, await self.acquire(requester, wait_s=wait_s))
+
     def busy_message(self, wait_s: float) -> str:
         return (
             f"the shop's database is busy: all {self.size} of its connections stayed in use by "
@@ -154,3 +158,21 @@ class FairGate:
             yield time.monotonic() - asked
         finally:
             self.release(requester, started)
+
+
+@dataclass(eq=False)
+class Turn:
+    """A requester's use of one of the gate's connections. It ends once: when the connection it
+    used is back (that may be a background task's job: ``handed_on``), or when the call ends
+    without having handed it on."""
+
+    gate: FairGate
+    requester: str
+    started: float
+    handed_on: bool = False
+    ended: bool = False
+
+    def end(self) -> None:
+        if not self.ended:
+            self.ended = True
+            self.gate.release(self.requester, self.started)

@@ -270,9 +270,9 @@ class ProductSearch:
         weights: tuple[float, float],
         exact: bool = False,
     ) -> list[Any]:
-        pool = await self.executor.pool(tenant_id)
         literal = vector_literal(vector)
-        async with pool.acquire() as connection, connection.transaction(readonly=True):
+        reader = self.executor.reader(tenant_id)
+        async with reader as connection, connection.transaction(readonly=True):
             filtered = category is not None or min_price is not None or max_price is not None
             wide = filtered or in_stock or limit > WIDE_PAGE
             neighbours = NEIGHBOURS_FILTERED if wide else NEIGHBOURS

@@ -19,13 +19,12 @@ import asyncio
 import contextlib
 import functools
 import itertools
-import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncGenerator, Callable, Coroutine, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any, Protocol, cast
+from typing import Any, NamedTuple, Protocol, cast
 
 import asyncpg
 from sqlalchemy import text
@@ -37,11 +36,18 @@ from app.config import Settings
 from app.errors import BichatError, DatabaseUnavailable
 from app.sqlguard import VALUE_CAPS, UnsafeSQLError, check_sql
 from app.tools.json_values import JsonValue, encoded_size, json_value
-from app.tools.reader_gate import FairGate, ShopBusy
+from app.tools.reader_gate import FairGate, ShopBusy, Turn
 from db.availability import retries
 from db.models import BUSINESS_TABLES, PII_COLUMNS
-from db.reader import ReaderLogin, prepare_reader_connection, reader_login, reader_url
-from db.roles import reader_session_settings
+from db.reader import (
+    ReaderLogin,
+    reader_connector,
+    reader_login,
+    reader_url,
+    reset_reader,
+)
+from db.reader_pool import Acquisition, Connect, ConnectionBudget, ReaderPool, ReadersBusy
+from db.replica import PRIMARY_LSN_SQL, ReplicaRouter, lost_replica
 from db.urls import plain_url
 
 log = logging.getLogger(__name__)
@@ -51,6 +57,7 @@ PRIVATE_COLUMNS = frozenset(c for columns in PII_COLUMNS.values() for c in colum
 # customers is read through the view without PII; everything else from public.
 READER_SCHEMAS = {t: ("bi" if t in PII_COLUMNS else "public") for t in READER_TABLES}
 CLIENT_GRACE_S = 0.5  # the client gives up this long after the server should have cancelled
+PRIMARY, REPLICA = "primary", "replica"  # the servers a tenant's reads may go to
 MIN_RUN_S = 0.1  # a query gets at least this long to run after waiting for a connection
 MIN_RUN_MS = round(MIN_RUN_S * 1000)
 CANCEL_WAIT_S = 0.5  # after a cancel, how long a backend has to stop before it is terminated
@@ -100,6 +107,15 @@ class ResourceLimit(SqlExecutionError):
     code = "resource_limit"
 
 
+class ReplicaLost(Exception):
+    """A read failed because of the replica (gone, or it cancelled the read to replay WAL):
+    run it again on the primary. Never leaves the executor."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
 @dataclass
 class SqlResult:
     sql: str
@@ -109,10 +125,12 @@ class SqlResult:
     truncated: bool
     elapsed_ms: float
     truncated_by: str | None = None  # "rows" or "bytes"
+    # which server answered ("primary" or "replica"); for the audit trail, not the result
+    served_by: str = field(default="primary", compare=False, metadata={"internal": True})
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as a dict (not copied: ``asdict`` would copy every row and value)."""
-        return {field.name: getattr(self, field.name) for field in fields(self)}
+        return {f.name: getattr(self, f.name) for f in fields(self) if not f.metadata}
 
 
 def wrap(sql: str, *, limit: int) -> str:
@@ -162,24 +180,46 @@ def server_error(error: asyncpg.PostgresError, *, timeout_ms: int) -> SqlExecuti
     )
 
 
-async def init_reader(connection: asyncpg.Connection) -> None:
-    prepare_reader_connection(connection)
-    for name in ("json", "jsonb"):  # nested values in results, not JSON text
-        await connection.set_type_codec(
-            name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
-        )
-
-
-async def reset_reader(connection: asyncpg.Connection) -> None:
-    """Before a pooled connection is reused: back to its startup settings. (asyncpg's default
-    reset also calls pg_advisory_unlock_all, which readers are not granted.)"""
-    await connection.execute("RESET ALL")
-
-
 async def end_transaction(connection: asyncpg.Connection) -> None:
     """Roll back what a run left open (its cursor goes with it)."""
     if not connection.is_closed() and connection.is_in_transaction():
         await connection.execute("ROLLBACK")
+
+
+async def end_transaction_quietly(connection: asyncpg.Connection) -> None:
+    """``end_transaction``; a connection that cannot roll back is dropped (its pool sees it
+    closed and frees its room)."""
+    try:
+        await end_transaction(connection)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        connection.terminate()
+
+
+class Lease(NamedTuple):
+    """A reader connection, the pool it goes back to, and how long it queued for it."""
+
+    pool: ReaderPool
+    connection: asyncpg.Connection
+    waited_s: float
+
+
+@dataclass(frozen=True)
+class TimeLimits:
+    """A call's statement timeout (what its errors cite) and what is left of it after the
+    wait for its turn at the tenant's connections."""
+
+    timeout_ms: int
+    left_ms: int
+
+
+def waited_at_most(timeout_ms: int) -> float:
+    """How long (s) a call may wait for a connection: its timeout, less the least run time."""
+    return max(timeout_ms / 1000 - MIN_RUN_S, 0.0)
+
+
+def since_ms(started: float) -> int:
+    """Whole milliseconds since ``started`` (a ``time.perf_counter()``)."""
+    return round((time.perf_counter() - started) * 1000)
 
 
 def snake_case(name: str) -> str:
@@ -194,7 +234,13 @@ class ReaderPoolUse:
 
 
 class SqlExecutor:
-    """Runs SQL for tenants. One instance per process; ``close()`` releases its pools."""
+    """Runs SQL for tenants. One instance per process; ``close()`` releases its pools.
+
+    Each tenant has a pool per server (the read replica when ``BICHAT_READER_DATABASE_URL`` is
+    set, and the primary), all within one budget of ``BICHAT_READER_MAX_CONNECTIONS``
+    (``db.reader_pool``); ``db.replica`` decides which server a read goes to. In front of a
+    tenant's pools, one fair gate (``app.tools.reader_gate``) decides whose call gets one of
+    its ``pool_size`` connections next."""
 
     def __init__(
         self,
@@ -206,14 +252,21 @@ class SqlExecutor:
         pool_size: int = 4,
         max_rows: int = 500,
         max_result_bytes: int = 1_000_000,
+        budget: ConnectionBudget | None = None,
     ) -> None:
         self.engine, self.settings, self.owner_url = engine, settings, plain_url(owner_url)
         self.guard, self.pool_size = guard, pool_size
         self.max_rows, self.max_result_bytes = max_rows, max_result_bytes
-        self._pools: dict[uuid.UUID, asyncpg.Pool] = {}
+        self._pools: dict[tuple[uuid.UUID, str], ReaderPool] = {}
         self._gates: dict[uuid.UUID, FairGate] = {}  # who gets a tenant's connection next
         self._lock = asyncio.Lock()
         self._releases: set[asyncio.Task[None]] = set()  # connections being reset
+        self.budget = budget or ConnectionBudget(settings.reader_max_connections if settings else 0)
+        self.replica: ReplicaRouter | None = None
+        if settings is not None and settings.reader_database_url:
+            self.replica = ReplicaRouter(
+                max_lag_ms=settings.replica_max_lag_ms, primary_lsn=self.primary_lsn
+            )
 
     async def close(self) -> None:
         await asyncio.gather(*self._releases, return_exceptions=True)
@@ -221,34 +274,112 @@ class SqlExecutor:
         await asyncio.gather(*(pool.close() for pool in pools))
 
     def pool_use(self) -> ReaderPoolUse:
-        """Tenant pools open now and their connections (for ``/metrics``)."""
+        """Tenant pools open now (one per tenant and server) and their connections (for
+        ``/metrics``)."""
         pools = list(self._pools.values())
-        size = sum(pool.get_size() for pool in pools)
-        return ReaderPoolUse(len(pools), size, size - sum(p.get_idle_size() for p in pools))
+        in_use = sum(pool.busy for pool in pools)
+        return ReaderPoolUse(len(pools), in_use + sum(len(p.idle) for p in pools), in_use)
 
-    async def pool(self, tenant_id: uuid.UUID) -> asyncpg.Pool:
-        if tenant_id not in self._pools:
+    async def pool(self, tenant_id: uuid.UUID, server: str = PRIMARY) -> ReaderPool:
+        """The tenant's pool on ``server`` (``PRIMARY`` or ``REPLICA``)."""
+        key = (tenant_id, server)
+        if key not in self._pools:
             async with self._lock:
-                if tenant_id not in self._pools:
-                    self._gates[tenant_id] = FairGate(self.pool_size)
-                    self._pools[tenant_id] = await self.create_pool(tenant_id)
-        return self._pools[tenant_id]
+                if key not in self._pools:
+                    self._pools[key] = await self.create_pool(tenant_id, server)
+        return self._pools[key]
 
-    async def create_pool(self, tenant_id: uuid.UUID) -> asyncpg.Pool:
+    def gate(self, tenant_id: uuid.UUID) -> FairGate:
+        """Who of the tenant's requesters uses one of its ``pool_size`` connections next (one
+        gate for both servers: a call holds one connection at a time, replica or primary)."""
+        if tenant_id not in self._gates:
+            self._gates[tenant_id] = FairGate(self.pool_size)
+        return self._gates[tenant_id]
+
+    async def create_pool(self, tenant_id: uuid.UUID, server: str = PRIMARY) -> ReaderPool:
+        return ReaderPool(
+            name=f"{tenant_id}:{server}",
+            connect=await self.connector(tenant_id, server),
+            reset=reset_reader,
+            budget=self.budget,
+            max_size=self.pool_size,
+            wait_s=self.settings.statement_timeout_ms / 1000,
+        )
+
+    async def connector(self, tenant_id: uuid.UUID, server: str) -> Connect:
+        """How a new connection of the tenant's reader role to ``server`` is made."""
         async with self.engine.connect() as connection:
             login: ReaderLogin = await reader_login(connection, tenant_id)
-        return await asyncpg.create_pool(
-            reader_url(self.settings, owner_url=self.owner_url, login=login),
-            min_size=0,
-            max_size=self.pool_size,
-            timeout=self.settings.connect_timeout_s,
-            server_settings={
-                "application_name": "bichat-reader",
-                **reader_session_settings(self.settings),
-            },
-            init=init_reader,
-            reset=reset_reader,
+        url = reader_url(
+            self.settings, owner_url=self.owner_url, login=login, replica=server == REPLICA
         )
+        return reader_connector(url, self.settings)
+
+    async def primary_lsn(self) -> str:
+        async with self.engine.connect() as owner:
+            return str(await owner.scalar(text(PRIMARY_LSN_SQL)))
+
+    async def connection(
+        self, tenant_id: uuid.UUID, *, wait_s: float | None = None, replica: bool = True
+    ) -> Lease:
+        """A reader connection for the tenant: on the replica when it is up and fresh enough
+        (``db.replica``), else on the primary. Give it back with ``lease.pool.release``."""
+        router = self.replica if replica else None
+        waited_s = 0.0
+        if router is not None and router.usable():
+            pool = await self.pool(tenant_id, REPLICA)
+            acquisition = pool.acquire(wait_s=wait_s)
+            found = await self.replica_connection(router, pool, acquisition)
+            if found is not None:
+                router.served["replica"] += 1
+                return Lease(pool, found, acquisition.waited_s)
+            waited_s = acquisition.waited_s
+        if router is not None:
+            router.served["primary"] += 1
+        pool = await self.pool(tenant_id, PRIMARY)
+        acquisition = pool.acquire(wait_s=wait_s)
+        connection = await acquisition
+        return Lease(pool, connection, waited_s + acquisition.waited_s)
+
+    async def replica_connection(
+        self, router: ReplicaRouter, pool: ReaderPool, acquisition: Acquisition
+    ) -> asyncpg.Connection | None:
+        """A replica connection if it answers and is fresh enough; else None (use the primary)."""
+        try:
+            connection = await acquisition
+        except ReadersBusy:
+            raise
+        except Exception as error:  # refused, timed out, unknown role yet...: the primary
+            router.mark_down(error)
+            return None
+        if not router.needs_check():
+            return connection
+        try:
+            fresh = await router.check(connection)
+        except Exception as error:
+            await pool.discard(connection)
+            router.mark_down(error)
+            return None
+        if not fresh:
+            await pool.release(connection)
+            return None
+        return connection
+
+    @contextlib.asynccontextmanager
+    async def reader(
+        self, tenant_id: uuid.UUID, *, wait_s: float | None = None
+    ) -> AsyncIterator[asyncpg.Connection]:
+        """``async with executor.reader(tenant) as connection``: routed, released after. A
+        replica that fails during the block marks it down (the caller may try again)."""
+        pool, connection, _ = await self.connection(tenant_id, wait_s=wait_s)
+        try:
+            yield connection
+        except Exception as error:
+            if pool.name.endswith(REPLICA) and self.replica and lost_replica(error):
+                self.replica.mark_down(error)
+            raise
+        finally:
+            await pool.release(connection)
 
     def checked(self, sql: str) -> str:
         if not self.guard:
@@ -291,10 +422,15 @@ class SqlExecutor:
                         timeout_ms=timeout_ms or self.settings.statement_timeout_ms,
                         requester=requester or context,
                     )
-        except (SqlExecutionError, ShopBusy, DatabaseUnavailable) as error:
+        except (SqlExecutionError, ShopBusy, ReadersBusy, DatabaseUnavailable) as error:
             audit(verdict="failed", error=error.to_dict()["error"])
             raise
-        audit(verdict="ok", rows=result.row_count, elapsed_ms=result.elapsed_ms)
+        audit(
+            verdict="ok",
+            rows=result.row_count,
+            elapsed_ms=result.elapsed_ms,
+            server=result.served_by,
+        )
         return result
 
     async def execute(
@@ -306,68 +442,126 @@ class SqlExecutor:
         timeout_ms: int,
         requester: str = "anyone",
     ) -> SqlResult:
-        """Wait for one of the tenant's connections (fairly, ``app.tools.reader_gate``), then
-        run; the wait counts against ``timeout_ms``."""
-        pool, gate = await self.pool(tenant_id), self._gates[tenant_id]
+        """Wait for the requester's turn at one of the tenant's connections (fairly:
+        ``app.tools.reader_gate``, else ``ShopBusy``), then take one from the tenant's pool
+        within the process's budget (``db.reader_pool``, else ``ReadersBusy``) on the replica
+        when it may serve, and run. A read the replica loses (it went down, or cancelled it to
+        replay WAL) runs again on the primary, in the same turn (with the same time left).
+        The waits count against ``timeout_ms``."""
         started = time.perf_counter()
-        wait_s = max(timeout_ms / 1000 - MIN_RUN_S, 0.0)
-        slot = await gate.acquire(requester, wait_s=wait_s)
-        left_ms = max(timeout_ms - round((time.perf_counter() - started) * 1000), MIN_RUN_MS)
-        outcome = "failed"
-        connection: asyncpg.Connection | None = None
+        turn = await self.gate(tenant_id).turn(requester, wait_s=waited_at_most(timeout_ms))
+        limits = TimeLimits(timeout_ms, max(timeout_ms - since_ms(started), MIN_RUN_MS))
         try:
-            connection = await pool.acquire()
+            result = await self.execute_routed(tenant_id, sql, max_rows, limits, turn)
+        finally:
+            if not turn.handed_on:  # else ended once its connection is back
+                turn.end()
+        result.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+        return result
+
+    async def execute_routed(
+        self, tenant_id: uuid.UUID, sql: str, max_rows: int, limits: TimeLimits, turn: Turn
+    ) -> SqlResult:
+        """``execute_on`` the replica if it may serve; on the primary if the replica lost it."""
+        run = functools.partial(
+            self.execute_on, tenant_id, sql, max_rows=max_rows, limits=limits, turn=turn
+        )
+        try:
+            return await run(replica=True)
+        except ReplicaLost as lost:
+            if self.replica is not None:
+                self.replica.mark_down(lost.cause)
+            return await run(replica=False)
+
+    async def execute_on(
+        self,
+        tenant_id: uuid.UUID,
+        sql: str,
+        *,
+        max_rows: int,
+        limits: TimeLimits,
+        replica: bool,
+        turn: Turn,
+    ) -> SqlResult:
+        """Run on one connection of the tenant's pool; ``turn`` is handed on with it when it
+        is given back in the background."""
+        timeout_ms = limits.timeout_ms
+        pool, connection, waited_s = await self.connection(
+            tenant_id, wait_s=waited_at_most(limits.left_ms), replica=replica
+        )
+        left_ms = max(limits.left_ms - round(waited_s * 1000), MIN_RUN_MS)
+        on_replica = pool.name.endswith(REPLICA)
+        outcome = "failed"
+        try:
             try:
                 async with asyncio.timeout(left_ms / 1000 + CLIENT_GRACE_S):
                     result = await self.read(connection, sql, max_rows=max_rows, timeout_ms=left_ms)
             except TimeoutError:
-                outcome = "ended"  # terminating the connection gives it back to the pool
-                self.stop_backend(connection)
+                outcome = "ended"  # the connection is given back once its backend is gone
+                turn.handed_on = True
+                self.stop_backend(pool, connection, then=turn.end)
                 raise QueryTimeout(
                     f"no answer within {timeout_ms} ms; the query was cancelled and its "
                     "session ended"
                 ) from None
-            except asyncpg.PostgresError as error:
+            except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as error:
+                if on_replica and lost_replica(error):
+                    raise ReplicaLost(error) from error
+                if not isinstance(error, asyncpg.PostgresError):
+                    raise
                 raise server_error(error, timeout_ms=timeout_ms) from None
             outcome = "ok"
         finally:
-            if connection is None or outcome == "ended":
-                gate.release(requester, slot)
-            elif outcome == "ok":
-                self.release_soon(pool, connection, lambda: gate.release(requester, slot))
-            else:  # when run() fails, nothing of its own is left running
-                try:
-                    await end_transaction(connection)
-                    await pool.release(connection)
-                finally:
-                    gate.release(requester, slot)
-        result.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+            if outcome == "ok":
+                turn.handed_on = True
+                self.release_soon(pool, connection, then=turn.end)
+            elif outcome == "failed":  # when run() fails, nothing of its own is left running
+                await end_transaction_quietly(connection)
+                await pool.release(connection)
+        result.served_by = REPLICA if on_replica else PRIMARY
         return result
 
     def release_soon(
-        self, pool: asyncpg.Pool, connection: asyncpg.Connection, then: Callable[[], None]
+        self, pool: ReaderPool, connection: asyncpg.Connection, *, then: Callable[[], None]
     ) -> None:
         """Hand a connection back without making the caller wait for its rollback and reset
         (round trips to the server): it goes to the next caller (``then``) once they are done."""
 
         async def release() -> None:
             try:
-                await end_transaction(connection)
+                await end_transaction_quietly(connection)
                 await pool.release(connection)
             finally:
                 then()
 
         self.in_background(release())
 
-    def stop_backend(self, connection: asyncpg.Connection) -> None:
+    def stop_backend(
+        self, pool: ReaderPool, connection: asyncpg.Connection, *, then: Callable[[], None]
+    ) -> None:
         """A call that outlived its timeout: drop the session, and make sure its backend stops
         (asyncpg's cancel request may be lost, and a closed socket is only noticed when the
         backend next looks): cancel it from the owner's connection, then terminate it."""
         pid = connection.get_server_pid()
         connection.terminate()
-        self.in_background(self.end_backend(pid))
+        self.in_background(self.end_backend(pid, pool, connection, then))
 
-    async def end_backend(self, pid: int) -> None:
+    async def end_backend(
+        self, pid: int, pool: ReaderPool, connection: asyncpg.Connection, then: Callable[[], None]
+    ) -> None:
+        """Stop the backend, then give its room in the budget back and end the caller's turn
+        (only once it is gone: the next caller the gate lets in finds the room free)."""
+        try:
+            await self.stop_pid(pid, on_replica=pool.name.endswith(REPLICA))
+        finally:
+            try:
+                await pool.discard(connection)
+            finally:
+                then()
+
+    async def stop_pid(self, pid: int, *, on_replica: bool) -> None:
+        if on_replica:  # the primary cannot signal the replica's backends; the socket is closed
+            return
         still_active = text(
             "SELECT count(*) FROM pg_stat_activity WHERE pid = :pid AND state = 'active'"
         )

@@ -87,6 +87,7 @@ def test_every_setting_has_a_unit_or_is_unitless_by_nature():
         "embeddings",
         "openai_api_key",
         "reader_connection_limit",
+        "reader_max_connections",  # a count of connections
         "model_max_retries",  # counts
         "agent_max_model_calls",
         "agent_max_tool_calls",

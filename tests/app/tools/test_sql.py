@@ -25,6 +25,7 @@ from app.tools import sql as sql_module
 from app.tools.json_values import encoded_size, json_value
 from app.tools.reader_gate import ShopBusy
 from app.tools.sql import QueryTimeout, ResourceLimit, SqlExecutionError, SqlExecutor
+from db.reader_pool import Connect, ReadersBusy
 from db.seed import seed_tenant
 from tests.factories import tool_context
 
@@ -73,8 +74,11 @@ async def database_only(engine, settings, database_url):
 class SuperuserExecutor(SqlExecutor):
     """Connects as the owner (a superuser): no RLS, no grants; only the guard protects."""
 
-    async def create_pool(self, tenant_id: uuid.UUID) -> asyncpg.Pool:
-        return await asyncpg.create_pool(self.owner_url, min_size=0, max_size=2)
+    async def connector(self, tenant_id: uuid.UUID, server: str) -> Connect:
+        async def connect() -> asyncpg.Connection:
+            return await asyncpg.connect(self.owner_url)
+
+        return connect
 
 
 @pytest_asyncio.fixture
@@ -594,7 +598,7 @@ async def test_slow_queries_of_one_tenant_do_not_block_another(tenants, guarded)
     assert normal.rows == [[300]]
     assert waited < TIMEOUT_MS / 1000  # not held up by A's queries
     # A's own calls: cancelled at the timeout, or (waiting for A's busy pool) told it is busy
-    assert all(isinstance(o, QueryTimeout | ShopBusy) for o in outcomes)
+    assert all(isinstance(o, QueryTimeout | ShopBusy | ReadersBusy) for o in outcomes)
 
 
 # ----- audit and the LangChain tool ---------------------------------------------------------------
