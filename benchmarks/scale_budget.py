@@ -106,19 +106,12 @@ async def prepare(url: str, shops: int):
     from app.config import load_settings
     from db import migrate
     from db.engine import create_engine
-    from db.tenants import create_tenant
+    from tests.factories import empty_shops
 
     engine = create_engine(url)
     await migrate.upgrade(engine)
     settings = load_settings(database_url=url, data_dir=Path(tempfile.gettempdir()))
-    ids = []
-    async with engine.begin() as connection:
-        for number in range(shops):
-            tenant = await create_tenant(
-                connection, slug=f"shop-{number}", name=f"Shop {number}", settings=settings
-            )
-            ids.append(tenant.id)
-    return engine, settings, ids
+    return engine, settings, await empty_shops(engine, settings, "shop", shops)
 
 
 def show(label: str, run: dict) -> None:

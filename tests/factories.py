@@ -17,7 +17,7 @@ from app.tools.tool import ToolContext, ToolServices
 from db.models import APPLICATION_TABLES, BUSINESS_TABLES
 from db.passwords import hash_password
 from db.seed import seed_tenant
-from db.tenants import get_tenant
+from db.tenants import create_tenant, get_tenant
 
 
 async def insert(connection: AsyncConnection, table: str, **values: Any) -> Any:
@@ -293,3 +293,16 @@ async def seeded_shop(engine, settings, slug: str, **options: Any) -> uuid.UUID:
     await seed_tenant(engine, settings, slug=slug, **options)
     async with engine.connect() as connection:
         return (await get_tenant(connection, slug)).id
+
+
+async def empty_shops(engine, settings, prefix: str, count: int) -> list[uuid.UUID]:
+    """``count`` tenants ``{prefix}-0`` ... without shop data (many shops at once); their ids."""
+    async with engine.begin() as connection:
+        return [
+            (
+                await create_tenant(
+                    connection, slug=f"{prefix}-{n}", name=f"Shop {n}", settings=settings
+                )
+            ).id
+            for n in range(count)
+        ]

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from app.config import Settings
 from app.tools.sql import SqlExecutor
 from db.reader_pool import ReadersBusy
-from db.tenants import create_tenant
+from tests.factories import empty_shops
 
 SHOPS = 12
 BUDGET = 4
@@ -27,14 +27,7 @@ READER_SESSIONS = text(
 
 @pytest_asyncio.fixture(scope="module")
 async def shops(engine, settings) -> list[uuid.UUID]:
-    ids = []
-    async with engine.begin() as connection:
-        for number in range(SHOPS):
-            tenant = await create_tenant(
-                connection, slug=f"budget-{number}", name=f"Shop {number}", settings=settings
-            )
-            ids.append(tenant.id)
-    return ids
+    return await empty_shops(engine, settings, "budget", SHOPS)
 
 
 def budgeted(engine, settings: Settings, database_url: str, budget: int) -> SqlExecutor:

@@ -19,16 +19,9 @@ from tests.standby import wait_until
 MAX_LAG_MS = 300
 
 
-async def standby_sql(replicated, sql: str, *args):
-    connection = await asyncpg.connect(replicated.standby_url)
-    try:
-        return await connection.fetchval(sql, *args)
-    finally:
-        await connection.close()
-
-
-async def primary_sql(replicated, sql: str, *args):
-    connection = await asyncpg.connect(replicated.primary_url)
+async def value_at(url: str, sql: str, *args):
+    """One value read straight from the server at ``url`` (the standby or the primary)."""
+    connection = await asyncpg.connect(url)
     try:
         return await connection.fetchval(sql, *args)
     finally:
@@ -36,10 +29,10 @@ async def primary_sql(replicated, sql: str, *args):
 
 
 async def caught_up(replicated) -> bool:
-    position = await primary_sql(replicated, "SELECT pg_current_wal_lsn()::text")
+    position = await value_at(replicated.primary_url, "SELECT pg_current_wal_lsn()::text")
     return bool(
-        await standby_sql(
-            replicated, "SELECT pg_last_wal_replay_lsn() >= $1::text::pg_lsn", position
+        await value_at(
+            replicated.standby_url, "SELECT pg_last_wal_replay_lsn() >= $1::text::pg_lsn", position
         )
     )
 
@@ -120,11 +113,11 @@ async def test_the_statement_timeout_holds_on_the_standby(replicated, executor):
 async def test_a_standby_behind_the_limit_sends_reads_to_the_primary(replicated, executor):
     shop = replicated.shop.id
     await executor.run(tenant_id=shop, sql="SELECT 1 AS x")  # measured: fresh
-    await standby_sql(replicated, "SELECT pg_wal_replay_pause()")
+    await value_at(replicated.standby_url, "SELECT pg_wal_replay_pause()")
     try:
         name = "arrived while the standby was paused"
-        await primary_sql(
-            replicated,
+        await value_at(
+            replicated.primary_url,
             "INSERT INTO categories (tenant_id, name, slug) VALUES ($1, $2, 'paused')",
             shop,
             name,
@@ -136,7 +129,7 @@ async def test_a_standby_behind_the_limit_sends_reads_to_the_primary(replicated,
         status = executor.replica.status()
         assert not status.serving and status.lag_ms > MAX_LAG_MS and "lag" in status.reason
     finally:
-        await standby_sql(replicated, "SELECT pg_wal_replay_resume()")
+        await value_at(replicated.standby_url, "SELECT pg_wal_replay_resume()")
     await wait_caught_up(replicated)
     await asyncio.sleep(LAG_CHECK_S)
     again = await executor.run(tenant_id=shop, sql=sql)
