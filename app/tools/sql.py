@@ -162,6 +162,14 @@ def server_error(error: asyncpg.PostgresError, *, timeout_ms: int) -> SqlExecuti
     )
 
 
+def unwrapped(sql: str) -> str:
+    """The query a wrapped run was given, from the text the server saw (as
+    ``pg_stat_statements`` shows it: the wrapper's and the query's constants as $n)."""
+    if sql.startswith(WRAP_PREFIX) and WRAP_SUFFIX in sql:
+        return sql[len(WRAP_PREFIX) : sql.rindex(WRAP_SUFFIX)]
+    return sql
+
+
 async def init_reader(connection: asyncpg.Connection) -> None:
     prepare_reader_connection(connection)
     for name in ("json", "jsonb"):  # nested values in results, not JSON text
