@@ -1,5 +1,6 @@
 """``bichat admin ...``: review a tenant's conversations, one conversation's every call, usage
-and cost, and exports; what ``/admin`` shows, for the terminal and for scripts."""
+and cost, exports, and its slowest reader queries; what ``/admin`` shows, for the terminal
+and for scripts."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ if TYPE_CHECKING:  # the store modules load only when a command runs
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from app.store.review import MessageRow, SessionDetail, SessionFilters, SessionPage
+    from app.store.slow_queries import StatementStatistics
     from app.store.usage import Period, UsageRow
 
 
@@ -223,6 +225,45 @@ def usage_command(
             f"cost {money(total.cost_usd, total.unpriced_calls)} · {total.errors} errors",
             highlight=False,
         )
+
+
+@app.command("slow-queries")
+def slow_queries_command(
+    tenant: str | None = TENANT,
+    sort: str = typer.Option("mean", "--sort", help="mean (default) or total time."),
+    limit: int = typer.Option(20, "--limit", min=1, max=200, help="How many (default 20)."),
+    as_json: bool = AS_JSON,
+) -> None:
+    """The shop's slowest reader queries from pg_stat_statements (what /admin/queries shows)."""
+    from app.store.slow_queries import StatisticsUnavailable, checked_sort, slow_queries
+    from app.tools.sql import unwrapped
+
+    order = checked(lambda: checked_sort(sort), as_json=as_json)
+
+    async def work(settings: Settings) -> StatementStatistics:
+        async with open_engine(settings) as engine:
+            found = await tenant_of(engine, tenant)
+            statistics = await slow_queries(engine, tenant_id=found.id, sort=order, limit=limit)
+        if statistics.missing:
+            raise StatisticsUnavailable(statistics.missing)
+        return statistics
+
+    statistics = run(work, as_json=as_json)
+    queries = [{**vars(query), "query": unwrapped(query.query)} for query in statistics.queries]
+    if as_json:
+        since = statistics.since.isoformat() if statistics.since else None
+        print_json({"sort": statistics.sort, "since": since, "queries": queries})
+        return
+    if not queries:
+        stderr.print("(no query run on this shop's data yet)")
+    for number, query in enumerate(queries, 1):
+        stdout.print(
+            f"{number}. mean {query['mean_ms']:,.1f} ms · max {query['max_ms']:,.1f} ms · "
+            f"total {query['total_ms']:,.1f} ms · {query['calls']:,} calls · "
+            f"{query['rows']:,} rows",
+            highlight=False,
+        )
+        stdout.print(Text(query["query"]), "", sep="\n")
 
 
 @app.command("export")

@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.errors import InvalidInput
+from app.errors import BichatError, InvalidInput
 from db.reads import read_row
 
 SORTS = {"mean": "mean_exec_time", "total": "total_exec_time"}
@@ -38,6 +38,12 @@ HOW_TO_ENABLE = (
     "pg_stat_statements to shared_preload_libraries in postgresql.conf, restart the server, "
     "then run `bichat db init` (which creates the extension in bichat's database)."
 )
+
+
+class StatisticsUnavailable(BichatError):
+    """pg_stat_statements cannot be read here; the message says how to enable it."""
+
+    code = "statistics_unavailable"
 
 
 @dataclass(frozen=True)
