@@ -28,6 +28,7 @@ INCLUDE_LINE = f"include_if_exists = '{PRELOAD_FILE}'  # bichat: shared_preload_
 HANDLES_FILE = ".handle_pids.json"  # pgserver's list of the processes using the server
 
 log = logging.getLogger(__name__)
+checked: set[Path] = set()  # data dirs whose running server this process found with the module
 
 
 def bin_dir() -> Path:
@@ -106,11 +107,12 @@ def only_user(pgdata: Path) -> bool:
 def load_if_missing(pgserver: Any, server: Any, pgdata: Path) -> None:
     """After the start: restart a server that lacks the installed module, when no one else
     uses it (under pgserver's lock, so no process joins meanwhile)."""
-    if not module_installed():
+    if not module_installed() or pgdata in checked:
         return
     with pgserver.PostgresServer._lock:
         loaded, others = server_state(str(server.get_uri()))
         if loaded:
+            checked.add(pgdata)
             return
         if others or not only_user(pgdata):
             log.info("%s is loaded at the embedded server's next start (it is in use)", MODULE)
