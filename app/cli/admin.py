@@ -259,8 +259,8 @@ def slow_queries_command(
     for number, query in enumerate(queries, 1):
         stdout.print(
             f"{number}. mean {query['mean_ms']:,.1f} ms · max {query['max_ms']:,.1f} ms · "
-            f"total {query['total_ms']:,.1f} ms · {query['calls']:,} calls · "
-            f"{query['rows']:,} rows",
+            f"total {query['total_ms']:,.1f} ms · {counted(query['calls'], 'call')} · "
+            f"{counted(query['rows'], 'row')}",
             highlight=False,
         )
         stdout.print(Text(query["query"]), "", sep="\n")
@@ -492,6 +492,10 @@ def print_whole(columns: list[str], rows: list[list[Any]], *, title: str) -> Non
         longest = max(cell_len(str(row[at])) for row in rows)
         width = max(stdout.width, width - max(0, longest - 30))
     Console(width=width, soft_wrap=True).print(table)
+
+
+def counted(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 def local(moment: datetime, zone: ZoneInfo) -> str:
