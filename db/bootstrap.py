@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db import migrate
 from db.engine import open_engine, owner_url
 from db.roles import READER_GROUP, sync_reader_roles
 from db.settings import DatabaseSettings
 from db.urls import redact
+
+STATEMENT_STATISTICS = "pg_stat_statements"  # the admin page of slow reader queries reads it
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,29 @@ async def initialise(engine: AsyncEngine, settings: DatabaseSettings) -> None:
     await migrate.upgrade(engine)
     async with engine.begin() as connection:
         await sync_reader_roles(connection, settings)
+        await ensure_statement_statistics(connection)
+
+
+async def ensure_statement_statistics(connection: AsyncConnection) -> None:
+    """Create ``pg_stat_statements`` if the server offers it now and it is missing (migration
+    0013 did so at upgrade time; a server may have got it since). An owner that may not create
+    it is told so in the log; the admin page says how to enable it."""
+    missing = await connection.scalar(
+        text(
+            "SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = :e) "
+            "AND NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = :e)"
+        ),
+        {"e": STATEMENT_STATISTICS},
+    )
+    if not missing:
+        return
+    savepoint = await connection.begin_nested()
+    try:
+        await connection.execute(text(f"CREATE EXTENSION IF NOT EXISTS {STATEMENT_STATISTICS}"))
+        await savepoint.commit()
+    except DBAPIError as error:
+        await savepoint.rollback()
+        log.warning("%s not created (%s): no query statistics", STATEMENT_STATISTICS, error.orig)
 
 
 async def _hardened(engine: AsyncEngine) -> bool:

@@ -10,6 +10,8 @@ they leave behind would keep the server running for ever after:
 - ``SIGTERM`` or ``SIGHUP`` (whose default action ends the process at once; uvicorn re-raises
   them after its graceful shutdown): a process that joined the server ends by ``SystemExit``
   on them instead (``exit_on_termination``), so its ``atexit`` handlers run.
+
+``pg_stat_statements`` is preloaded when installed (``db/embedded_preload.py``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from types import FrameType, ModuleType
 
 import psutil
 
+from db import embedded_preload
 from db.errors import DatabaseUnavailable
 from db.urls import with_database
 
@@ -45,7 +48,9 @@ def start_embedded_server(data_dir: Path) -> str:
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
         forget_stale_handles(pgserver, pgdata)
+        embedded_preload.prepare(pgdata)
         server = pgserver.get_server(pgdata, cleanup_mode="stop")
+        embedded_preload.load_if_missing(pgserver, server, pgdata)
     except Exception as error:  # pgserver raises bare subprocess/OS errors
         log_file = pgdata / "log"
         raise DatabaseUnavailable(

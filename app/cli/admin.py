@@ -1,5 +1,6 @@
 """``bichat admin ...``: review a tenant's conversations, one conversation's every call, usage
-and cost, and exports; what ``/admin`` shows, for the terminal and for scripts."""
+and cost, exports, and its slowest reader queries; what ``/admin`` shows, for the terminal
+and for scripts."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ if TYPE_CHECKING:  # the store modules load only when a command runs
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from app.store.review import MessageRow, SessionDetail, SessionFilters, SessionPage
+    from app.store.slow_queries import StatementStatistics
     from app.store.usage import Period, UsageRow
 
 
@@ -174,6 +176,45 @@ def usage_command(
             f"cost {money(total.cost_usd, total.unpriced_calls)} · {total.errors} errors",
             highlight=False,
         )
+
+
+@app.command("slow-queries")
+def slow_queries_command(
+    tenant: str | None = TENANT,
+    sort: str = typer.Option("mean", "--sort", help="mean (default) or total time."),
+    limit: int = typer.Option(20, "--limit", min=1, max=200, help="How many (default 20)."),
+    as_json: bool = AS_JSON,
+) -> None:
+    """The shop's slowest reader queries from pg_stat_statements (what /admin/queries shows)."""
+    from app.store.slow_queries import StatisticsUnavailable, checked_sort, slow_queries
+    from app.tools.sql import unwrapped
+
+    order = checked(lambda: checked_sort(sort), as_json=as_json)
+
+    async def work(shop: Shop) -> StatementStatistics:
+        statistics = await slow_queries(
+            shop.engine, tenant_id=shop.tenant.id, sort=order, limit=limit
+        )
+        if statistics.missing:
+            raise StatisticsUnavailable(statistics.missing)
+        return statistics
+
+    statistics = run_in_shop(tenant, work, as_json=as_json)
+    queries = [{**vars(query), "query": unwrapped(query.query)} for query in statistics.queries]
+    if as_json:
+        since = statistics.since.isoformat() if statistics.since else None
+        print_json({"sort": statistics.sort, "since": since, "queries": queries})
+        return
+    if not queries:
+        stderr.print("(no query run on this shop's data yet)")
+    for number, query in enumerate(queries, 1):
+        stdout.print(
+            f"{number}. mean {query['mean_ms']:,.1f} ms · max {query['max_ms']:,.1f} ms · "
+            f"total {query['total_ms']:,.1f} ms · {counted(query['calls'], 'call')} · "
+            f"{counted(query['rows'], 'row')}",
+            highlight=False,
+        )
+        stdout.print(Text(query["query"]), "", sep="\n")
 
 
 @app.command("export")
@@ -356,6 +397,10 @@ def print_whole(columns: list[str], rows: list[list[Any]], *, title: str) -> Non
         longest = max(cell_len(str(row[at])) for row in rows)
         width = max(stdout.width, width - max(0, longest - 30))
     Console(width=width, soft_wrap=True).print(table)
+
+
+def counted(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 def local(moment: datetime, zone: ZoneInfo) -> str:

@@ -180,6 +180,14 @@ def server_error(error: asyncpg.PostgresError, *, timeout_ms: int) -> SqlExecuti
     )
 
 
+def unwrapped(sql: str) -> str:
+    """The query a wrapped run was given, from the text the server saw (as
+    ``pg_stat_statements`` shows it: the wrapper's and the query's constants as $n)."""
+    if sql.startswith(WRAP_PREFIX) and WRAP_SUFFIX in sql:
+        return sql[len(WRAP_PREFIX) : sql.rindex(WRAP_SUFFIX)]
+    return sql
+
+
 async def end_transaction(connection: asyncpg.Connection) -> None:
     """Roll back what a run left open (its cursor goes with it)."""
     if not connection.is_closed() and connection.is_in_transaction():

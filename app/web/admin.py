@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from app.agent import curation
 from app.errors import DatabaseUnavailable, InvalidInput, NotFound
 from app.store import review, usage
-from app.web import admin_digests, admin_tokens, admin_verified
+from app.web import admin_digests, admin_queries, admin_tokens, admin_verified
 from app.web.admin_auth import (
     COOKIE,
     LOGIN_COOKIE,
@@ -53,6 +53,7 @@ def install_admin(app: FastAPI) -> None:
     app.include_router(admin_verified.router)
     app.include_router(admin_tokens.router)
     app.include_router(admin_digests.router)
+    app.include_router(admin_queries.router)
 
     @app.exception_handler(LoginRequired)
     async def to_login(request: Request, error: LoginRequired) -> Response:

@@ -120,6 +120,7 @@ async def test_the_admin_pages_meet_wcag_aa(themed, web_server):
         "admin-usage": "/admin/usage",
         "admin-usage-empty": "/admin/usage?since=2001-01-01&until=2001-01-30",
         "admin-verified": "/admin/verified",
+        "admin-queries": "/admin/queries",
         "admin-verified-form": f"/admin/verified/new?message={conversation.answer_id}",
     }
     for name, path in pages.items():

@@ -173,6 +173,7 @@ def routes(conversation: Conversation) -> list[tuple[str, str]]:
         ("GET", f"/admin/conversations/{conversation.session_id}"),
         ("GET", "/admin/usage"),
         ("GET", "/admin/verified"),
+        ("GET", "/admin/queries"),
         ("GET", f"/admin/verified?message={conversation.answer_id}"),
         ("GET", "/admin/export/conversations.jsonl"),
         ("GET", "/admin/export/usage.csv"),
