@@ -58,9 +58,9 @@ def explain_intent(text: str, context: Any) -> Intent:
     example = "Why did revenue change last week?"
     if draft.problems or len(metrics) != 1 or query.get("by") or query.get("filters"):
         return clarify(
-            "I can explain why one measure changed over a period (its drivers by channel, "
-            "region, category...), but I could not read which measure and period you mean. "
-            "For example:",
+            "Which measure, and over which period, should I explain? I can explain why one "
+            "measure changed over a period (its drivers by channel, region, category...), but "
+            "I could not read which measure and period you mean. For example:",
             [example, "Why did average order value change last month?"],
             reason="explain_unclear",
         )
@@ -85,16 +85,17 @@ def forecast_intent(text: str, context: Any) -> Intent:
     metrics, query, reading, draft = metric_and_period(rest, context)
     if draft.problems or len(metrics) != 1 or query.get("by") or query.get("filters"):
         return clarify(
-            "I can forecast one measure that adds up (revenue, orders, units...) for the next "
-            "days, weeks or months. For example:",
+            "Which measure should I forecast, and how far ahead? I can forecast one measure "
+            "that adds up (revenue, orders, units...) for the next days, weeks or months. "
+            "For example:",
             ["Forecast revenue for the next 4 weeks", "Forecast orders for the next 3 months"],
             reason="forecast_unclear",
         )
     metric = context.model.metrics[metrics[0]]
     if not adds_up_over_time(context.model, metric):
         return clarify(
-            f"{metric.label} does not add up over days, so I don't forecast it; I can forecast "
-            "its parts:",
+            f"{metric.label} does not add up over days, so I don't forecast it. Shall I forecast "
+            "its parts instead?",
             ["Forecast revenue for the next 4 weeks", "Forecast orders for the next 4 weeks"],
             reason="not_forecastable",
         )

@@ -52,6 +52,8 @@ def test_insight_questions_call_their_tools(text, tool, arguments, context):
         ("Why did revenue drop?", "explain_period"),  # which period?
         ("why did revenue by channel drop last week?", "explain_unclear"),
         ("why is the sky blue?", "explain_unclear"),
+        ("Why?", "explain_unclear"),
+        ("forecast please", "forecast_unclear"),
         ("forecast average order value for the next 2 weeks", "not_forecastable"),
         ("forecast the conversion rate for the next 2 weeks", "not_forecastable"),
     ],
@@ -59,6 +61,7 @@ def test_insight_questions_call_their_tools(text, tool, arguments, context):
 def test_what_it_cannot_read_is_asked_back(text, reason, context):
     intent = understand(text, context)
     assert (intent.kind, intent.reason) == ("clarify", reason)
+    assert "?" in (intent.text or "")  # a question the user can answer, not only examples
 
 
 async def test_the_engine_explains_and_forecasts_with_charts(make_agent, shop):
