@@ -1,7 +1,7 @@
 """Product search: meaning (pgvector) and words (full text), fused, filtered, tenant-scoped.
 
-Runs on the tenant's reader pool (the same role and row-level security as the SQL tool), in
-one read-only transaction:
+Runs on the tenant's reader pool (the same role and row-level security as the SQL tool, and
+the same fair turn at the shop's connections), in one read-only transaction:
 - vector candidates: cosine distance of the query's embedding, same model only;
 - keyword candidates: ``websearch_to_tsquery`` on the weighted product document; every word
   must match, so the list is short and precise (SKUs, brands, exact product words) and stays
@@ -224,8 +224,10 @@ class ProductSearch:
         limit: int = 10,
         chat_session_id: uuid.UUID | None = None,
         weights: tuple[float, float] = (VECTOR_WEIGHT, KEYWORD_WEIGHT),
+        requester: str = "anyone",
     ) -> SearchResult:
-        """``weights`` (vector, keyword): (1, 0) or (0, 1) ranks by one signal alone."""
+        """``weights`` (vector, keyword): (1, 0) or (0, 1) ranks by one signal alone;
+        ``requester`` waits its turn at the shop's connections as the SQL tool's calls do."""
         started = time.perf_counter()
         cleaned = validate_search(query, min_price=min_price, max_price=max_price, limit=limit)
         share = await self.check_ready(tenant_id, tenant_slug, category)
@@ -251,6 +253,7 @@ class ProductSearch:
             limit,
             weights,
             exact=share < EXACT_BELOW_SHARE,
+            requester=requester,
         )
         result = SearchResult(cleaned, filters, [hit(r) for r in rows])
         result.response_time_ms = round((time.perf_counter() - started) * 1000, 2)
@@ -269,9 +272,10 @@ class ProductSearch:
         limit: int,
         weights: tuple[float, float],
         exact: bool = False,
+        requester: str = "anyone",
     ) -> list[Any]:
         literal = vector_literal(vector)
-        reader = self.executor.reader(tenant_id)
+        reader = self.executor.reader(tenant_id, requester=requester)
         async with reader as connection, connection.transaction(readonly=True):
             filtered = category is not None or min_price is not None or max_price is not None
             wide = filtered or in_stock or limit > WIDE_PAGE

@@ -43,6 +43,7 @@ class SearchProducts(Tool[SearchProductsInput]):
             tenant_id=context.tenant.id,
             tenant_slug=context.tenant.slug,
             chat_session_id=context.session_id,
+            requester=context.requester,
             **arguments.model_dump(),
         )
         return found.to_dict(), []

@@ -375,19 +375,26 @@ class SqlExecutor:
 
     @contextlib.asynccontextmanager
     async def reader(
-        self, tenant_id: uuid.UUID, *, wait_s: float | None = None
+        self, tenant_id: uuid.UUID, *, requester: str = "anyone", wait_s: float | None = None
     ) -> AsyncIterator[asyncpg.Connection]:
-        """``async with executor.reader(tenant) as connection``: routed, released after. A
-        replica that fails during the block marks it down (the caller may try again)."""
-        pool, connection, _ = await self.connection(tenant_id, wait_s=wait_s)
+        """``async with executor.reader(tenant) as connection``: the requester's turn at the
+        tenant's gate (as ``execute`` waits for it, else ``ShopBusy``), then a routed
+        connection, both given back after. A replica that fails during the block marks it
+        down (the caller may try again)."""
+        waited = self.settings.statement_timeout_ms / 1000 if wait_s is None else wait_s
+        turn = await self.gate(tenant_id).turn(requester, wait_s=waited)
         try:
-            yield connection
-        except Exception as error:
-            if pool.name.endswith(REPLICA) and self.replica and lost_replica(error):
-                self.replica.mark_down(error)
-            raise
+            pool, connection, _ = await self.connection(tenant_id, wait_s=wait_s)
+            try:
+                yield connection
+            except Exception as error:
+                if pool.name.endswith(REPLICA) and self.replica and lost_replica(error):
+                    self.replica.mark_down(error)
+                raise
+            finally:
+                await pool.release(connection)
         finally:
-            await pool.release(connection)
+            turn.end()
 
     def checked(self, sql: str) -> str:
         if not self.guard:

@@ -80,9 +80,9 @@ async def search(engine, settings, database_url, embeddings, tenants):
     search.strategies = []  # type: ignore[attr-defined]
     run = search.run
 
-    async def recording_run(*args: Any, exact: bool = False) -> list[Any]:
+    async def recording_run(*args: Any, exact: bool = False, **options: Any) -> list[Any]:
         search.strategies.append("exact" if exact else "hnsw")  # type: ignore[attr-defined]
-        return await run(*args, exact=exact)
+        return await run(*args, exact=exact, **options)
 
     search.run = recording_run  # type: ignore[method-assign]
     yield search

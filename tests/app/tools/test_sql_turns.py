@@ -15,6 +15,7 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import text
 
+from app.tools.reader_gate import ShopBusy
 from app.tools.sql import QueryTimeout, SqlExecutionError, SqlExecutor
 from db.tenants import create_tenant
 from tests.conftest import migrated
@@ -120,3 +121,19 @@ async def test_a_call_while_the_server_is_away_is_tried_again_through_gate_and_b
     assert result.rows == [[0]] and result.served_by == "primary"
     await settled(lambda: held(executor, shop) == (0, 0, 0))
     assert executor.budget.open == 1 and executor.budget.stats.busy_errors == 0
+
+
+async def test_product_search_waits_its_turn_at_the_shop_like_the_sql_tool(make_executor, shop):
+    executor = make_executor(statement_timeout_ms=TIMEOUT_MS)
+    gate = executor.gate(shop)
+    busy = [await gate.turn(name, wait_s=1) for name in ("u1", "u1", "u2", "u2")]
+    try:
+        with pytest.raises(ShopBusy):  # all four connections' turns are taken by others
+            async with executor.reader(shop, requester="u3"):
+                pass
+    finally:
+        for turn in busy:
+            turn.end()
+    async with executor.reader(shop, requester="u3") as connection:
+        assert await connection.fetchval("SELECT 1") == 1
+    assert held(executor, shop)[:2] == (0, 0)  # turn and connection given back
