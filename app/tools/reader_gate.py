@@ -11,6 +11,7 @@ unbounded queue behind them. The gate hands the connections out instead:
   every ``HALF_LIFE_S``; running calls count as they run), then to the one waiting longest.
   One requester holds at most half of the connections at once.
 - **Connections kept for light users.** Requesters that used more than ``HEAVY_S`` lately
+  (or ``heavy_s``: a query that ran into the statement timeout counts)
   (slow queries) share all connections but ``reserve`` (by default they share a quarter of
   them, at least one); the reserved ones stay for the others, whose quick queries then neither
   wait behind a storm of slow ones nor compete for the database server's CPU with more slow
@@ -72,8 +73,13 @@ class FairGate:
     """``async with gate.slot(requester, wait_s=...) as waited_s:`` around the use of one of
     ``size`` connections; ``ShopBusy`` when none came within ``wait_s``."""
 
-    def __init__(self, size: int, *, reserve: int | None = None) -> None:
-        self.size = size
+    def __init__(
+        self, size: int, *, reserve: int | None = None, heavy_s: float | None = None
+    ) -> None:
+        """``heavy_s``: the use above which a requester is heavy, at most ``HEAVY_S`` (the SQL
+        tool gives half its statement timeout: one query that ran into it makes its
+        requester heavy)."""
+        self.size, self.heavy_s = size, heavy_s
         self.reserve = min(size - 1, size - max(1, size // 4) if reserve is None else reserve)
         self.per_requester = max(1, size // 2)
         self.usage: dict[str, Usage] = {}
@@ -85,7 +91,8 @@ class FairGate:
 
     def heavy(self, requester: str, now: float) -> bool:
         usage = self.usage.get(requester)
-        return usage is not None and usage.seconds(now) > HEAVY_S
+        limit = HEAVY_S if self.heavy_s is None else min(HEAVY_S, self.heavy_s)
+        return usage is not None and usage.seconds(now) > limit
 
     def may_take(self, requester: str, now: float) -> bool:
         usage = self.usage.setdefault(requester, Usage(updated=now))

@@ -301,7 +301,8 @@ class SqlExecutor:
         """Who of the tenant's requesters uses one of its ``pool_size`` connections next (one
         gate for both servers: a call holds one connection at a time, replica or primary)."""
         if tenant_id not in self._gates:
-            self._gates[tenant_id] = FairGate(self.pool_size)
+            heavy_s = self.settings.statement_timeout_ms / 2000  # half the timeout, in s
+            self._gates[tenant_id] = FairGate(self.pool_size, heavy_s=heavy_s)
         return self._gates[tenant_id]
 
     async def create_pool(self, tenant_id: uuid.UUID, server: str = PRIMARY) -> ReaderPool:

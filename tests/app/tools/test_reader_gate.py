@@ -28,6 +28,19 @@ def heavy(gate: FairGate, *requesters: str) -> None:
         gate.usage[name] = Usage(past_s=reader_gate.HEAVY_S * 5)
 
 
+def test_one_query_that_ran_into_a_short_timeout_makes_its_requester_heavy(make_executor, shop):
+    """With a 2 s statement timeout, one query stopped by it used 2 s: no more than HEAVY_S,
+    so its requester stayed light and took the reserved connections again (the storm
+    benchmark's quick users waited behind it). The SQL tool's gate counts half its timeout."""
+    gate = make_executor(statement_timeout_ms=2000).gate(shop)
+    now = time.monotonic()
+    gate.usage.update(slow=Usage(past_s=2.0, updated=now), quick=Usage(past_s=0.05, updated=now))
+    assert gate.heavy("slow", now) and not gate.heavy("quick", now)
+    default = FairGate(4)
+    default.usage.update(slow=Usage(past_s=2.0, updated=now))
+    assert not default.heavy("slow", now)  # on its own, HEAVY_S (an upper bound) holds
+
+
 async def test_a_wait_longer_than_allowed_is_a_clear_shop_busy():
     gate = FairGate(1)
     async with gate.slot("ann", wait_s=1):
