@@ -131,7 +131,9 @@ class User:
         for attempt in range(CONNECT_ATTEMPTS):
             try:
                 return await self.client.turn(question, thread_id=self.thread, timeout_s=120)
-            except socketio.exceptions.ConnectionError:
+            # refused, or connected to the instance just as it died (gone before the question
+            # was sent: BadNamespaceError on emit)
+            except (socketio.exceptions.ConnectionError, socketio.exceptions.BadNamespaceError):
                 self.phase.reconnects += 1
                 await asyncio.sleep(0.25 * (attempt + 1))
         raise RuntimeError(f"{self.name} could not reconnect")

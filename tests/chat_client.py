@@ -4,6 +4,7 @@ socket.io (Chainlit's protocol), history, feedback, rename and delete over HTTP.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -89,6 +90,7 @@ class ChatClient:
         client = socketio.AsyncClient(reconnection=False)  # a test reconnects itself
         turn = Turn(session_id=session_id or str(uuid.uuid4()))
         finished, sent = asyncio.Event(), asyncio.Event()
+        resumed, interacted = asyncio.Event(), asyncio.Event()
 
         @client.on("disconnect")
         async def gone(*_: Any) -> None:
@@ -100,6 +102,10 @@ class ChatClient:
             turn.events.append((time.perf_counter(), event, data[0] if data else None))
             if event == "task_end" and sent.is_set():
                 finished.set()
+            if event == "resume_thread":
+                resumed.set()
+            if event == "first_interaction":
+                interacted.set()
 
         await client.connect(
             self.base_url,
@@ -132,8 +138,15 @@ class ChatClient:
                 sent.set()
                 await client.emit("client_message", {"message": message, "fileReferences": []})
                 await asyncio.wait_for(finished.wait(), timeout_s)
+                if not thread_id and not turn.cut:  # a new thread's id comes from a task of
+                    with contextlib.suppress(TimeoutError):  # its own, after the thread's writes
+                        await asyncio.wait_for(interacted.wait(), 10)
+            elif thread_id:  # resume: wait for the thread (a busy server sends it late) ...
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(resumed.wait(), timeout_s)
+                await asyncio.sleep(0.5)  # ... and let its elements arrive
             else:
-                await asyncio.sleep(1.0)  # resume: let the thread and its elements arrive
+                await asyncio.sleep(1.0)
         finally:
             finished.set()  # our own disconnect is no cut
             await client.disconnect()
