@@ -1,0 +1,163 @@
+"""Voice questions (app.web.voice_input, app.voice): a spoken question sent over the chat's
+socket as the page sends the microphone's chunks, transcribed by the local OpenAI-compatible
+server's ``/v1/audio/transcriptions`` (the real ``openai`` client), answered as typed text
+and stored with the channel ``voice`` and its length; failures stored and shown; without
+speech to text, no microphone."""
+
+from __future__ import annotations
+
+import math
+import struct
+
+import pytest
+from pydantic import SecretStr
+
+from app.voice.transcription import NO_PROVIDER, Transcriber, transcriber_for
+from app.web.voice_input import enable_voice
+from tests.app.web.conftest import db_rows
+from tests.openai_server import OpenAIServer, Transcript
+from tests.scripted_model import ScriptedChatModel
+
+SAMPLE_RATE = 24_000  # Chainlit's default [features.audio] sample_rate
+QUESTION = "How many orders were delivered last month?"
+
+
+def spoken(seconds: float, *, chunk_s: float = 0.1) -> list[bytes]:
+    """A 440 Hz tone as the page's recorder sends it: 16-bit mono PCM in chunks."""
+    samples = [
+        int(8000 * math.sin(2 * math.pi * 440 * n / SAMPLE_RATE))
+        for n in range(int(seconds * SAMPLE_RATE))
+    ]
+    pcm = struct.pack(f"<{len(samples)}h", *samples)
+    size = int(chunk_s * SAMPLE_RATE) * 2
+    return [pcm[i : i + size] for i in range(0, len(pcm), size)]
+
+
+@pytest.fixture
+def speech_to_text(web_server):
+    """The server transcribes through a local fake of the provider; the model is scripted."""
+    fake = OpenAIServer().start()
+    enable_voice(
+        Transcriber(api_key="test-key", model="whisper-1", timeout_s=10, base_url=fake.base_url)
+    )
+    yield fake
+    enable_voice(None)
+    web_server.use_model(None)
+    fake.stop()
+
+
+async def stored_questions(web_server, thread_id: str) -> list:
+    return await db_rows(
+        web_server.database_url,
+        "SELECT content, channel, audio_ms, error FROM chat_messages "
+        "WHERE session_id = CAST(:s AS uuid) AND role = 'user' ORDER BY id",
+        s=thread_id,
+    )
+
+
+async def test_a_spoken_question_is_transcribed_answered_and_stored(
+    web_server, ann, speech_to_text
+):
+    speech_to_text.transcripts.append(Transcript(QUESTION))
+    model = ScriptedChatModel(script=[lambda messages: f"You asked: {messages[-1].content}"])
+    web_server.use_model(model)
+    turn = await ann.turn(None, speech=spoken(1.5))
+
+    shown = [s for s in turn.steps if s.get("type") == "user_message"]
+    assert [s["output"] for s in shown] == [QUESTION]  # the words, as the user's question
+    assert turn.answer()["output"] == f"You asked: {QUESTION}"  # answered as typed text
+    assert await stored_questions(web_server, turn.thread_id) == [(QUESTION, "voice", 1500, None)]
+
+    (upload,) = [r for r in speech_to_text.received if r.path.endswith("/audio/transcriptions")]
+    assert upload.path == "/v1/audio/transcriptions"
+    assert upload.headers["authorization"] == "Bearer test-key"
+    assert upload.body["model"] == "whisper-1"
+    assert upload.body["file"]["content_type"] == "audio/wav"
+    assert upload.body["file"]["wav_ms"] == 1500
+
+
+async def test_a_typed_question_is_stored_with_the_chat_channel(web_server, ann, speech_to_text):
+    web_server.use_model(ScriptedChatModel(script=["Typed, answered."]))
+    turn = await ann.turn("Typed: how are sales?")
+    assert await stored_questions(web_server, turn.thread_id) == [
+        ("Typed: how are sales?", "chat", None, None)
+    ]
+
+
+async def test_a_failed_transcription_is_stored_and_shown(web_server, ann, speech_to_text):
+    speech_to_text.transcripts += [Transcript(status=503), Transcript(status=503)]  # + its retry
+    web_server.use_model(ScriptedChatModel(script=[]))  # never called
+    turn = await ann.turn(None, speech=spoken(2.0))
+
+    said = [s for s in turn.steps if s.get("type") == "assistant_message"][-1]
+    assert "could not be turned into text" in said["output"]
+    assert "HTTP 503" in said["output"]
+    assert [(a["label"], a["forId"]) for a in turn.of("action")] == [("Try again", said["id"])]
+    (row,) = await stored_questions(web_server, turn.thread_id)
+    assert row.content is None and row.channel == "voice" and row.audio_ms == 2000
+    assert "could not be turned into text" in row.error
+
+
+async def test_no_words_heard_is_said_plainly(web_server, ann, speech_to_text):
+    speech_to_text.transcripts.append(Transcript("  "))
+    web_server.use_model(ScriptedChatModel(script=[]))
+    turn = await ann.turn(None, speech=spoken(1.0))
+    assert "No words were heard" in turn.answer()["output"]
+    (row,) = await stored_questions(web_server, turn.thread_id)
+    assert row.channel == "voice" and "No words were heard" in row.error
+
+
+async def test_a_recording_past_the_limit_is_refused_before_sending(
+    web_server, ann, speech_to_text
+):
+    limit = web_server.settings.voice_max_audio_s
+    web_server.settings.voice_max_audio_s = 1
+    try:
+        turn = await ann.turn(None, speech=spoken(1.5))
+    finally:
+        web_server.settings.voice_max_audio_s = limit
+    assert "longer than 1 s" in turn.answer()["output"]
+    assert not [r for r in speech_to_text.received if r.path.endswith("/audio/transcriptions")]
+
+
+async def test_without_a_provider_the_microphone_is_hidden_and_the_mode_says_why(
+    web_server, ann, offline
+):
+    async def microphone() -> bool:
+        response = await ann.http.get("/project/settings")
+        return bool(response.json()["features"]["audio"]["enabled"])
+
+    assert web_server.settings.effective_model == "offline"
+    assert not await microphone()
+    turn = await ann.turn(None)  # a new chat: the mode shown
+    (modes,) = turn.of("set_modes")
+    assert NO_PROVIDER in modes[0]["options"][0]["description"]
+
+    fake = OpenAIServer().start()
+    try:
+        enable_voice(
+            Transcriber(api_key="k", model="whisper-1", timeout_s=5, base_url=fake.base_url)
+        )
+        assert await microphone()  # the same page with speech to text: a microphone
+    finally:
+        enable_voice(None)
+        fake.stop()
+
+
+def test_speech_to_text_only_with_an_openai_compatible_provider(web_server):
+    settings = web_server.settings
+    assert (
+        transcriber_for(settings.model_copy(update={"model": None, "openai_api_key": None})) is None
+    )
+    assert (
+        transcriber_for(
+            settings.model_copy(update={"model": "anthropic:claude-x", "openai_api_key": None})
+        )
+        is None
+    )
+    found = transcriber_for(
+        settings.model_copy(
+            update={"model": "openai:gpt-4.1-mini", "openai_api_key": SecretStr("sk-x")}
+        )
+    )
+    assert found is not None and found.model == settings.transcription_model
