@@ -314,7 +314,7 @@ class Waiting:
         name = f"{event.what} (attempt {event.attempt} of {event.attempts}, {event.waited_s:.0f} s)"
         words = f"Still working: waiting for {name}."
         if self.step is None:
-            self.step = cl.Step(name=name, type="run")
+            self.step = cl.Step(name=name, type="run", parent_id=turn_run())
             self.step.output = words
             await self.step.send()
         else:
@@ -327,9 +327,18 @@ class Waiting:
             self.step = None
 
 
+def turn_run() -> str | None:
+    """The run the turn's answer belongs to (Chainlit's ``on_message`` step): its steps go in
+    it too. A ``cl.Step`` only finds its parent as a context manager, while a message always
+    does; a step sent without one was a top-level item after the question's whole block, so
+    the page drew every step of a live turn below its answer."""
+    step = cl.context.current_step
+    return step.id if step is not None else None
+
+
 async def open_step(tool: str, arguments: dict[str, Any]) -> cl.Step:
     shown = registry.shown_input(tool, arguments)
-    step = cl.Step(name=tool, type="tool", show_input=shown.language)
+    step = cl.Step(name=tool, type="tool", show_input=shown.language, parent_id=turn_run())
     step.input = shown.text if shown.language == "sql" else arguments
     await step.send()
     return step
