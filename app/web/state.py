@@ -55,6 +55,11 @@ def set_state(state: WebState | None) -> None:
     _state = state
 
 
+def voice_on() -> bool:
+    """Whether this process takes voice questions (speech to text configured)."""
+    return _state is not None and _state.transcriber is not None
+
+
 def get_state() -> WebState:
     if _state is None:
         raise RuntimeError("the web app is not started (app.web.server.create_app lifespan)")

@@ -7,16 +7,21 @@ speech to text, no microphone."""
 from __future__ import annotations
 
 import math
+import re
 import struct
 
+import httpx
 import pytest
+from playwright.async_api import expect
 from pydantic import SecretStr
 
 from app.voice.transcription import NO_PROVIDER, Transcriber, transcriber_for
 from app.web.voice_input import enable_voice
-from tests.app.web.conftest import db_rows
+from tests.app.web.conftest import admin_login, db_rows
+from tests.app.web.test_browser import ANSWER, ARTIFACTS, CHROMIUM, log_in
+from tests.app.web.test_step_order import shown_in_order
 from tests.openai_server import OpenAIServer, Transcript
-from tests.scripted_model import ScriptedChatModel
+from tests.scripted_model import Call, ScriptedChatModel
 
 SAMPLE_RATE = 24_000  # Chainlit's default [features.audio] sample_rate
 QUESTION = "How many orders were delivered last month?"
@@ -74,6 +79,11 @@ async def test_a_spoken_question_is_transcribed_answered_and_stored(
     assert upload.body["model"] == "whisper-1"
     assert upload.body["file"]["content_type"] == "audio/wav"
     assert upload.body["file"]["wav_ms"] == 1500
+
+    with httpx.Client(base_url=web_server.base_url) as admin:  # the admin's transcript says so
+        admin_login(admin, "ann")
+        transcript = admin.get(f"/admin/conversations/{turn.thread_id}").text
+    assert re.search(r'id="voice-\d+">spoken, 1.5 s<', transcript)
 
 
 async def test_a_typed_question_is_stored_with_the_chat_channel(web_server, ann, speech_to_text):
@@ -144,6 +154,24 @@ async def test_without_a_provider_the_microphone_is_hidden_and_the_mode_says_why
         fake.stop()
 
 
+async def test_the_recorders_worklets_are_allowed_only_with_voice_on(web_server, offline):
+    async def script_sources() -> list[str]:
+        async with httpx.AsyncClient(base_url=web_server.base_url) as client:
+            policy = (await client.get("/chat/")).headers["content-security-policy"]
+        return next(p for p in policy.split(";") if p.strip().startswith("script-src")).split()
+
+    assert "blob:" not in await script_sources()
+    fake = OpenAIServer().start()
+    try:
+        enable_voice(
+            Transcriber(api_key="k", model="whisper-1", timeout_s=5, base_url=fake.base_url)
+        )
+        assert "blob:" in await script_sources()
+    finally:
+        enable_voice(None)
+        fake.stop()
+
+
 def test_speech_to_text_only_with_an_openai_compatible_provider(web_server):
     settings = web_server.settings
     assert (
@@ -161,3 +189,75 @@ def test_speech_to_text_only_with_an_openai_compatible_provider(web_server):
         )
     )
     assert found is not None and found.model == settings.transcription_model
+
+
+@pytest.fixture
+async def microphone_page(web_server):
+    """Chromium with a fake microphone (a tone) that needs no permission prompt."""
+    from playwright.async_api import async_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+                "--autoplay-policy=no-user-gesture-required",
+            ],
+        )
+        context = await browser.new_context(viewport={"width": 1300, "height": 950})
+        tab = await context.new_page()
+        tab.problems = []
+        tab.on("console", lambda m: tab.problems.append(m.text) if m.type == "error" else None)
+        yield tab
+        await browser.close()
+
+
+async def toggle_microphone(tab) -> None:
+    """The microphone's shortcut (``p``, outside the message box), as a user presses it."""
+    await tab.evaluate("document.activeElement && document.activeElement.blur()")
+    await tab.keyboard.press("p")
+
+
+async def test_a_question_spoken_in_the_browser(web_server, microphone_page, speech_to_text):
+    tab = microphone_page
+    speech_to_text.transcripts.append(Transcript(QUESTION))
+    web_server.use_model(
+        ScriptedChatModel(
+            script=[
+                Call("run_sql", {"sql": "SELECT count(*) AS orders FROM orders"}),
+                "Spoken, and answered. Done.",
+            ]
+        )
+    )
+    await log_in(tab, web_server)
+    listening = tab.get_by_text("Listening", exact=True)
+    for _ in range(3):  # until the socket is up, the shortcut does nothing
+        await toggle_microphone(tab)
+        try:
+            await expect(listening).to_be_visible(timeout=5_000)
+            break
+        except AssertionError:
+            continue
+    await tab.wait_for_timeout(2_000)  # speaking (the fake device plays a tone)
+    await tab.screenshot(path=str(ARTIFACTS / "chat-voice-listening.png"))
+    await toggle_microphone(tab)
+    await expect(listening).to_be_hidden(timeout=5_000)
+    await expect(tab.locator('[data-step-type="user_message"]').last).to_contain_text(
+        QUESTION, timeout=20_000
+    )
+    await expect(tab.locator(ANSWER).last).to_contain_text("Done.", timeout=20_000)
+    await tab.screenshot(path=str(ARTIFACTS / "chat-voice-question.png"))
+    assert await shown_in_order(tab) == ["question", "step", "answer"]  # as a typed one
+    assert not [p for p in tab.problems if "Content Security Policy" in p], tab.problems
+    (row,) = await db_rows(
+        web_server.database_url,
+        "SELECT channel, audio_ms FROM chat_messages WHERE role = 'user' AND content = :q "
+        "ORDER BY id DESC LIMIT 1",
+        q=QUESTION,
+    )
+    assert row.channel == "voice" and 1_000 <= row.audio_ms <= 5_000
