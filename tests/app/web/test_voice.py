@@ -223,6 +223,22 @@ async def toggle_microphone(tab) -> None:
     await tab.keyboard.press("p")
 
 
+async def speak(tab, *, seconds: float) -> None:
+    """Switch the microphone on, speak (the fake device plays a tone), switch it off."""
+    listening = tab.get_by_text("Listening", exact=True)
+    for _ in range(3):  # until the socket is up, the shortcut does nothing
+        await toggle_microphone(tab)
+        try:
+            await expect(listening).to_be_visible(timeout=5_000)
+            break
+        except AssertionError:
+            continue
+    await tab.wait_for_timeout(seconds * 1000)
+    await tab.screenshot(path=str(ARTIFACTS / "chat-voice-listening.png"))
+    await toggle_microphone(tab)
+    await expect(listening).to_be_hidden(timeout=5_000)
+
+
 async def test_a_question_spoken_in_the_browser(web_server, microphone_page, speech_to_text):
     tab = microphone_page
     speech_to_text.transcripts.append(Transcript(QUESTION))
@@ -235,18 +251,7 @@ async def test_a_question_spoken_in_the_browser(web_server, microphone_page, spe
         )
     )
     await log_in(tab, web_server)
-    listening = tab.get_by_text("Listening", exact=True)
-    for _ in range(3):  # until the socket is up, the shortcut does nothing
-        await toggle_microphone(tab)
-        try:
-            await expect(listening).to_be_visible(timeout=5_000)
-            break
-        except AssertionError:
-            continue
-    await tab.wait_for_timeout(2_000)  # speaking (the fake device plays a tone)
-    await tab.screenshot(path=str(ARTIFACTS / "chat-voice-listening.png"))
-    await toggle_microphone(tab)
-    await expect(listening).to_be_hidden(timeout=5_000)
+    await speak(tab, seconds=2)
     await expect(tab.locator('[data-step-type="user_message"]').last).to_contain_text(
         QUESTION, timeout=20_000
     )
@@ -261,3 +266,26 @@ async def test_a_question_spoken_in_the_browser(web_server, microphone_page, spe
         q=QUESTION,
     )
     assert row.channel == "voice" and 1_000 <= row.audio_ms <= 5_000
+
+
+async def test_a_failed_transcription_is_tried_again_in_the_browser(
+    web_server, microphone_page, speech_to_text
+):
+    """Nothing said is lost: after the provider failed, **Try again** sends the same
+    recording again, and the question is answered."""
+    tab = microphone_page
+    speech_to_text.transcripts += [Transcript(status=503), Transcript(status=503)]
+    speech_to_text.transcripts.append(Transcript("Spoken once, heard the second time?"))
+    web_server.use_model(ScriptedChatModel(script=["Heard at last. Done."]))
+    await log_in(tab, web_server)
+    await speak(tab, seconds=1.5)
+    said = tab.locator(ANSWER).last
+    await expect(said).to_contain_text("could not be turned into text", timeout=20_000)
+    await tab.screenshot(path=str(ARTIFACTS / "chat-voice-failed.png"))
+    await tab.get_by_role("button", name="Try again").click()
+    await expect(tab.locator('[data-step-type="user_message"]').last).to_contain_text(
+        "Spoken once, heard the second time?", timeout=20_000
+    )
+    await expect(tab.locator(ANSWER).last).to_contain_text("Heard at last. Done.", timeout=20_000)
+    uploads = [r for r in speech_to_text.received if r.path.endswith("/audio/transcriptions")]
+    assert len(uploads) == 3 and len({u.body["file"]["bytes"] for u in uploads}) == 1
