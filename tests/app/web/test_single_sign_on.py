@@ -181,9 +181,11 @@ def test_logging_out_of_either_ends_both(web_server, client):
 
 async def test_chat_to_admin_and_back_in_the_browser(web_server, page):  # noqa: F811
     await log_in(page, web_server)  # the chat's login page, as ann (web-shop's admin)
+    await page.click("#bichat-admin")  # the chat's header links admins to the admin pages
+    await page.wait_for_url("**/admin/conversations")
+    await expect(page.locator("#shop-name")).to_be_visible()
     await page.goto(f"{web_server.base_url}/admin/usage")
     await page.wait_for_url("**/admin/usage")
-    await expect(page.locator("#shop-name")).to_be_visible()
     await page.screenshot(path=str(ARTIFACTS / "sso-chat-to-admin.png"))
 
     await page.context.clear_cookies()
@@ -201,6 +203,8 @@ async def test_chat_to_admin_and_back_in_the_browser(web_server, page):  # noqa:
 
 async def test_an_analyst_in_the_browser_meets_the_admin_login(web_server, page):  # noqa: F811
     await log_in(page, web_server, username="bob")
+    await expect(page.locator("#bichat-shop")).to_be_visible()
+    await expect(page.locator("#bichat-admin")).to_have_count(0)  # no link for an analyst
     await page.goto(f"{web_server.base_url}/admin/conversations")
     await page.wait_for_url("**/admin/login**")
     await expect(page.locator("#username")).to_be_visible()
