@@ -52,6 +52,7 @@ from app.web.usage_chart import usage_svg
 from db.users import LoginUser
 
 router = APIRouter(prefix="/admin")
+CHAT_HOME, DASHBOARD = "/chat/", "/dashboard"  # what the chat's login opens
 STATIC_FILES = {
     "admin.css": "text/css",
     "logo.svg": "image/svg+xml",
@@ -169,11 +170,12 @@ async def logout(request: Request, csrf: str = Form("")) -> Response:
 
 
 @router.get("/open-chat")
-async def open_chat(request: Request) -> Response:
-    """The chat, signed on as this admin for what is left of their login."""
+async def open_chat(request: Request, next: str = CHAT_HOME) -> Response:
+    """The chat (or the user's dashboard, ``next=/dashboard``: the chat's login is its
+    login), signed on as this admin for what is left of their login."""
     admin = await admin_for(request)
     user = LoginUser(admin.user_id, admin.username, "admin", admin.tenant_slug)
-    response = RedirectResponse("/chat/", status_code=303)
+    response = RedirectResponse(chat_next(next), status_code=303)
     token = chat_token(user, logged_in_at=admin.logged_in_at)
     set_chat_cookie(response, request, token, max_age=remaining_s(admin.logged_in_at))
     return response
@@ -184,6 +186,11 @@ async def open_chat(request: Request) -> Response:
 async def home(request: Request) -> Response:
     await admin_for(request)
     return RedirectResponse("/admin/conversations", status_code=303)
+
+
+def chat_next(path: str) -> str:
+    """Where ``open-chat`` goes: the chat or the dashboard, never another site."""
+    return path if path in (CHAT_HOME, DASHBOARD) else CHAT_HOME
 
 
 # --- conversations ----------------------------------------------------------------------

@@ -162,6 +162,18 @@ def test_open_chat_carries_the_admin_login_and_its_time(web_server, client):
     assert client.get("/chat/user").json()["identifier"] == "ann"
 
 
+@pytest.mark.parametrize(
+    ("asked", "opened"),
+    [("/dashboard", "/dashboard"), ("https://elsewhere.example/", "/chat/"), ("//x.y", "/chat/")],
+)
+def test_open_chat_opens_the_dashboard_too_and_nothing_else(client, asked, opened):
+    admin_login(client, "ann")
+    response = client.get("/admin/open-chat", params={"next": asked})
+    assert response.status_code == 303 and response.headers["location"] == opened
+    if opened == "/dashboard":
+        assert client.get("/dashboard").status_code == 200  # the chat's login is its login
+
+
 def test_logging_out_of_either_ends_both(web_server, client):
     chat_login(client, "ann")
     client.get("/admin/conversations", headers=SAME_ORIGIN)
