@@ -131,12 +131,12 @@ def test_a_session_signed_on_from_the_chat_ends_with_the_chat_login(web_server, 
 
 
 async def test_another_shops_admin_sees_only_their_shop(web_server, client):
-    for tenant, user, question in (
-        ("web-shop", "ann", "SSO: a question of web-shop"),
-        ("web-other", "olga", "SSO: a question of the other shop"),
-    ):
+    for tenant, user, question, sql in (
+        ("web-shop", "ann", "SSO: a question of web-shop", "SELECT 1 AS sso_web_shop"),
+        ("web-other", "olga", "SSO: a question of the other shop", "SELECT 2 AS sso_other"),
+    ):  # SQL of their own: other tests look for web-shop's usual SQL in the other shop
         await write_conversation(
-            web_server.database_url, tenant=tenant, user=user, question=question
+            web_server.database_url, tenant=tenant, user=user, question=question, sql=sql
         )
     chat_login(client, "olga")
     client.get("/admin/conversations", headers=SAME_ORIGIN)
