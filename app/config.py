@@ -35,6 +35,9 @@ class Settings(DatabaseSettings):
     openai_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "BICHAT_OPENAI_API_KEY")
     )
+    # voice questions (app/voice/): speech to text through the provider's OpenAI-compatible API
+    transcription_model: str = "whisper-1"
+    voice_max_audio_s: int = Field(default=120, ge=5, le=900)
     # the web layer (app/web/security.py, app/web/chat_session.py, app/web/throttle.py)
     session_max_age_s: int = Field(default=12 * 3600, ge=60, le=30 * 24 * 3600)
     public_url: str | None = None

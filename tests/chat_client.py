@@ -84,9 +84,12 @@ class ChatClient:
         before_send: Callable[[], Awaitable[None]] | None = None,
         session_id: str | None = None,
         headers: dict[str, str] | None = None,
+        speech: list[bytes] | None = None,
     ) -> Turn:
         """Connect (resuming ``thread_id`` if given), send ``text``, wait for the answer;
-        ``before_send`` runs once the socket is connected, before the question goes."""
+        ``before_send`` runs once the socket is connected, before the question goes.
+        ``speech`` (with ``text`` None): a spoken question instead, its 16-bit PCM chunks sent
+        as the page sends the microphone's (``audio_start``, ``audio_chunk``s, ``audio_end``)."""
         client = socketio.AsyncClient(reconnection=False)  # a test reconnects itself
         turn = Turn(session_id=session_id or str(uuid.uuid4()))
         finished, sent = asyncio.Event(), asyncio.Event()
@@ -125,7 +128,13 @@ class ChatClient:
             await asyncio.sleep(0.3)
             if before_send is not None:
                 await before_send()
-            if text is not None:
+            if speech is not None:
+                turn.sent_at = time.perf_counter()
+                await self.speak(client, speech)
+                sent.set()
+                await client.emit("audio_end")
+                await asyncio.wait_for(finished.wait(), timeout_s)
+            elif text is not None:
                 message = {
                     "threadId": thread_id or "",
                     "id": str(uuid.uuid4()),
@@ -151,6 +160,18 @@ class ChatClient:
             finished.set()  # our own disconnect is no cut
             await client.disconnect()
         return turn
+
+    @staticmethod
+    async def speak(client: socketio.AsyncClient, chunks: list[bytes]) -> None:
+        """The microphone switched on, then its chunks (PCM16, as the page's recorder)."""
+        await client.emit("audio_start")
+        await asyncio.sleep(0.2)
+        started = time.perf_counter()
+        for index, chunk in enumerate(chunks):
+            elapsed = (time.perf_counter() - started) * 1000
+            payload = {"isStart": index == 0, "mimeType": "pcm16", "elapsedTime": elapsed}
+            await client.emit("audio_chunk", {**payload, "data": chunk})
+        await asyncio.sleep(0.2)  # the last chunk is kept before the microphone stops
 
     def cookie_header(self) -> str:
         """The login token, and any other cookie the server set (a balancer's stickiness

@@ -1,15 +1,20 @@
 """A small OpenAI-compatible HTTP server for tests: ``/v1/chat/completions`` streamed as SSE
 (text deltas, tool-call deltas, then a usage chunk) or as one JSON body, with scripted
-failures (HTTP status codes, slow answers). It records every request it receives.
+failures (HTTP status codes, slow answers); ``/v1/audio/transcriptions`` (a multipart upload,
+answered ``{"text": ...}`` from ``transcripts``). It records every request it receives.
 """
 
 from __future__ import annotations
 
 import contextlib
+import email.parser
+import email.policy
+import io
 import json
 import threading
 import time
 import uuid
+import wave
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,6 +37,14 @@ class Reply:
 
 
 @dataclass
+class Transcript:
+    """One scripted speech-to-text answer: the words heard, or a failure."""
+
+    text: str = ""
+    status: int = 200
+
+
+@dataclass
 class Received:
     path: str
     headers: dict[str, str]  # names in lower case
@@ -41,6 +54,7 @@ class Received:
 class OpenAIServer:
     def __init__(self) -> None:
         self.replies: list[Reply] = []
+        self.transcripts: list[Transcript] = []  # without one left: a 500
         self.received: list[Received] = []
         # when the script has no reply left: the reply chosen from the request's body (its
         # messages); without one such a request gets a 500
@@ -83,8 +97,12 @@ class OpenAIServer:
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
-                body = json.loads(self.rfile.read(length) or b"{}")
+                raw = self.rfile.read(length)
                 headers = {k.lower(): v for k, v in self.headers.items()}
+                if self.path.endswith("/audio/transcriptions"):
+                    self.transcribe(headers, raw)
+                    return
+                body = json.loads(raw or b"{}")
                 server.received.append(Received(self.path, headers, body))
                 reply = server.next_reply(body)
                 if reply.delay_s:
@@ -96,6 +114,16 @@ class OpenAIServer:
                         self.send_stream(body, reply)  # the caller may go (killed, cancelled)
                 else:
                     self.send_json(200, completion_body(reply))
+
+            def transcribe(self, headers: dict[str, str], raw: bytes) -> None:
+                form = multipart_form(headers.get("content-type", ""), raw)
+                server.received.append(Received(self.path, headers, form))
+                with server._lock:
+                    heard = server.transcripts.pop(0) if server.transcripts else Transcript("", 500)
+                if heard.status != 200:
+                    self.send_json(heard.status, error_body(Reply(status=heard.status)))
+                else:
+                    self.send_json(200, {"text": heard.text})
 
             def send_json(self, status: int, payload: dict[str, Any]) -> None:
                 data = json.dumps(payload).encode()
@@ -127,6 +155,36 @@ class OpenAIServer:
                 pass
 
         return Handler
+
+
+def multipart_form(content_type: str, raw: bytes) -> dict[str, Any]:
+    """A multipart upload's fields; a file as its name, type, size and (a WAV) its length."""
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + raw
+    )
+    form: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        data = part.get_payload(decode=True) or b""
+        filename = part.get_filename()
+        if filename is None:
+            form[str(name)] = data.decode()
+            continue
+        form[str(name)] = {
+            "filename": filename,
+            "content_type": part.get_content_type(),
+            "bytes": len(data),
+            "wav_ms": wav_ms(data),
+        }
+    return form
+
+
+def wav_ms(data: bytes) -> int | None:
+    try:
+        with wave.open(io.BytesIO(data)) as file:
+            return file.getnframes() * 1000 // file.getframerate()
+    except (wave.Error, EOFError):
+        return None
 
 
 def usage(reply: Reply) -> dict[str, Any]:

@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYERS = [
     ("channels", ("app.web", "app.cli", "app.evals", "app.mcp")),
     ("turn", ("app.turn",)),
+    ("voice", ("app.voice",)),  # speech to text through the model's provider
     ("briefings", ("app.dashboards", "app.digests")),
     ("answerers", ("app.agent", "app.questions")),
     ("answering contract", ("app.answering",)),

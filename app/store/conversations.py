@@ -29,7 +29,8 @@ TITLE_CHARS = 80
 # runs, so each write counts.
 MESSAGE_COLUMNS = (
     "session_id, tenant_id, role, content, model, input_tokens, output_tokens, "
-    "cached_input_tokens, cost_usd, latency_ms, tool_name, tool_input, tool_output, error"
+    "cached_input_tokens, cost_usd, latency_ms, tool_name, tool_input, tool_output, error, "
+    "channel, audio_ms"
 )
 MESSAGE_VALUES = ", ".join(":" + name.strip() for name in MESSAGE_COLUMNS.split(","))
 JSON_PARAMETERS = (
@@ -96,6 +97,8 @@ class Message:
     tool_input: Any = None
     tool_output: Any = None
     error: str | None = None
+    channel: str | None = None  # a question's: chat, cli, api, mcp or voice
+    audio_ms: int | None = None  # a spoken question's recording length
 
 
 @dataclass

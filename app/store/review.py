@@ -36,7 +36,7 @@ SESSION_COLUMNS = (
 MESSAGE_COLUMNS = (
     "id, role, content, model, input_tokens, output_tokens, cached_input_tokens, cost_usd, "
     "latency_ms, tool_name, tool_input, tool_output, error, feedback, feedback_comment, "
-    "created_at"
+    "created_at, channel, audio_ms"
 )
 
 
@@ -210,6 +210,8 @@ class MessageRow:
     feedback: int | None
     feedback_comment: str | None
     created_at: datetime
+    channel: str | None = None  # a question's (voice: spoken in the chat)
+    audio_ms: int | None = None  # a spoken question's length
 
     def to_dict(self) -> dict[str, Any]:
         return json_ready(self.__dict__)

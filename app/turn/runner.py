@@ -93,6 +93,7 @@ class TurnRequest(TypedDict):
     create_session: NotRequired[bool]
     channel: NotRequired[str]
     api_token_id: NotRequired[int | None]
+    audio_ms: NotRequired[int | None]
 
 
 class Turns:
@@ -166,13 +167,15 @@ class Turns:
         create_session: bool = False,
         channel: str = "chat",
         api_token_id: int | None = None,
+        audio_ms: int | None = None,
     ) -> AsyncGenerator[TurnEvent, None]:
         """Run one turn, yielding its events; the last is ``Answered`` or ``Failed``.
 
         ``session_id`` continues a conversation of the tenant (and user); with
         ``create_session`` a session of that id is created when missing (chat threads).
-        ``channel`` (``chat``, ``cli``, ``api``, ``mcp``) and ``api_token_id`` are stored with
-        a new session and label its tool calls in the audit log."""
+        ``channel`` (``chat``, ``cli``, ``api``, ``mcp``, ``voice``) and ``api_token_id`` are
+        stored with a new session and label its tool calls in the audit log; the question
+        keeps its channel, and a spoken one (``voice``) its recording's length ``audio_ms``."""
         started = time.perf_counter()
         text = check_question(question)
         deadline = None if self.timeout_s is None else time.monotonic() + self.timeout_s
@@ -189,6 +192,7 @@ class Turns:
                 create=create_session,
                 channel=channel,
                 api_token_id=api_token_id,
+                audio_ms=audio_ms,
             )
         except BaseException:
             matching.cancel()
@@ -222,6 +226,7 @@ class Turns:
         create: bool,
         channel: str,
         api_token_id: int | None,
+        audio_ms: int | None = None,
     ) -> tuple[TurnWriter, list[HistoryItem], list[StoredCall]]:
         """The session (checked or created), its earlier turns and tool calls, and the stored
         question, all within one wait for the database; ``DatabaseUnavailable`` when it stays
@@ -258,7 +263,7 @@ class Turns:
             instance_id=self.instance_id,
         )
         try:
-            await writer.question(text)
+            await writer.question(text, channel=channel, audio_ms=audio_ms)
         except DatabaseUnavailable:
             self.pending.keep(writer)  # if an attempt stored it after all, it gets closed
             raise

@@ -35,6 +35,7 @@ from db.tenants import TenantRecord
 INTERRUPTED = "interrupted"
 NOT_STORED = "not_stored"  # a question the database could not take (its asker was told)
 NOT_ANSWERED = "Not answered: the service was briefly unavailable when this was asked."
+UNHEARD_TITLE = "A spoken question (not transcribed)"
 CUT_OFF = "Not answered: the server stopped while this question was being answered. Ask it again."
 
 
@@ -68,9 +69,33 @@ async def open_session(
         tenant_id=tenant.id,
         user_id=user_id,
         title=title_for(question),
-        channel=channel,
+        channel="chat" if channel == "voice" else channel,  # spoken in the chat
         api_token_id=api_token_id,
     )
+
+
+async def store_unheard(
+    engine: AsyncEngine,
+    *,
+    tenant: TenantRecord,
+    session_id: uuid.UUID,
+    user_id: int,
+    audio_ms: int,
+    error: str,
+) -> int:
+    """A spoken question that could not be turned into text: stored in its conversation
+    (created if new) as a ``voice`` question with no words and the reason, so the admin sees
+    it; the model never does (history leaves failed rows out)."""
+    session = await open_session(
+        engine,
+        tenant=tenant,
+        session_id=session_id,
+        user_id=user_id,
+        question=UNHEARD_TITLE,
+        create=True,
+    )
+    failed = Message(role="user", channel="voice", audio_ms=audio_ms, error=error)
+    return await add_message(engine, session_id=session, tenant_id=tenant.id, message=failed)
 
 
 class TurnWriter:
@@ -176,11 +201,14 @@ class TurnWriter:
                     await close_turn(connection, self.question_id)
         self.open = False
 
-    async def question(self, text: str) -> int:
-        """Store the question (it is never kept for later: a question that cannot be stored is
-        not answered, and its asker is told to send it again)."""
+    async def question(
+        self, text: str, *, channel: str | None = None, audio_ms: int | None = None
+    ) -> int:
+        """Store the question, with its channel (and a spoken one's length); it is never kept
+        for later: a question that cannot be stored is not answered, and its asker is told to
+        send it again."""
         try:
-            question = Message(role="user", content=text)
+            question = Message(role="user", content=text, channel=channel, audio_ms=audio_ms)
             self.question_id = await self.store(question, budget_s=self.retry_s)
         except DatabaseUnavailable:
             self.asked = text

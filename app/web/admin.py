@@ -8,6 +8,7 @@ scoped to the admin's tenant; forms that change something carry a CSRF token.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -24,8 +25,10 @@ from app.web.admin_auth import (
     COOKIE,
     LOGIN_COOKIE,
     Admin,
+    AdminSession,
     Forbidden,
     LoginRequired,
+    SignedOn,
     check_csrf,
     check_login_csrf,
     login_csrf,
@@ -36,11 +39,20 @@ from app.web.admin_auth import (
 from app.web.admin_pages import HERE, admin_for, error_page, page, secret
 from app.web.availability import RETRY_AFTER_S
 from app.web.security import https_request
+from app.web.single_sign_on import (
+    chat_token,
+    clear_admin_cookie,
+    clear_chat_cookies,
+    remaining_s,
+    set_chat_cookie,
+)
 from app.web.state import get_state
 from app.web.throttle import TooManyLogins
 from app.web.usage_chart import usage_svg
+from db.users import LoginUser
 
 router = APIRouter(prefix="/admin")
+CHAT_HOME, DASHBOARD = "/chat/", "/dashboard"  # what the chat's login opens
 STATIC_FILES = {
     "admin.css": "text/css",
     "logo.svg": "image/svg+xml",
@@ -58,6 +70,12 @@ def install_admin(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def to_login(request: Request, error: LoginRequired) -> Response:
         return RedirectResponse(error.login_url, status_code=303)
+
+    @app.exception_handler(SignedOn)
+    async def signed_on(request: Request, signed: SignedOn) -> Response:
+        response = RedirectResponse(signed.path, status_code=303)
+        set_session(response, request, signed.session)
+        return response
 
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, error: Forbidden) -> Response:
@@ -131,17 +149,36 @@ async def login(
     if user is None:
         return login_page(request, next=safe_next(next), status=401, failed=True)
     response = RedirectResponse(safe_next(next), status_code=303)
-    value = session_cookie(secret(), user.id)
-    max_age = state.settings.session_max_age_s
-    set_admin_cookie(response, request, COOKIE, value, max_age=max_age)
+    set_session(response, request, AdminSession(user.id, time.time()))
     return response
+
+
+def set_session(response: Response, request: Request, session: AdminSession) -> None:
+    """The admin session's cookie; it lasts as long as the login it comes from has left."""
+    value = session_cookie(secret(), session)
+    max_age = remaining_s(session.logged_in_at)
+    set_admin_cookie(response, request, COOKIE, value, max_age=max_age)
 
 
 @router.post("/logout")
 async def logout(request: Request, csrf: str = Form("")) -> Response:
+    """Out of the admin pages and the chat alike (one sign-on, one sign-out)."""
     check_csrf(request, secret=secret(), token=csrf)
     response = RedirectResponse("/admin/login", status_code=303)
-    response.delete_cookie(COOKIE, path="/admin")
+    clear_admin_cookie(response, request)
+    clear_chat_cookies(response, request)
+    return response
+
+
+@router.get("/open-chat")
+async def open_chat(request: Request, next: str = CHAT_HOME) -> Response:
+    """The chat (or the user's dashboard, ``next=/dashboard``: the chat's login is its
+    login), signed on as this admin for what is left of their login."""
+    admin = await admin_for(request)
+    user = LoginUser(admin.user_id, admin.username, "admin", admin.tenant_slug)
+    response = RedirectResponse(chat_next(next), status_code=303)
+    token = chat_token(user, logged_in_at=admin.logged_in_at)
+    set_chat_cookie(response, request, token, max_age=remaining_s(admin.logged_in_at))
     return response
 
 
@@ -150,6 +187,11 @@ async def logout(request: Request, csrf: str = Form("")) -> Response:
 async def home(request: Request) -> Response:
     await admin_for(request)
     return RedirectResponse("/admin/conversations", status_code=303)
+
+
+def chat_next(path: str) -> str:
+    """Where ``open-chat`` goes: the chat or the dashboard, never another site."""
+    return path if path in (CHAT_HOME, DASHBOARD) else CHAT_HOME
 
 
 # --- conversations ----------------------------------------------------------------------

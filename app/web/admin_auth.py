@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -37,6 +38,17 @@ class Admin:
     tenant_name: str
     timezone: str
     currency: str
+    logged_in_at: float  # the first login's time (the chat's, when signed on from there)
+
+
+@dataclass(frozen=True)
+class AdminSession:
+    """What the session cookie holds: who, and when they logged in (with a password, in the
+    admin or in the chat). The session ends ``BICHAT_SESSION_MAX_AGE_S`` after that login,
+    however it was carried over between chat and admin."""
+
+    user_id: int
+    logged_in_at: float
 
 
 class LoginRequired(Exception):
@@ -47,6 +59,16 @@ class LoginRequired(Exception):
         self.login_url = f"/admin/login?next={quote(next_path, safe='/')}"
 
 
+class SignedOn(Exception):
+    """No admin session, but the chat's login of an admin (``app.web.single_sign_on``): the
+    handler sets the session and sends the browser back to the same page."""
+
+    def __init__(self, session: AdminSession, path: str) -> None:
+        super().__init__(path)
+        self.session = session
+        self.path = path
+
+
 class Forbidden(Exception):
     """Logged in, but not an admin (or a form without a valid CSRF token)."""
 
@@ -55,19 +77,24 @@ def serializer(secret: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret, salt=SALT)
 
 
-def session_cookie(secret: str, user_id: int) -> str:
-    return serializer(secret).dumps({"u": user_id})
+def session_cookie(secret: str, session: AdminSession) -> str:
+    return serializer(secret).dumps({"u": session.user_id, "t": int(session.logged_in_at)})
 
 
-def user_id_from(secret: str, cookie: str | None, *, max_age_s: int) -> int | None:
+def session_from(secret: str, cookie: str | None, *, max_age_s: int) -> AdminSession | None:
+    """The session a cookie signed by us holds, if its login is at most ``max_age_s`` old."""
     if not cookie:
         return None
     try:
-        data = serializer(secret).loads(cookie, max_age=max_age_s)
+        data, signed = serializer(secret).loads(cookie, max_age=max_age_s, return_timestamp=True)
     except BadSignature:
         return None
-    user = data.get("u") if isinstance(data, dict) else None
-    return user if isinstance(user, int) else None
+    if not isinstance(data, dict) or not isinstance(data.get("u"), int):
+        return None
+    logged_in_at = data.get("t", signed.timestamp())
+    if not isinstance(logged_in_at, int | float) or logged_in_at < time.time() - max_age_s:
+        return None
+    return AdminSession(data["u"], float(logged_in_at))
 
 
 def csrf_token(secret: str, cookie: str) -> str:
@@ -99,14 +126,13 @@ async def current_admin(
     request: Request, *, engine: AsyncEngine, secret: str, max_age_s: int
 ) -> Admin:
     """The admin behind this request, read again now; ``LoginRequired`` or ``Forbidden``."""
-    user_id = user_id_from(secret, request.cookies.get(COOKIE), max_age_s=max_age_s)
+    session = session_from(secret, request.cookies.get(COOKIE), max_age_s=max_age_s)
     user = None
-    if user_id is not None:
+    if session is not None:
         async with engine.connect() as connection:
-            user = await active_user(connection, user_id)
-    if user is None:
-        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        raise LoginRequired(path)
+            user = await active_user(connection, session.user_id)
+    if session is None or user is None:
+        raise LoginRequired(path_of(request))
     if user.role != "admin":
         raise Forbidden(f"{user.username} is not an admin of this shop")
     return Admin(
@@ -117,7 +143,13 @@ async def current_admin(
         user.tenant_name,
         user.timezone,
         user.currency,
+        session.logged_in_at,
     )
+
+
+def path_of(request: Request) -> str:
+    """The request's path and query (where to come back to)."""
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
 
 
 def safe_next(path: str | None) -> str:

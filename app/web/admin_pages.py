@@ -18,10 +18,19 @@ from pygments.lexers import PostgresLexer
 
 from app.errors import BichatError, NotFound
 from app.tools import registry
-from app.web.admin_auth import COOKIE, Admin, csrf_token, current_admin
+from app.web.admin_auth import (
+    COOKIE,
+    Admin,
+    LoginRequired,
+    SignedOn,
+    csrf_token,
+    current_admin,
+    path_of,
+)
 from app.web.first_run import auth_secret
 from app.web.markdown import render_markdown
 from app.web.security import ADMIN_CSP
+from app.web.single_sign_on import admin_session_from_chat
 from app.web.state import get_state
 
 HERE = Path(__file__).parent
@@ -53,13 +62,21 @@ def secret() -> str:
 
 
 async def admin_for(request: Request) -> Admin:
+    """The signed-in admin; without an admin session, the chat's login of an admin signs
+    them on (``SignedOn``), anyone else goes to the login page (``LoginRequired``)."""
     state = get_state()
-    return await current_admin(
-        request,
-        engine=state.runtime.engine,
-        secret=secret(),
-        max_age_s=state.settings.session_max_age_s,
-    )
+    try:
+        return await current_admin(
+            request,
+            engine=state.runtime.engine,
+            secret=secret(),
+            max_age_s=state.settings.session_max_age_s,
+        )
+    except LoginRequired:
+        session = await admin_session_from_chat(request)
+        if session is None:
+            raise
+        raise SignedOn(session, path_of(request)) from None
 
 
 def page(

@@ -101,12 +101,14 @@ def without_remote_links(render: Callable[[str], str]) -> Callable[[str], str]:
 
 
 def install_shop_name(app: FastAPI) -> None:
-    """``GET /api/chat/shop``: the shop of the user logged into the chat (for the header);
-    the user is the one ``ChatSessions`` read again for this request (401 without one)."""
+    """``GET /api/chat/shop``: the shop of the user logged into the chat (for the header),
+    and whether they are its admin (the header then links to ``/admin``, one sign-on); the
+    user is the one ``ChatSessions`` read again for this request (401 without one)."""
 
     @app.get("/api/chat/shop", include_in_schema=False)
     async def chat_shop() -> JSONResponse:
         user = current_chat_user()
         if user is None:
             return JSONResponse({"error": "not logged in"}, status_code=401)
-        return JSONResponse({"name": user.tenant_name}, headers={"Cache-Control": "no-store"})
+        found = {"name": user.tenant_name, "admin": user.role == "admin"}
+        return JSONResponse(found, headers={"Cache-Control": "no-store"})

@@ -14,7 +14,7 @@ import uuid
 from typing import Any
 
 import chainlit as cl
-from chainlit.types import ThreadDict
+from chainlit.types import InputAudioChunk, ThreadDict
 from chainlit.utils import utc_now
 
 from app.dashboards.pin import can_pin, pin_answer
@@ -28,6 +28,9 @@ from app.tools.charts import Chart
 from app.tools.tool import Shown, ToolCallRecord, ToolContext
 from app.turn.events import Answered, Failed, StillWorking, Token, ToolFinished, ToolStarted
 from app.turn.result import TurnResult
+from app.voice.recording import Recording
+from app.voice.transcription import NO_PROVIDER
+from app.web import voice_input
 from app.web.answer_view import TableView, outputs_by_result, without_grid_tables
 from app.web.chat_session import reread_user
 from app.web.data_layer import LIVE_ANSWERS, StoreDataLayer
@@ -70,7 +73,7 @@ OFFLINE_MODE = cl.Mode(
                 "Answers questions about the shop's metrics (revenue, orders, units, customers, "
                 "ratings... by channel, product, region, period), searches products, lists "
                 "bought-together rules and asks back when unsure. A language model "
-                "(BICHAT_MODEL) answers freer questions."
+                "(BICHAT_MODEL) answers freer questions. " + NO_PROVIDER
             ),
             icon="wifi-off",
             default=True,
@@ -157,17 +160,63 @@ async def on_message(message: cl.Message) -> None:
 
 @cl.action_callback("follow_up")
 async def follow_up(action: cl.Action) -> None:
-    question = str(action.payload["question"])
-    await cl.Message(content=question, type="user_message").send()
-    await answer(question)
+    await ask_as_user(str(action.payload["question"]))
 
 
-async def answer(question: str, *, asked: cl.Message | None = None) -> None:
-    """Run the turn and show it. A question that could not be stored is not answered: its
+async def ask_as_user(question: str, *, audio_ms: int | None = None) -> None:
+    """A question not typed into the box (a suggestion clicked, a spoken one): shown as the
+    user's, then answered as a typed one is, in a run under it (what Chainlit's
+    ``on_message`` does), so its steps and answer show below it and in the same order."""
+    asked = cl.Message(content=question, type="user_message")
+    asked.parent_id = None  # not inside the hook's own run (``on_audio_end``)
+    await asked.send()
+    async with cl.Step(name="on_message", type="run", parent_id=asked.id) as run:
+        run.input = question
+        await answer(question, asked=asked, audio_ms=audio_ms)
+
+
+@cl.on_audio_start
+async def audio_start() -> bool:
+    return voice_input.start_recording()
+
+
+@cl.on_audio_chunk
+async def audio_chunk(chunk: InputAudioChunk) -> None:
+    voice_input.keep_chunk(chunk)
+
+
+@cl.on_audio_end
+async def audio_end() -> None:
+    """The user stopped speaking: the question is transcribed, shown and answered."""
+    await hear(voice_input.take(voice_input.RECORDING))
+
+
+@cl.action_callback(voice_input.TRY_AGAIN_ACTION)
+async def voice_again(action: cl.Action) -> None:
+    await action.remove()
+    await hear(voice_input.take(voice_input.UNHEARD))
+
+
+async def hear(recording: Recording | None) -> None:
+    user = await session_user()
+    if user is None:
+        await cl.Message(content=SESSION_ENDED, author="bichat").send()
+        return
+    if recording is None:
+        return
+    question = await voice_input.transcribe(recording, user, await tenant_of(user))
+    if question is not None:
+        await ask_as_user(question, audio_ms=recording.audio_ms)
+
+
+async def answer(
+    question: str, *, asked: cl.Message | None = None, audio_ms: int | None = None
+) -> None:
+    """Run the turn and show it (``audio_ms``: a spoken question, stored as ``voice``). A question that could not be stored is not answered: its
     bubble is taken back, the user is told why in plain words, and the text goes back into the
     message box (``bichat.js``); nothing of the driver's error text reaches the page."""
     try:
-        await run_turn(question)
+        await run_turn(question, audio_ms=audio_ms)
     except Exception as error:
         if is_unavailable(error):
             await not_sent(question, asked)
@@ -185,7 +234,7 @@ async def not_sent(question: str, asked: cl.Message | None) -> None:
     await cl.context.emitter.send_window_message({"type": RESTORE_QUESTION, "text": question})
 
 
-async def run_turn(question: str) -> None:
+async def run_turn(question: str, *, audio_ms: int | None = None) -> None:
     user = await session_user()
     if user is None:
         await cl.Message(content=SESSION_ENDED, author="bichat").send()
@@ -204,6 +253,8 @@ async def run_turn(question: str) -> None:
         session_id=cl.context.session.thread_id,
         user_id=user.id,
         create_session=True,
+        channel="chat" if audio_ms is None else "voice",
+        audio_ms=audio_ms,
     ):
         if not isinstance(event, StillWorking):
             await waiting.hide()  # something shows: no need to say it still works
@@ -263,7 +314,7 @@ class Waiting:
         name = f"{event.what} (attempt {event.attempt} of {event.attempts}, {event.waited_s:.0f} s)"
         words = f"Still working: waiting for {name}."
         if self.step is None:
-            self.step = cl.Step(name=name, type="run")
+            self.step = cl.Step(name=name, type="run", parent_id=turn_run())
             self.step.output = words
             await self.step.send()
         else:
@@ -276,9 +327,18 @@ class Waiting:
             self.step = None
 
 
+def turn_run() -> str | None:
+    """The run the turn's answer belongs to (Chainlit's ``on_message`` step): its steps go in
+    it too. A ``cl.Step`` only finds its parent as a context manager, while a message always
+    does; a step sent without one was a top-level item after the question's whole block, so
+    the page drew every step of a live turn below its answer."""
+    step = cl.context.current_step
+    return step.id if step is not None else None
+
+
 async def open_step(tool: str, arguments: dict[str, Any]) -> cl.Step:
     shown = registry.shown_input(tool, arguments)
-    step = cl.Step(name=tool, type="tool", show_input=shown.language)
+    step = cl.Step(name=tool, type="tool", show_input=shown.language, parent_id=turn_run())
     step.input = shown.text if shown.language == "sql" else arguments
     await step.send()
     return step

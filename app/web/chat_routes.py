@@ -10,6 +10,7 @@ Chainlit is mounted at ``/chat``, so they take precedence):
 - ``POST /chat/project/file``: uploads are off (refused before the body is read).
 - ``PUT``/``DELETE /chat/project/element`` (custom elements: bichat has none) and
   ``POST /chat/project/action`` for a socket session that is not the user's: 404.
+- ``POST /chat/logout``: out of the chat and the admin pages (``app.web.single_sign_on``).
 - ``POST /chat/auth/jwt``: 404. Chainlit trades a valid token for a fresh cookie there, so a
   session could be stretched past ``BICHAT_SESSION_MAX_AGE_S`` forever; bichat logs in
   with a password only.
@@ -17,19 +18,23 @@ Chainlit is mounted at ``/chat``, so they take precedence):
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-import chainlit as cl
-from chainlit.auth import create_jwt
 from chainlit.types import CallActionRequest, DeleteFeedbackRequest, UpdateFeedbackRequest
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.errors import NotFound
-from app.web.chat_session import TOKEN_COOKIE, require_chat_user
+from app.web.chat_session import require_chat_user
 from app.web.data_layer import owner_of, persisted, rate, unrate
-from app.web.security import https_request
+from app.web.single_sign_on import (
+    chat_token,
+    clear_admin_cookie,
+    clear_chat_cookies,
+    set_chat_cookie,
+)
 from app.web.state import get_state
 from app.web.throttle import TooManyLogins
 from db.users import ActiveUser
@@ -61,22 +66,18 @@ async def login(request: Request, form: OAuth2PasswordRequestForm = Depends()) -
         return too_many(error)
     if user is None:
         return JSONResponse({"detail": "credentialssignin"}, status_code=401)
-    token = create_jwt(
-        cl.User(
-            identifier=user.username,
-            metadata={"user_id": user.id, "role": user.role, "tenant": user.tenant},
-        )
-    )
     response = JSONResponse({"success": True})
-    response.set_cookie(
-        TOKEN_COOKIE,
-        token,
-        max_age=state.settings.session_max_age_s,
-        httponly=True,
-        samesite="lax",
-        secure=https_request(request, state.settings),
-        path="/",
-    )
+    token = chat_token(user, logged_in_at=time.time())
+    set_chat_cookie(response, request, token, max_age=state.settings.session_max_age_s)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    """Out of the chat and the admin pages alike (one sign-on, one sign-out)."""
+    response = JSONResponse({"success": True})
+    clear_chat_cookies(response, request)
+    clear_admin_cookie(response, request)
     return response
 
 

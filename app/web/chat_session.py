@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 import jwt
@@ -92,8 +93,17 @@ def without_token(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes
     return kept
 
 
-def token_user_id(token: str, *, secret: str, max_age_s: int) -> tuple[int, str] | None:
-    """The user id and username a valid token of at most ``max_age_s`` names, else None."""
+@dataclass(frozen=True)
+class TokenClaims:
+    """What a valid login token says: who, and when they logged in."""
+
+    user_id: int
+    username: str
+    issued_at: float
+
+
+def token_claims(token: str, *, secret: str, max_age_s: int) -> TokenClaims | None:
+    """The claims of a valid token issued at most ``max_age_s`` ago, else None."""
     try:
         claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["exp"]})
     except jwt.PyJWTError:
@@ -105,7 +115,13 @@ def token_user_id(token: str, *, secret: str, max_age_s: int) -> tuple[int, str]
     username = claims.get("identifier")
     if not isinstance(user_id, int) or not isinstance(username, str):
         return None
-    return user_id, username
+    return TokenClaims(user_id, username, float(issued))
+
+
+def token_user_id(token: str, *, secret: str, max_age_s: int) -> tuple[int, str] | None:
+    """The user id and username a valid token of at most ``max_age_s`` names, else None."""
+    claims = token_claims(token, secret=secret, max_age_s=max_age_s)
+    return None if claims is None else (claims.user_id, claims.username)
 
 
 async def reread_user(user_id: int) -> ActiveUser | None:
@@ -121,16 +137,24 @@ async def reread_user(user_id: int) -> ActiveUser | None:
 
 
 async def user_of_token(token: str) -> ActiveUser | None:
+    signed_on = await login_of_token(token)
+    return None if signed_on is None else signed_on[0]
+
+
+async def login_of_token(token: str) -> tuple[ActiveUser, float] | None:
+    """The user a valid token names, read again now, and when they logged in."""
     from chainlit.auth.jwt import get_jwt_secret
 
     state = get_state()
-    named = token_user_id(
+    claims = token_claims(
         token, secret=get_jwt_secret() or "", max_age_s=state.settings.session_max_age_s
     )
-    if named is None:
+    if claims is None:
         return None
-    user = await reread_user(named[0])
-    return user if user is not None and user.username == named[1] else None
+    user = await reread_user(claims.user_id)
+    if user is None or user.username != claims.username:
+        return None
+    return user, claims.issued_at
 
 
 def under(path: str, prefixes: tuple[str, ...]) -> bool:

@@ -41,6 +41,7 @@ from fastapi import FastAPI, Request
 
 from app.config import Settings, origin_of
 from app.web.chat_session import ASGIApp, Receive, Scope, Send, under
+from app.web.state import voice_on
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 SOCKET_PATH = "/chat/ws/socket.io"
@@ -149,8 +150,12 @@ class WebSecurity:
     def chat_csp(self, scope: Scope) -> str:
         host = (header(scope, b"host") or "").lower()
         sockets = f" ws://{host} wss://{host}" if HOST.fullmatch(host) else ""
+        # Chainlit's recorder loads its audio worklets from blob: URLs, and worklets obey
+        # script-src: allowed only while voice questions are on (only our own scripts, already
+        # running, can make a blob: URL)
+        worklets = " blob:" if voice_on() else ""
         return (
-            f"default-src 'self'; script-src 'self' {self.chat_scripts}; "
+            f"default-src 'self'; script-src 'self' {self.chat_scripts}{worklets}; "
             "style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; "
             f"connect-src 'self'{sockets}; media-src 'self'; worker-src 'self' blob:; "
             "frame-src 'none'; object-src 'none'; base-uri 'none'; form-action 'self'; "

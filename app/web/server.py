@@ -28,6 +28,7 @@ from app.digests.runner import DigestRunner, run_forever
 from app.mcp.http import McpHttp
 from app.store.tokens import Principal
 from app.turn.runtime import AgentRuntime, open_agent
+from app.voice.transcription import transcriber_for
 from app.web.admin import install_admin
 from app.web.api import API_PATH, create_api
 from app.web.api_access import authorised
@@ -140,6 +141,8 @@ def create_app(settings: Settings, *, chat_model: BaseChatModel | None = None) -
     if config.features.spontaneous_file_upload is not None:
         config.features.spontaneous_file_upload.enabled = False  # nothing reads uploads
     config.project.user_session_timeout = settings.session_max_age_s  # the token's lifetime
+    if config.features.audio is not None:  # the microphone: only with speech to text
+        config.features.audio.enabled = transcriber_for(settings) is not None
     app.add_middleware(ChatSessions)
     install_security(app, settings, chat_page=chat_page())
     app.add_middleware(RequestIds)  # outermost: every log line of a request carries its id

@@ -11,6 +11,7 @@ from fastapi import Request
 from app.config import Settings
 from app.dashboards.tiles import Tiles
 from app.turn.runtime import AgentRuntime
+from app.voice.transcription import Transcriber, transcriber_for
 from app.web.api_limits import TokenLimits
 from app.web.throttle import LoginThrottle, throttled_login
 from db.users import LoginUser
@@ -23,10 +24,12 @@ class WebState:
     throttle: LoginThrottle = field(init=False)
     api_limits: TokenLimits = field(init=False)  # per API token, in this process
     tiles: Tiles = field(init=False)  # dashboards' tiles, through the guard
+    transcriber: Transcriber | None = field(init=False)  # voice questions (None: none)
 
     def __post_init__(self) -> None:
         self.throttle = LoginThrottle.from_settings(self.settings)
         self.api_limits = TokenLimits.from_settings(self.settings)
+        self.transcriber = transcriber_for(self.settings)
         self.tiles = Tiles(
             self.runtime.engine, self.runtime.agent.services, ttl_s=self.settings.tile_cache_ttl_s
         )
@@ -50,6 +53,11 @@ _state: WebState | None = None
 def set_state(state: WebState | None) -> None:
     global _state
     _state = state
+
+
+def voice_on() -> bool:
+    """Whether this process takes voice questions (speech to text configured)."""
+    return _state is not None and _state.transcriber is not None
 
 
 def get_state() -> WebState:

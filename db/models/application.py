@@ -38,6 +38,7 @@ from db.models.business import EMBEDDING_DIMENSIONS
 USER_ROLES = ("admin", "analyst")
 MESSAGE_ROLES = ("user", "assistant", "tool")
 CHANNELS = ("chat", "cli", "api", "mcp")  # where a conversation was asked from
+QUESTION_CHANNELS = (*CHANNELS, "voice")  # where a question was asked (voice: in the chat)
 
 
 class AppUser(TenantScoped, Base):
@@ -151,6 +152,12 @@ class ChatMessage(TenantScoped, Base):
         CheckConstraint(in_list("role", MESSAGE_ROLES), name="role_known"),
         CheckConstraint("feedback IS NULL OR feedback IN (-1, 1)", name="feedback_thumbs"),
         CheckConstraint(
+            f"channel IS NULL OR {in_list('channel', QUESTION_CHANNELS)}", name="channel_known"
+        ),
+        CheckConstraint(
+            "audio_ms IS NULL OR (channel = 'voice' AND audio_ms >= 0)", name="audio_of_voice"
+        ),
+        CheckConstraint(
             "coalesce(input_tokens, 0) >= 0 AND coalesce(output_tokens, 0) >= 0 "
             "AND coalesce(cached_input_tokens, 0) >= 0",
             name="tokens_not_negative",
@@ -178,6 +185,8 @@ class ChatMessage(TenantScoped, Base):
     feedback: Mapped[int | None] = mapped_column(SmallInteger)
     feedback_comment: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = timestamp_now()
+    channel: Mapped[str | None] = mapped_column(Text)  # a question's (migration 0014)
+    audio_ms: Mapped[int | None] = mapped_column(Integer)  # a spoken question's length
 
 
 class ChatUsageDaily(Base):

@@ -84,6 +84,7 @@ def test_every_setting_has_a_unit_or_is_unitless_by_nature():
         "reader_database_url",
         "data_dir",
         "model",
+        "transcription_model",
         "embeddings",
         "openai_api_key",
         "reader_connection_limit",

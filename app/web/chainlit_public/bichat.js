@@ -1,4 +1,5 @@
-// bichat's touches to the Chainlit page: the shop's name in the header once logged in, a
+// bichat's touches to the Chainlit page: the shop's name in the header once logged in (and,
+// for its admins, a link to the admin pages, where the chat's login signs them on), a
 // question the server could not take put back into the message box, and
 // what Chainlit's markup lacks for assistive technology (WCAG: buttons without a name, a
 // list that holds no items, ARIA on an element without a role). Served by Chainlit from its
@@ -6,6 +7,7 @@
 (() => {
   const SHOP_URL = "/api/chat/shop";
   let shop = null;
+  let admin = false;
   let asking = false;
 
   function onLoginPage() {
@@ -16,7 +18,9 @@
     asking = true;
     try {
       const response = await fetch(SHOP_URL, { credentials: "same-origin", cache: "no-store" });
-      shop = response.ok ? (await response.json()).name : null;
+      const found = response.ok ? await response.json() : null;
+      shop = found ? found.name : null;
+      admin = Boolean(found && found.admin);
     } catch (error) {
       shop = null;
     }
@@ -43,6 +47,14 @@
     badge.title = "Your shop";
     badge.textContent = shop; // text, never HTML
     slot.appendChild(badge);
+    if (admin) {
+      const link = document.createElement("a");
+      link.id = "bichat-admin";
+      link.className = "bichat-admin";
+      link.href = "/admin/";
+      link.textContent = "Admin";
+      slot.appendChild(link);
+    }
   }
 
   // names for Chainlit's icon-only buttons: by id, by class, else by their icon

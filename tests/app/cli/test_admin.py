@@ -490,7 +490,7 @@ def database_messages(url: str, session_ids: list[str]) -> dict[str, list[dict[s
             rows = await connection.fetch(
                 "SELECT session_id, id, role, content, model, input_tokens, output_tokens, "
                 "cached_input_tokens, cost_usd, latency_ms, tool_name, tool_input, tool_output, "
-                "error, feedback, feedback_comment, created_at FROM chat_messages "
+                "error, feedback, feedback_comment, created_at, channel, audio_ms FROM chat_messages "
                 "WHERE session_id = ANY($1::uuid[]) ORDER BY created_at, id",
                 session_ids,
             )

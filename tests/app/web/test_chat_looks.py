@@ -63,7 +63,7 @@ async def test_the_shop_endpoint_needs_the_chat_login(web_server):
         response = httpx.get(f"{base}/api/chat/shop", cookies={"access_token": client.cookie})
     finally:
         await client.close()
-    assert response.json() == {"name": "Other Shop"}  # eve's shop, not another
+    assert response.json() == {"name": "Other Shop", "admin": False}  # eve's shop, not another
 
 
 async def test_long_sql_in_a_step_wraps_instead_of_being_cut_off(page, web_server):  # noqa: F811
