@@ -96,6 +96,8 @@
     for (const [name, label] of Object.entries(BUTTON_NAMES_BY_CLASS)) {
       if (button.classList.contains(name)) return label;
     }
+    // Chainlit's microphone (shown when voice questions are on) draws its own icon
+    if (button.querySelector("svg path[d^='M4.5 9C3.67157']")) return "Ask by voice";
     const icon = button.querySelector("svg[class*='lucide-']");
     const match = icon && icon.getAttribute("class").match(/lucide-([a-z0-9-]+)/);
     if (match) return BUTTON_NAMES_BY_ICON[match[1]] || match[1].replace(/-/g, " ");

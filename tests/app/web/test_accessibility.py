@@ -16,6 +16,7 @@ from playwright.async_api import Page, async_playwright, expect
 from tests.app.web.conftest import PASSWORD
 from tests.app.web.test_admin import write_conversation
 from tests.app.web.test_browser import ANSWER, ARTIFACTS, CHROMIUM, ask, log_in
+from tests.app.web.test_voice import speech_to_text  # noqa: F401 (a fixture)
 from tests.scripted_model import Call, ScriptedChatModel
 
 AXE = Path(__file__).resolve().parents[3] / "node_modules" / "axe-core" / "axe.min.js"
@@ -93,6 +94,16 @@ async def test_the_chat_meets_wcag_aa(themed, web_server):
         found += await blocking_violations(page, "chat-answer", theme)
     finally:
         web_server.use_model(None)
+    assert found == [], "\n".join(found)
+
+
+async def test_the_chat_with_voice_on_meets_wcag_aa(themed, web_server, speech_to_text):  # noqa: F811
+    """With speech to text, Chainlit adds its microphone button (an icon, no name of its own)."""
+    theme, page = themed
+    await log_in(page, web_server)
+    await expect(page.locator("[id^='starter-']").first).to_be_enabled(timeout=20_000)
+    await expect(page.locator("#chat-input")).to_be_visible()
+    found = await blocking_violations(page, "chat-voice", theme)
     assert found == [], "\n".join(found)
 
 
