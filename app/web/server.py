@@ -43,7 +43,6 @@ from app.web.metrics_endpoint import install_metrics
 from app.web.request_ids import RequestIds
 from app.web.security import install_security
 from app.web.state import WebState, get_state, set_state
-from app.web.thread_resume import resume_late_threads
 
 if TYPE_CHECKING:
     import uvicorn
@@ -87,7 +86,6 @@ def mount_chat(app: FastAPI) -> None:
     config.run.module_name = str(CHAT_MODULE)
     load_module(config.run.module_name)
     ensure_jwt_secret()
-    resume_late_threads()
     app.mount(CHAT_PATH, chainlit_app)
 
 

@@ -5,7 +5,6 @@ rename and delete, and each user kept to their own tenant and conversations."""
 from __future__ import annotations
 
 import json
-import uuid
 
 import httpx
 
@@ -93,52 +92,6 @@ async def test_history_resume_and_memory(web_server, ann):
     thread = (await ann.thread(first.thread_id)).json()
     kinds = [s["type"] for s in thread["steps"]]
     assert kinds.count("user_message") == 2 and kinds.count("tool") == 2
-
-
-async def test_a_page_that_learns_its_thread_late_still_resumes_it(offline, ann):
-    """Chainlit's page opens a socket before it knows which thread its address names (its
-    connect is debounced, and the thread to resume is set by a later effect), then a second
-    one with the thread, under the same session id. When the server saw the first, the
-    second restored that empty session and the thread never came: the page spun forever
-    (a flaky browser test under load)."""
-    first = await ann.turn("How many orders in total?")
-    session_id = str(uuid.uuid4())
-    await ann.turn(None, session_id=session_id)  # the page's first socket: no thread yet
-    again = await ann.turn(None, thread_id=first.thread_id, session_id=session_id)
-    (thread,) = again.of("resume_thread")
-    assert thread["id"] == first.thread_id
-    assert again.thread_id == first.thread_id
-    asked = await ann.turn("And last month?", thread_id=first.thread_id, session_id=session_id)
-    assert asked.answer()["output"] and asked.thread_id in (None, first.thread_id)
-    rows = await db_rows(
-        offline.database_url,
-        "SELECT count(*) AS n FROM chat_messages WHERE session_id = CAST(:id AS uuid) "
-        "AND role = 'user'",
-        id=first.thread_id,
-    )
-    assert rows[0].n == 2  # the second question went to the resumed thread
-
-
-async def test_a_late_thread_of_another_user_is_not_resumed(offline, ann, web_server):
-    first = await ann.turn("How many orders in total?")
-    count = (
-        "SELECT count(*) AS n FROM chat_messages WHERE session_id = CAST(:id AS uuid)",
-        {"id": first.thread_id},
-    )
-    (before,) = await db_rows(offline.database_url, count[0], **count[1])
-    bob = ChatClient(web_server.base_url)  # same shop, another user
-    try:
-        assert (await bob.login("bob", PASSWORD)).status_code == 200
-        session_id = str(uuid.uuid4())
-        await bob.turn(None, session_id=session_id)
-        late = await bob.turn(None, thread_id=first.thread_id, session_id=session_id, timeout_s=5)
-        assert late.of("resume_thread") == [] and late.of("resume_thread_error")
-        asked = await bob.turn("And last month?", thread_id=first.thread_id, session_id=session_id)
-        assert "How many orders" not in json.dumps([late.events, asked.events], default=str)
-    finally:
-        await bob.close()
-    (after,) = await db_rows(offline.database_url, count[0], **count[1])
-    assert after.n == before.n  # nothing of bob's went into ann's thread
 
 
 async def test_feedback_rename_and_delete_reach_the_store(offline, ann):
