@@ -3,9 +3,11 @@ plotly. The model names columns; it never writes code, and nothing it sends is e
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Literal
 
 import plotly.graph_objects as go
@@ -95,5 +97,15 @@ def build_figure(
     layout: dict[str, Any] = {"title": {"text": spec.title or ""}, "xaxis": {"title": spec.x}}
     if spec.kind != "pie":
         layout["yaxis"] = {"title": ", ".join(spec.y)}
-    figure.update_layout(**layout, template="plotly_white", margin={"t": 50})
-    return json.loads(figure.to_json())  # type: ignore[no-any-return]
+    figure.update_layout(**layout, margin={"t": 50})
+    drawn: dict[str, Any] = json.loads(figure.to_json())
+    drawn["layout"]["template"] = copy.deepcopy(white_template())
+    return drawn
+
+
+@cache
+def white_template() -> dict[str, Any]:
+    """Plotly's ``plotly_white`` template as JSON, built once: plotly validates a named
+    template into objects on every figure, 30-40 ms of a 45 ms chart."""
+    layout = json.loads(go.Figure(layout={"template": "plotly_white"}).to_json())["layout"]
+    return layout["template"]  # type: ignore[no-any-return]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import plotly.graph_objects as go
 import pytest
 from pydantic import ValidationError
 
@@ -30,6 +31,15 @@ def test_every_kind_draws(kind):
     figure = build_figure(spec(kind=kind), COLUMNS, ROWS)
     assert figure["data"][0]["type"] == ("scatter" if kind in ("line", "area") else kind)
     json.dumps(figure)  # JSON-safe for the browser
+
+
+def test_every_chart_has_plotlys_white_template_and_its_own_copy():
+    named = json.loads(go.Figure(layout={"template": "plotly_white"}).to_json())["layout"]
+    first = build_figure(spec(kind="bar"), COLUMNS, ROWS)
+    assert first["layout"]["template"] == named["template"]
+    first["layout"]["template"]["layout"]["font"] = {"size": 99}
+    second = build_figure(spec(kind="pie"), COLUMNS, ROWS)
+    assert second["layout"]["template"] == named["template"]  # one figure's change stays there
 
 
 def test_series_split_the_data_into_one_trace_each():
