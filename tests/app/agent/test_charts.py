@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date, datetime
 
 import plotly.graph_objects as go
 import pytest
@@ -33,13 +34,64 @@ def test_every_kind_draws(kind):
     json.dumps(figure)  # JSON-safe for the browser
 
 
-def test_every_chart_has_plotlys_white_template_and_its_own_copy():
-    named = json.loads(go.Figure(layout={"template": "plotly_white"}).to_json())["layout"]
+def plotly_figure(chart: ChartSpec, columns: list[str], rows: list[list]) -> dict:
+    """The same chart through plotly's validated figure objects (how build_figure drew it)."""
+    figure = go.Figure()
+    x, series = columns.index(chart.x), chart.series
+    keys = list(dict.fromkeys(r[columns.index(series)] for r in rows)) if series else [None]
+    for key in keys:
+        members = [r for r in rows if key is None or r[columns.index(series)] == key]
+        for name in chart.y:
+            label = name if key is None else (f"{key}" if len(chart.y) == 1 else f"{key} {name}")
+            xs, ys = [r[x] for r in members], [r[columns.index(name)] for r in members]
+            if chart.kind == "bar":
+                figure.add_trace(go.Bar(x=xs, y=ys, name=label))
+            elif chart.kind == "pie":
+                figure.add_trace(go.Pie(labels=xs, values=ys, name=label))
+            else:
+                mode = "markers" if chart.kind == "scatter" else "lines+markers"
+                fill = "tozeroy" if chart.kind == "area" else None
+                figure.add_trace(go.Scatter(x=xs, y=ys, name=label, mode=mode, fill=fill))
+    layout = {"title": {"text": chart.title or ""}, "xaxis": {"title": chart.x}}
+    if chart.kind != "pie":
+        layout["yaxis"] = {"title": ", ".join(chart.y)}
+    figure.update_layout(**layout, template="plotly_white", margin={"t": 50})
+    return json.loads(figure.to_json())
+
+
+TYPED_COLUMNS = ["day", "at", "channel", "revenue", "orders", "share"]
+TYPED_ROWS = [
+    [date(2026, 9, 1), datetime(2026, 9, 1, 8, 30), "web", 100.5, 3, 0.25],
+    [date(2026, 9, 2), datetime(2026, 9, 2, 9, 0), "mobile <b>", 80.0, None, 0.75],
+    [date(2026, 9, 3), datetime(2026, 9, 3, 23, 59), "web", None, 0, float("nan")],
+]
+
+
+@pytest.mark.parametrize("kind", ["bar", "line", "area", "pie", "scatter"])
+@pytest.mark.parametrize(
+    "shape",
+    [
+        {"x": "day", "y": ["revenue"]},
+        {"x": "at", "y": ["orders", "share"], "title": "Orders & share"},
+        {"x": "day", "y": ["revenue"], "series": "channel"},
+        {"x": "channel", "y": ["revenue", "orders"], "series": "channel"},
+    ],
+)
+def test_a_chart_is_what_plotlys_figure_objects_make_of_it(kind, shape):
+    chart = ChartSpec(kind=kind, **shape)
+    if kind == "pie" and (len(chart.y) != 1 or chart.series):
+        with pytest.raises(ChartError):
+            build_figure(chart, TYPED_COLUMNS, TYPED_ROWS)
+        return
+    expected = plotly_figure(chart, TYPED_COLUMNS, TYPED_ROWS)
+    assert build_figure(chart, TYPED_COLUMNS, TYPED_ROWS) == expected
+
+
+def test_every_chart_has_its_own_copy_of_the_template():
     first = build_figure(spec(kind="bar"), COLUMNS, ROWS)
-    assert first["layout"]["template"] == named["template"]
     first["layout"]["template"]["layout"]["font"] = {"size": 99}
-    second = build_figure(spec(kind="pie"), COLUMNS, ROWS)
-    assert second["layout"]["template"] == named["template"]  # one figure's change stays there
+    second = build_figure(spec(kind="bar"), COLUMNS, ROWS)
+    assert second["layout"]["template"]["layout"]["font"] != {"size": 99}
 
 
 def test_series_split_the_data_into_one_trace_each():
