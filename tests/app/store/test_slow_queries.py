@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from app.errors import InvalidInput
-from app.store.slow_queries import slow_queries
+from app.store.slow_queries import StatementStatistics, slow_queries
 from db.engine import create_engine
 from tests.conftest import migrated
 
@@ -16,6 +16,19 @@ from tests.conftest import migrated
 async def ran(executor, tenant, sql: str, times: int = 1) -> None:
     for _ in range(times):
         await executor.run(tenant_id=tenant.id, sql=sql)
+
+
+async def statistics_of(url: str, *, first: str | None = None) -> StatementStatistics:
+    """A (random) shop's statistics on the database at ``url``, after ``first`` ran there."""
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            if first is not None:
+                await connection.execute(text(first))
+            tenant_id = await connection.scalar(text("SELECT gen_random_uuid()"))
+        return await slow_queries(engine, tenant_id=tenant_id)
+    finally:
+        await engine.dispose()
 
 
 async def test_a_shop_sees_its_own_reader_queries_and_never_another_shops(
@@ -58,14 +71,7 @@ async def test_an_unknown_sort_is_refused(engine, filled_tenant):
 
 async def test_a_database_without_the_extension_says_how_to_enable_it(make_database):
     url = await migrated(await make_database())
-    engine = create_engine(url)
-    try:
-        async with engine.begin() as connection:
-            await connection.execute(text("DROP EXTENSION pg_stat_statements"))
-            tenant_id = await connection.scalar(text("SELECT gen_random_uuid()"))
-        found = await slow_queries(engine, tenant_id=tenant_id)
-    finally:
-        await engine.dispose()
+    found = await statistics_of(url, first="DROP EXTENSION pg_stat_statements")
     assert found.queries == [] and found.missing
     assert "not created" in found.missing and "bichat db init" in found.missing
 
@@ -73,13 +79,6 @@ async def test_a_database_without_the_extension_says_how_to_enable_it(make_datab
 async def test_a_server_that_did_not_preload_the_module_says_so(controlled):
     """The controlled server is a plain initdb: the extension's files are there (so the
     migration creates it), the module is not in shared_preload_libraries."""
-    url = await migrated(await controlled.create_database("no_preload"))
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as connection:
-            tenant_id = await connection.scalar(text("SELECT gen_random_uuid()"))
-        found = await slow_queries(engine, tenant_id=tenant_id)
-    finally:
-        await engine.dispose()
+    found = await statistics_of(await migrated(await controlled.create_database("no_preload")))
     assert found.queries == [] and found.missing
     assert "did not load it" in found.missing and "shared_preload_libraries" in found.missing
