@@ -240,7 +240,7 @@ class Turns:
             with attempt:
                 session = await open_session(
                     self.engine,
-                    tenant=tenant,
+                    tenant_id=tenant.id,
                     session_id=session_id,
                     user_id=user_id,
                     question=text,

@@ -30,7 +30,6 @@ from app.store.instances import OpenTurn, close_turn
 from app.tools.tool import ToolCallRecord
 from app.turn.result import TurnLog
 from db.availability import retries
-from db.tenants import TenantRecord
 
 INTERRUPTED = "interrupted"
 NOT_STORED = "not_stored"  # a question the database could not take (its asker was told)
@@ -42,7 +41,7 @@ CUT_OFF = "Not answered: the server stopped while this question was being answer
 async def open_session(
     engine: AsyncEngine,
     *,
-    tenant: TenantRecord,
+    tenant_id: uuid.UUID,
     session_id: uuid.UUID | str | None,
     user_id: int | None,
     question: str,
@@ -56,17 +55,17 @@ async def open_session(
         return await ensure_session(
             engine,
             session_id=uuid.UUID(str(session_id)),
-            tenant_id=tenant.id,
+            tenant_id=tenant_id,
             user_id=user_id,
             title=title_for(question),
         )
     if session_id is not None:
         return await check_session(
-            engine, session_id=session_id, tenant_id=tenant.id, user_id=user_id
+            engine, session_id=session_id, tenant_id=tenant_id, user_id=user_id
         )
     return await create_session(
         engine,
-        tenant_id=tenant.id,
+        tenant_id=tenant_id,
         user_id=user_id,
         title=title_for(question),
         channel="chat" if channel == "voice" else channel,  # spoken in the chat
@@ -77,7 +76,7 @@ async def open_session(
 async def store_unheard(
     engine: AsyncEngine,
     *,
-    tenant: TenantRecord,
+    tenant_id: uuid.UUID,
     session_id: uuid.UUID,
     user_id: int,
     audio_ms: int,
@@ -88,14 +87,14 @@ async def store_unheard(
     it; the model never does (history leaves failed rows out)."""
     session = await open_session(
         engine,
-        tenant=tenant,
+        tenant_id=tenant_id,
         session_id=session_id,
         user_id=user_id,
         question=UNHEARD_TITLE,
         create=True,
     )
     failed = Message(role="user", channel="voice", audio_ms=audio_ms, error=error)
-    return await add_message(engine, session_id=session, tenant_id=tenant.id, message=failed)
+    return await add_message(engine, session_id=session, tenant_id=tenant_id, message=failed)
 
 
 class TurnWriter:

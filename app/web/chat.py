@@ -204,7 +204,7 @@ async def hear(recording: Recording | None) -> None:
         return
     if recording is None:
         return
-    question = await voice_input.transcribe(recording, user, await tenant_of(user))
+    question = await voice_input.transcribe(recording, user)
     if question is not None:
         await ask_as_user(question, audio_ms=recording.audio_ms)
 

@@ -118,12 +118,6 @@ def token_claims(token: str, *, secret: str, max_age_s: int) -> TokenClaims | No
     return TokenClaims(user_id, username, float(issued))
 
 
-def token_user_id(token: str, *, secret: str, max_age_s: int) -> tuple[int, str] | None:
-    """The user id and username a valid token of at most ``max_age_s`` names, else None."""
-    claims = token_claims(token, secret=secret, max_age_s=max_age_s)
-    return None if claims is None else (claims.user_id, claims.username)
-
-
 async def reread_user(user_id: int) -> ActiveUser | None:
     """The user as the database has them now (None: deactivated or deleted, or their
     tenant deleted). The database is waited for up to ``BICHAT_DATABASE_RETRY_S`` (a restart);

@@ -24,7 +24,6 @@ from app.turn.writer import store_unheard
 from app.voice.recording import Recording
 from app.voice.transcription import Transcriber, TranscriptionFailed
 from app.web.state import get_state
-from db.tenants import TenantRecord
 from db.users import ActiveUser
 
 log = logging.getLogger(__name__)
@@ -65,7 +64,7 @@ def take(key: str) -> Recording | None:
     return recording if isinstance(recording, Recording) else None
 
 
-async def transcribe(recording: Recording, user: ActiveUser, tenant: TenantRecord) -> str | None:
+async def transcribe(recording: Recording, user: ActiveUser) -> str | None:
     """The recording's words, or None when there are none (stored, shown, kept to try again)."""
     transcriber = get_state().transcriber
     try:
@@ -75,18 +74,16 @@ async def transcribe(recording: Recording, user: ActiveUser, tenant: TenantRecor
         return await transcriber.transcribe(recording)
     except BichatError as error:
         log.warning("a voice question was not transcribed: %s", error.message)
-        await unheard(recording, error, user, tenant)
+        await unheard(recording, error, user)
         return None
 
 
-async def unheard(
-    recording: Recording, error: BichatError, user: ActiveUser, tenant: TenantRecord
-) -> None:
+async def unheard(recording: Recording, error: BichatError, user: ActiveUser) -> None:
     """Store the failed question with its error, say why, and offer to try again."""
     if recording.pcm:
         await store_unheard(
             get_state().runtime.engine,
-            tenant=tenant,
+            tenant_id=user.tenant_id,
             session_id=uuid.UUID(cl.context.session.thread_id),
             user_id=user.id,
             audio_ms=recording.audio_ms,
