@@ -70,8 +70,6 @@ def lost_replica(error: BaseException) -> bool:
     """True when a read that failed on the replica may be run again on the primary."""
     if isinstance(error, OSError | TimeoutError | asyncpg.InterfaceError):
         return True
-    if isinstance(error, asyncpg.PostgresConnectionError | asyncpg.CannotConnectNowError):
-        return True
     state = getattr(error, "sqlstate", None)
     return isinstance(state, str) and state.startswith(REPLICA_RETRY_STATES)
 

@@ -79,7 +79,8 @@ class FairGate:
         """``heavy_s``: the use above which a requester is heavy, at most ``HEAVY_S`` (the SQL
         tool gives half its statement timeout: one query that ran into it makes its
         requester heavy)."""
-        self.size, self.heavy_s = size, heavy_s
+        self.size = size
+        self.heavy_limit_s = HEAVY_S if heavy_s is None else min(HEAVY_S, heavy_s)
         self.reserve = min(size - 1, size - max(1, size // 4) if reserve is None else reserve)
         self.per_requester = max(1, size // 2)
         self.usage: dict[str, Usage] = {}
@@ -91,8 +92,7 @@ class FairGate:
 
     def heavy(self, requester: str, now: float) -> bool:
         usage = self.usage.get(requester)
-        limit = HEAVY_S if self.heavy_s is None else min(HEAVY_S, self.heavy_s)
-        return usage is not None and usage.seconds(now) > limit
+        return usage is not None and usage.seconds(now) > self.heavy_limit_s
 
     def may_take(self, requester: str, now: float) -> bool:
         usage = self.usage.setdefault(requester, Usage(updated=now))
